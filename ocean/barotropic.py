@@ -1,0 +1,133 @@
+"""The barotropic (shallow-water) mode: a split-explicit free surface.
+
+Inside each baroclinic step of length dt the depth-mean flow (ubar, vbar, m/s) and the
+sea-surface height ssh (m) are sub-cycled with ``M`` forward-backward sub-steps of dt/M:
+
+    ssh^{m+1}  = ssh^m - dt_e * div(H ubar^m)                          (forward)
+    ubar^{m+1} = ubar^m + dt_e * (-g d(ssh^{m+1})/dx + f V^m/H_u + F_u)  (backward in ssh)
+    vbar^{m+1} = vbar^m + dt_e * (-g d(ssh^{m+1})/dy - f U^{m+1}/H_v + F_v)
+
+(Coriolis alternates forward/backward, which keeps the inertial oscillation neutral).
+F is the depth-mean of every baroclinic tendency, with the mode's own Coriolis term
+removed so that it is not counted twice. The linear free surface keeps H at rest.
+
+Time filtering (NEMO's ln_bt_av with a boxcar, Shchepetkin & McWilliams 2005): the
+sub-cycle runs 3M/2 sub-steps, to t + 3dt/2, and the new ssh, ubar, vbar are the average
+of the sub-steps M/2+1 .. 3M/2, centred on t + dt, which removes the fast gravity waves the
+baroclinic step cannot resolve. The transport the tracers and the 3-D continuity see is the
+weighted sum of sub-step transports (weights c_l below) for which
+ssh_new - ssh_old = -dt div(transport) holds exactly, so volume is conserved to
+round-off and tracer advection is consistent with the free surface.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import kernel, prange, serial_kernel
+
+
+def filter_weights(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boxcar weights ``a`` (for ssh/ubar at sub-steps 1..N) and transport weights ``c``
+    (for the transport of sub-steps 0..N-1), N = 3m/2, m even."""
+    n = 3 * m // 2
+    a = np.zeros(n + 1)
+    a[m // 2 + 1: n + 1] = 1.0 / m
+    c = np.array([a[l + 1:].sum() for l in range(n)]) / m
+    return a, c
+
+
+@kernel
+def depth_mean_forcing(ua, va, u, v, ubar, vbar, e3t, umask, vmask, r1_hu, r1_hv, hu, hv,
+                       ff_u, ff_v, coriolis, dt, h, fu, fv):
+    """F (m/s2): the depth-mean of (ua - u)/dt minus the barotropic Coriolis of ubar."""
+    nz, nj, ni = ua.shape
+    fc = 1.0 if coriolis else 0.0
+    for j in prange(h, nj - h):
+        for i in range(h, ni - h):
+            su = 0.0
+            sv = 0.0
+            for k in range(nz):
+                su += e3t[k] * (ua[k, j, i] - u[k, j, i]) * umask[k, j, i]
+                sv += e3t[k] * (va[k, j, i] - v[k, j, i]) * vmask[k, j, i]
+            vav = 0.25 * (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
+                          + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
+            uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
+                          + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
+            fu[j, i] = (su * r1_hu[j, i] / dt - fc * ff_u[j, i] * vav * r1_hu[j, i]) * umask[0, j, i]
+            fv[j, i] = (sv * r1_hv[j, i] / dt + fc * ff_v[j, i] * uav * r1_hv[j, i]) * vmask[0, j, i]
+
+
+@serial_kernel
+def substep(ssh, ubar, vbar, fu, fv, hu, hv, r1_hu, r1_hv, e1u, e2u, e1v, e2v, e1e2t,
+            tmask, umask, vmask, ff_u, ff_v, coriolis, grav, dte, a_next, c_now, h,
+            ssh_f, ubar_f, vbar_f, utr, vtr):
+    """One forward-backward sub-step; accumulates the filtered ssh/ubar/vbar (weight
+    ``a_next``) and the transports utr, vtr (m2/s, weight ``c_now``). Needs valid halos of
+    ubar, vbar (3 points) and fu, fv (1 point); exchange ubar, vbar after it."""
+    nj, ni = ssh.shape
+    fc = 1.0 if coriolis else 0.0
+    for j in range(nj):
+        for i in range(ni):
+            utr[j, i] += c_now * hu[j, i] * ubar[j, i]
+            vtr[j, i] += c_now * hv[j, i] * vbar[j, i]
+    for j in range(h - 2, nj - h + 2):
+        for i in range(h - 2, ni - h + 2):
+            div = (e2u[j, i] * hu[j, i] * ubar[j, i] - e2u[j, i - 1] * hu[j, i - 1] * ubar[j, i - 1]
+                   + e1v[j, i] * hv[j, i] * vbar[j, i] - e1v[j - 1, i] * hv[j - 1, i] * vbar[j - 1, i])
+            ssh[j, i] = (ssh[j, i] - dte * div / e1e2t[j, i]) * tmask[0, j, i]
+    for j in range(h - 1, nj - h + 1):
+        for i in range(h - 1, ni - h + 1):
+            vav = 0.25 * (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
+                          + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
+            ubar[j, i] = (ubar[j, i] + dte * (-grav * (ssh[j, i + 1] - ssh[j, i]) / e1u[j, i]
+                                              + fc * ff_u[j, i] * vav * r1_hu[j, i] + fu[j, i])) * umask[0, j, i]
+    for j in range(h, nj - h):
+        for i in range(h, ni - h):
+            uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
+                          + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
+            vbar[j, i] = (vbar[j, i] + dte * (-grav * (ssh[j + 1, i] - ssh[j, i]) / e2v[j, i]
+                                              - fc * ff_v[j, i] * uav * r1_hv[j, i] + fv[j, i])) * vmask[0, j, i]
+    if a_next != 0.0:
+        for j in range(h - 2, nj - h + 2):
+            for i in range(h - 2, ni - h + 2):
+                ssh_f[j, i] += a_next * ssh[j, i]
+        for j in range(h - 1, nj - h + 1):
+            for i in range(h - 1, ni - h + 1):
+                ubar_f[j, i] += a_next * ubar[j, i]
+        for j in range(h, nj - h):
+            for i in range(h, ni - h):
+                vbar_f[j, i] += a_next * vbar[j, i]
+
+
+@kernel
+def replace_depth_mean(ua, va, ubar_new, vbar_new, e3t, umask, vmask, r1_hu, r1_hv, h):
+    """ua <- ua - depth_mean(ua) + ubar_new (m/s), and the same for va, on the interior."""
+    nz, nj, ni = ua.shape
+    for j in prange(h, nj - h):
+        for i in range(h, ni - h):
+            su = 0.0
+            sv = 0.0
+            for k in range(nz):
+                su += e3t[k] * ua[k, j, i] * umask[k, j, i]
+                sv += e3t[k] * va[k, j, i] * vmask[k, j, i]
+            du = ubar_new[j, i] - su * r1_hu[j, i]
+            dv = vbar_new[j, i] - sv * r1_hv[j, i]
+            for k in range(nz):
+                ua[k, j, i] = (ua[k, j, i] + du) * umask[k, j, i]
+                va[k, j, i] = (va[k, j, i] + dv) * vmask[k, j, i]
+
+
+@kernel
+def advective_velocity(u_old, v_old, u_new, v_new, ubar_old, vbar_old, ubar_new, vbar_new,
+                       utr, vtr, r1_hu, r1_hv, umask, vmask, uadv, vadv):
+    """The velocity that advects tracers over the step (m/s): the mean of the old and new
+    baroclinic velocities with the depth mean replaced by the filtered transport / H.
+    Computed everywhere, halo included (all inputs have valid halos)."""
+    nz, nj, ni = u_old.shape
+    for k in prange(nz):
+        for j in range(nj):
+            for i in range(ni):
+                du = utr[j, i] * r1_hu[j, i] - 0.5 * (ubar_old[j, i] + ubar_new[j, i])
+                dv = vtr[j, i] * r1_hv[j, i] - 0.5 * (vbar_old[j, i] + vbar_new[j, i])
+                uadv[k, j, i] = (0.5 * (u_old[k, j, i] + u_new[k, j, i]) + du) * umask[k, j, i]
+                vadv[k, j, i] = (0.5 * (v_old[k, j, i] + v_new[k, j, i]) + dv) * vmask[k, j, i]

@@ -1,0 +1,228 @@
+"""Run configuration: TOML files validated against one schema.
+
+A configuration is a TOML file with the sections below. Every key has a type, a default
+and, where it matters, a check; loading refuses unknown keys, wrong types and impossible
+values with a :class:`ConfigError` that names the file, the key and what was expected.
+``--set section.key=value`` overrides are parsed with the same rules (the value is read as
+TOML, so ``time.dt_s=1800`` is a number and ``grid.kind="box"`` or ``grid.kind=box`` a
+string).
+"""
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+
+class ConfigError(Exception):
+    """A user error in a configuration: printed as one line, exit status 2."""
+
+
+@dataclass(frozen=True)
+class Key:
+    type: type | tuple[type, ...]
+    default: Any
+    doc: str
+    check: Callable[[Any], bool] | None = None
+    expect: str = ""
+    choices: tuple[str, ...] | None = None
+
+
+def _positive(x):
+    return x > 0
+
+
+def _nonneg(x):
+    return x >= 0
+
+
+NUM = (int, float)
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "run": {
+        "name": Key(str, "run", "name used in output file names and titles"),
+        "days": Key(NUM, 30.0, "simulated days to run (overridden by --days/--steps)", _positive, "> 0"),
+        "max_velocity_m_s": Key(NUM, 10.0, "blow-up bound on |u|, |v| (m/s)", _positive, "> 0"),
+        "check_every_steps": Key(int, 1, "steps between blow-up checks", _positive, "> 0"),
+        "diagnostics_every_steps": Key(int, 0, "steps between printed diagnostics (0: off)", _nonneg, ">= 0"),
+        "restart_every_days": Key(NUM, 0.0, "days between restart files (0: only at the end)", _nonneg, ">= 0"),
+    },
+    "grid": {
+        "kind": Key(str, "dino", "grid kind", choices=("dino", "box")),
+        "halo": Key(int, 3, "halo width of every array (points)", lambda h: h >= 3, ">= 3"),
+        "nz": Key(int, 36, "number of z-levels", _positive, "> 0"),
+        "depth_m": Key(NUM, 4000.0, "depth of the deepest ocean (m)", _positive, "> 0"),
+        "dz_top_m": Key(NUM, 10.0, "top level thickness (m); 0 for uniform levels", _nonneg, ">= 0"),
+        "stretch_kth": Key(NUM, 35.0, "tanh stretching: level of the inflexion (NEMO ppkth)", _positive, "> 0"),
+        "stretch_acr": Key(NUM, 10.5, "tanh stretching: width in levels (NEMO ppacr)", _positive, "> 0"),
+        # DINO sector
+        "resolution_deg": Key(NUM, 1.0, "dino: longitude spacing of the isotropic Mercator grid (degrees)", _positive, "> 0"),
+        "lon_extent_deg": Key(NUM, 50.0, "dino: width of the sector (degrees of longitude)", _positive, "> 0"),
+        "lat_max_deg": Key(NUM, 70.0, "dino: the grid spans -lat_max..lat_max (degrees)", lambda x: 0 < x < 85, "in (0, 85)"),
+        "coast_depth_m": Key(NUM, 2000.0, "dino: depth at the foot of the coastal walls (m)", _positive, "> 0"),
+        "slope_width_deg": Key(NUM, 3.0, "dino: e-folding width of the continental slopes (degrees)", _positive, "> 0"),
+        "channel_south_deg": Key(NUM, -65.0, "dino: southern edge of the re-entrant channel (degrees north)"),
+        "channel_north_deg": Key(NUM, -45.0, "dino: northern edge of the re-entrant channel (degrees north)"),
+        "sill_depth_m": Key(NUM, 2500.0, "dino: depth of the Drake sill crest (m)", _positive, "> 0"),
+        "sill_width_deg": Key(NUM, 4.0, "dino: full width of the Gaussian Drake sill (degrees)", _positive, "> 0"),
+        # Cartesian beta-plane box
+        "nx": Key(int, 32, "box: number of T points in x", _positive, "> 0"),
+        "ny": Key(int, 32, "box: number of T points in y", _positive, "> 0"),
+        "dx_m": Key(NUM, 20e3, "box: grid spacing in x (m)", _positive, "> 0"),
+        "dy_m": Key(NUM, 20e3, "box: grid spacing in y (m)", _positive, "> 0"),
+        "periodic_x": Key(bool, False, "box: periodic in x (else closed walls)"),
+        "f0": Key(NUM, 1e-4, "box: Coriolis parameter at the domain's centre (s-1)"),
+        "beta": Key(NUM, 0.0, "box: df/dy (m-1 s-1)"),
+        "bathymetry": Key(str, "flat", "box: bottom shape", choices=("flat", "ridge")),
+    },
+    "time": {
+        "dt_s": Key(NUM, 2700.0, "baroclinic time step (s)", _positive, "> 0"),
+        "barotropic_substeps": Key(int, 0, "barotropic sub-steps per time step (0: automatic from the CFL)", _nonneg, ">= 0"),
+        "barotropic_cfl": Key(NUM, 0.7, "largest gravity-wave Courant number allowed for the sub-steps", lambda x: 0 < x <= 1.0, "in (0, 1]"),
+        "start_date": Key(str, "0001-01-01", "model date of the first step (360-day calendar, YYYY-MM-DD)"),
+    },
+    "eos": {
+        "kind": Key(str, "seos", "equation of state", choices=("seos", "linear")),
+    },
+    "momentum": {
+        "viscosity": Key(str, "laplacian", "lateral viscosity operator", choices=("laplacian", "biharmonic", "none")),
+        "visc_velocity_m_s": Key(NUM, 0.27, "grid-scaled viscosity: A = U*e/2 (laplacian), U*e^3/12 (biharmonic); NEMO rn_Uv", _nonneg, ">= 0"),
+        "visc_coeff": Key(NUM, 0.0, "constant viscosity (m2/s or m4/s); 0: use the grid-scaled one", _nonneg, ">= 0"),
+        "lateral_bc": Key(str, "free-slip", "lateral boundary condition on walls", choices=("free-slip", "no-slip")),
+        "vertical_viscosity_m2_s": Key(NUM, 1.2e-4, "background vertical viscosity (m2/s)", _nonneg, ">= 0"),
+        "bottom_drag_cd": Key(NUM, 1e-3, "quadratic bottom drag coefficient", _nonneg, ">= 0"),
+        "bottom_drag_ke0_m2_s2": Key(NUM, 2.5e-3, "background kinetic energy in the bottom drag (m2/s2)", _nonneg, ">= 0"),
+        "coriolis": Key(bool, True, "include the Coriolis force"),
+    },
+    "tracers": {
+        "advection": Key(str, "tvd", "tracer advection scheme", choices=("tvd", "none")),
+        "diff_velocity_m_s": Key(NUM, 0.011, "grid-scaled lateral diffusivity K = U*e/2 (m/s); NEMO rn_Ud", _nonneg, ">= 0"),
+        "diff_coeff_m2_s": Key(NUM, 0.0, "constant lateral diffusivity (m2/s); 0: grid-scaled", _nonneg, ">= 0"),
+        "vertical_diffusivity_m2_s": Key(NUM, 1.2e-5, "background vertical diffusivity (m2/s)", _nonneg, ">= 0"),
+        "convection_diffusivity_m2_s": Key(NUM, 10.0, "vertical diffusivity where N2 < 0 (m2/s)", _nonneg, ">= 0"),
+    },
+    "forcing": {
+        "kind": Key(str, "dino", "surface forcing", choices=("dino", "box_wind", "none")),
+        "wind_tau0_n_m2": Key(NUM, 0.1, "box_wind: amplitude of tau_x = -tau0 cos(pi y / Ly) (N/m2)"),
+        "t_restoring_w_m2_k": Key(NUM, -40.0, "dino: SST restoring coefficient (W m-2 K-1)", lambda x: x <= 0, "<= 0"),
+        "s_restoring_kg_m2_s": Key(NUM, -3.858e-3, "dino: SSS restoring coefficient (kg m-2 s-1 psu-1)", lambda x: x <= 0, "<= 0"),
+        "solar_w_m2": Key(NUM, 230.0, "dino: peak solar heating (W m-2)", _nonneg, ">= 0"),
+        "update_hours": Key(NUM, 24.0, "interval between updates of the seasonal forcing (hours)", _positive, "> 0"),
+    },
+    "init": {
+        "kind": Key(str, "dino", "initial state (always at rest)", choices=("dino", "uniform", "linear")),
+        "t0_degc": Key(NUM, 10.0, "uniform/linear: surface temperature (degC)"),
+        "s0_psu": Key(NUM, 35.0, "uniform/linear: salinity (psu)"),
+        "dtdz_k_m": Key(NUM, 0.0, "linear: temperature change per metre of depth (K/m, negative = colder below)"),
+    },
+    "parallel": {
+        "px": Key(int, 0, "tiles across x (0: automatic from the number of ranks)", _nonneg, ">= 0"),
+        "py": Key(int, 0, "tiles across y (0: automatic)", _nonneg, ">= 0"),
+        "threads": Key(int, 0, "numba threads per rank (0: NUMBA_NUM_THREADS or all cores)", _nonneg, ">= 0"),
+    },
+    "output": {
+        "interval_days": Key(NUM, 30.0, "days between output records (0: none)", _nonneg, ">= 0"),
+        "mode": Key(str, "mean", "records are time means or snapshots", choices=("mean", "snapshot")),
+        "fields": Key(list, ["thetao", "so", "uo", "vo", "wo", "zos", "mld", "ubar", "vbar"], "fields to write"),
+    },
+}
+
+
+def defaults() -> dict[str, dict[str, Any]]:
+    return {sec: {k: copy.deepcopy(spec.default) for k, spec in keys.items()} for sec, keys in SCHEMA.items()}
+
+
+def _check_value(where: str, name: str, spec: Key, value: Any) -> Any:
+    if spec.type is NUM or spec.type == float:
+        ok = isinstance(value, NUM) and not isinstance(value, bool)
+        value = float(value) if ok else value
+        tname = "a number"
+    elif spec.type is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        tname = "an integer"
+    elif spec.type is bool:
+        ok = isinstance(value, bool)
+        tname = "true or false"
+    elif spec.type is list:
+        ok = isinstance(value, list)
+        tname = "a list"
+    else:
+        ok = isinstance(value, spec.type)
+        tname = "a string"
+    if not ok:
+        raise ConfigError(f"{where}: key '{name}' must be {tname}, got {value!r}")
+    if spec.choices is not None and value not in spec.choices:
+        raise ConfigError(f"{where}: key '{name}' must be one of {', '.join(spec.choices)}; got {value!r}")
+    if spec.check is not None and not spec.check(value):
+        raise ConfigError(f"{where}: key '{name}' must be {spec.expect}, got {value!r}")
+    return value
+
+
+def merge(cfg: dict, updates: dict, where: str) -> dict:
+    """Validate ``updates`` (nested dict) and write them into ``cfg`` in place."""
+    for sec, table in updates.items():
+        if sec not in SCHEMA:
+            raise ConfigError(f"{where}: unknown section [{sec}] (known: {', '.join(SCHEMA)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{sec}] must be a table")
+        for key, value in table.items():
+            if key not in SCHEMA[sec]:
+                raise ConfigError(
+                    f"{where}: unknown key '{sec}.{key}' (known in [{sec}]: {', '.join(SCHEMA[sec])})")
+            cfg[sec][key] = _check_value(where, f"{sec}.{key}", SCHEMA[sec][key], value)
+    _check_consistency(cfg, where)
+    return cfg
+
+
+def _check_consistency(cfg: dict, where: str) -> None:
+    g = cfg["grid"]
+    if g["kind"] == "dino":
+        if not g["channel_south_deg"] < g["channel_north_deg"]:
+            raise ConfigError(f"{where}: key 'grid.channel_south_deg' must be below 'grid.channel_north_deg'")
+        if not g["sill_depth_m"] <= g["depth_m"] or not g["coast_depth_m"] <= g["depth_m"]:
+            raise ConfigError(f"{where}: keys 'grid.sill_depth_m' and 'grid.coast_depth_m' must not exceed 'grid.depth_m'")
+    if g["dz_top_m"] * g["nz"] > g["depth_m"]:
+        raise ConfigError(f"{where}: key 'grid.dz_top_m' times grid.nz exceeds grid.depth_m")
+
+
+def parse_set(item: str) -> tuple[str, str, Any]:
+    """Parse one ``section.key=value`` override; the value is read as TOML or else as a string."""
+    if "=" not in item or "." not in item.split("=", 1)[0]:
+        raise ConfigError(f"--set {item!r}: expected section.key=value")
+    lhs, rhs = item.split("=", 1)
+    sec, key = lhs.strip().split(".", 1)
+    try:
+        value = tomllib.loads(f"v = {rhs}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = rhs.strip()
+    return sec, key, value
+
+
+def load(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> dict:
+    """Read and validate a TOML configuration, then apply ``--set`` overrides."""
+    cfg = defaults()
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration ({exc.strerror})") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        merge(cfg, data, str(path))
+    updates: dict[str, dict] = {}
+    for item in overrides:
+        sec, key, value = parse_set(item)
+        updates.setdefault(sec, {})[key] = value
+    if updates:
+        merge(cfg, updates, "--set")
+    return cfg
+
+
+def from_dict(updates: dict) -> dict:
+    """A validated configuration from defaults plus a nested dict (for tests and scripts)."""
+    return merge(defaults(), updates, "<dict>")

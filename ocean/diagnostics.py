@@ -1,0 +1,107 @@
+"""Run diagnostics: blow-up check, mixed-layer depth, and the tile sums behind the global
+figures (volume, heat and salt content, kinetic energy, max |u|, CFL numbers).
+
+The sums are local to a tile; :class:`ocean.domain.Domain` reduces them over ranks. They
+are for monitoring only and never feed back into the time step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import serial_kernel
+
+RHO0_CP = 1028.0 * 3991.86795711963     # J m-3 K-1 (NEMO rho0 * rcp)
+
+BAD_FIELDS = ("uo", "vo", "thetao", "so", "zos")
+
+
+@serial_kernel
+def first_bad_point(u, v, T, S, ssh, tmask, umax, h):
+    """(field index, k, j, i) of the first NaN/inf, or |u|,|v| > umax, in the interior; field
+    index -1 when all is well (see BAD_FIELDS)."""
+    nz, nj, ni = u.shape
+    for k in range(nz):
+        for j in range(h, nj - h):
+            for i in range(h, ni - h):
+                a = u[k, j, i]
+                if not np.isfinite(a) or abs(a) > umax:
+                    return 0, k, j, i
+                a = v[k, j, i]
+                if not np.isfinite(a) or abs(a) > umax:
+                    return 1, k, j, i
+                if tmask[k, j, i] > 0:
+                    if not np.isfinite(T[k, j, i]):
+                        return 2, k, j, i
+                    if not np.isfinite(S[k, j, i]):
+                        return 3, k, j, i
+    for j in range(h, nj - h):
+        for i in range(h, ni - h):
+            if not np.isfinite(ssh[j, i]):
+                return 4, 0, j, i
+    return -1, 0, 0, 0
+
+
+@serial_kernel
+def mixed_layer_depth(sigma, gdept, gdepw, kbot_t, zref, dsigma, h, mld):
+    """Depth (m) where potential density first exceeds its value at ``zref`` (10 m) by
+    ``dsigma`` (0.03 kg m-3), interpolated linearly between T points; the column depth where
+    it never does. ``sigma`` is the potential density anomaly (kg m-3)."""
+    nz, nj, ni = sigma.shape
+    for j in range(h, nj - h):
+        for i in range(h, ni - h):
+            kb = kbot_t[j, i]
+            if kb == 0:
+                mld[j, i] = 0.0
+                continue
+            # reference density at zref, interpolated (constant above the first T point)
+            sref = sigma[0, j, i]
+            for k in range(1, kb):
+                if gdept[k] >= zref:
+                    r = (zref - gdept[k - 1]) / (gdept[k] - gdept[k - 1])
+                    sref = sigma[k - 1, j, i] + max(r, 0.0) * (sigma[k, j, i] - sigma[k - 1, j, i])
+                    break
+            target = sref + dsigma
+            depth = gdepw[kb]
+            for k in range(1, kb):
+                if gdept[k] > zref and sigma[k, j, i] > target:
+                    s0, s1 = sigma[k - 1, j, i], sigma[k, j, i]
+                    z0 = max(gdept[k - 1], zref)
+                    if gdept[k - 1] < zref:
+                        s0 = sref
+                    depth = z0 + (target - s0) / (s1 - s0) * (gdept[k] - z0)
+                    break
+            mld[j, i] = depth
+
+
+@serial_kernel
+def tile_sums(u, v, w, T, S, ssh, e1e2t, e1e2u, e1e2v, e1u, e2v, e3t, e3w, tmask, umask, vmask, dt, h):
+    """Sums over the interior: (volume anomaly sum(ssh*area) m3, heat sum(T*vol) degC m3,
+    salt sum(S*vol) psu m3, kinetic energy sum(0.5|u|^2 vol) m5/s2, ocean volume m3,
+    max |u|, |v| (m/s), max horizontal and vertical Courant numbers)."""
+    nz, nj, ni = u.shape
+    vol_anom = 0.0
+    heat = 0.0
+    salt = 0.0
+    ke = 0.0
+    vol = 0.0
+    umax = 0.0
+    cfl_h = 0.0
+    cfl_v = 0.0
+    for j in range(h, nj - h):
+        for i in range(h, ni - h):
+            vol_anom += ssh[j, i] * e1e2t[j, i] * tmask[0, j, i]
+    for k in range(nz):
+        for j in range(h, nj - h):
+            for i in range(h, ni - h):
+                dv = e1e2t[j, i] * e3t[k] * tmask[k, j, i]
+                vol += dv
+                heat += T[k, j, i] * dv
+                salt += S[k, j, i] * dv
+                uu = u[k, j, i] * umask[k, j, i]
+                vv = v[k, j, i] * vmask[k, j, i]
+                ke += 0.5 * (uu * uu * e1e2u[j, i] + vv * vv * e1e2v[j, i]) * e3t[k]
+                umax = max(umax, abs(uu), abs(vv))
+                cfl_h = max(cfl_h, abs(uu) * dt / e1u[j, i], abs(vv) * dt / e2v[j, i])
+                if k > 0:
+                    cfl_v = max(cfl_v, abs(w[k, j, i]) * dt / e3w[k] * tmask[k, j, i])
+    return vol_anom, heat, salt, ke, vol, umax, cfl_h, cfl_v

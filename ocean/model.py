@@ -1,0 +1,298 @@
+"""The ocean model of one tile: its state, and the time step in one function (``step``).
+
+Time stepping (documented in docs/numerics.md):
+- momentum: Adams-Bashforth 3 for the advective terms (EEN vorticity, kinetic-energy
+  gradient, vertical advection), forward for the hydrostatic pressure gradient (it uses
+  the density just updated by the tracers: a forward-backward pair for internal waves)
+  and the lateral viscosity, backward (implicit) for vertical viscosity, wind stress and
+  bottom drag;
+- barotropic mode: split-explicit, forward-backward sub-steps with boxcar time filtering
+  (``barotropic.py``);
+- tracers: forward in time with the velocity centred on the step and a TVD flux;
+  implicit vertical diffusion.
+Every array is preallocated here; ``step`` allocates nothing.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import barotropic, diagnostics, momentum, tracers
+from .config import ConfigError
+from .domain import Domain, serial_domain
+from .eos import GRAV, EosParams, bn2_kernel, rho_potential_kernel, rhd_kernel
+from .forcing import SurfaceForcing
+from .forcing_dino import initial_state_meridional, initial_stratification
+from .grid import Grid, GlobalHorizontal, Vertical, build_global
+
+PROGNOSTIC_3D = ("u", "v", "T", "S")
+PROGNOSTIC_2D = ("ssh", "ubar", "vbar")
+
+
+class BlowUp(RuntimeError):
+    """The model state went out of bounds; carries where and when."""
+
+    def __init__(self, step: int, field: str, point: tuple[int, int, int], value: float):
+        k, j, i = point
+        super().__init__(f"blow-up at step {step}: {field} = {value!r} at global point "
+                         f"(k={k}, j={j}, i={i})")
+        self.step, self.field, self.point, self.value = step, field, point, value
+
+
+class State:
+    """Prognostic fields of a tile (halo included): u, v (m/s) at U/V points, T (degC),
+    S (psu) at T points, ssh (m), ubar, vbar (m/s) the barotropic velocities, and the
+    Adams-Bashforth history gu_hist, gv_hist (3, nz, nj, ni) of the advective tendencies."""
+
+    def __init__(self, grid: Grid):
+        z3, z2 = lambda: np.zeros(grid.shape3), lambda: np.zeros(grid.shape2)  # noqa: E731
+        self.u, self.v, self.T, self.S = z3(), z3(), z3(), z3()
+        self.ssh, self.ubar, self.vbar = z2(), z2(), z2()
+        self.gu_hist = np.zeros((3,) + grid.shape3)
+        self.gv_hist = np.zeros((3,) + grid.shape3)
+        self.nstep = 0            # steps done since the start of the experiment
+        self.time_s = 0.0         # model time since start_date (s)
+
+
+class Model:
+    """One tile of the ocean. ``Model(cfg)`` is the whole domain on one process;
+    ``Model(cfg, domain)`` a tile of an MPI decomposition."""
+
+    def __init__(self, cfg: dict, domain: Domain | None = None,
+                 global_grid: tuple[GlobalHorizontal, Vertical, dict] | None = None):
+        self.cfg = cfg
+        gh, vert, counts = global_grid or build_global(cfg)
+        h = cfg["grid"]["halo"]
+        NY, NX = gh.shape
+        self.domain = domain or serial_domain(NX, NY, gh.periodic_x, h)
+        d = self.domain
+        shlat = 2.0 if cfg["momentum"]["lateral_bc"] == "no-slip" else 0.0
+        self.grid = g = Grid(gh, vert, counts, h=h, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=shlat)
+        self.halo = d.halo
+        self.dt = cfg["time"]["dt_s"]
+        self.eos = EosParams.dino() if cfg["eos"]["kind"] == "seos" else EosParams.linear()
+        self.rho0 = self.eos.rho0
+        self._setup_barotropic(counts, gh)
+        self._setup_coefficients()
+        self.state = State(g)
+        self.forcing = SurfaceForcing(cfg, g, self.rho0)
+        z3, z2 = lambda: np.zeros(g.shape3), lambda: np.zeros(g.shape2)  # noqa: E731
+        # work arrays
+        self.ua, self.va, self.gu, self.gv, self.q, self.w = z3(), z3(), z3(), z3(), z3(), z3()
+        self.tmp_u, self.tmp_v = z3(), z3()
+        self.uadv, self.vadv, self.wadv = z3(), z3(), z3()
+        self.rhd, self.bn2, self.avt, self.cp = z3(), z3(), z3(), z3()
+        self.fx, self.fy, self.fz, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
+        self.sigma, self.mld = z3(), z2()
+        self.fu, self.fv, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
+        self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
+        self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
+        self.initialise()
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_barotropic(self, counts, gh):
+        """Number of sub-steps from the gravity-wave CFL on the global grid."""
+        t = self.cfg["time"]
+        wet = counts["T"] > 0
+        vert_depth = float(np.max(gh.bathy[wet])) if wet.any() else 1.0
+        inv_dx2 = (1.0 / gh.e1t ** 2 + 1.0 / gh.e2t ** 2)[wet]
+        c = math.sqrt(GRAV * vert_depth)
+        dte_max = t["barotropic_cfl"] / (c * math.sqrt(float(inv_dx2.max())))
+        need = math.ceil(self.dt / dte_max)
+        need += need % 2
+        m = t["barotropic_substeps"]
+        if m == 0:
+            m = max(need, 2)
+        elif m % 2 or m < need:
+            raise ConfigError(
+                f"key 'time.barotropic_substeps' = {m} breaks the barotropic gravity-wave CFL "
+                f"(c = {c:.0f} m/s on a {math.sqrt(1 / inv_dx2.max()) / 1e3:.1f} km grid needs an even number "
+                f">= {need} sub-steps of time.dt_s = {self.dt:g} s at CFL {t['barotropic_cfl']})")
+        self.n_sub = m
+        self.bt_a, self.bt_c = barotropic.filter_weights(m)
+
+    def _setup_coefficients(self):
+        g, mo = self.grid, self.cfg["momentum"]
+        emax_t = np.maximum(g.e1t, g.e2t)
+        emax_f = np.maximum(g.e1f, g.e2f)
+        self.viscosity = mo["viscosity"]
+        if self.viscosity == "laplacian":
+            if mo["visc_coeff"] > 0:
+                self.ahm_t = np.full(g.shape2, mo["visc_coeff"])
+                self.ahm_f = self.ahm_t.copy()
+            else:
+                self.ahm_t, self.ahm_f = 0.5 * mo["visc_velocity_m_s"] * emax_t, 0.5 * mo["visc_velocity_m_s"] * emax_f
+        elif self.viscosity == "biharmonic":       # operator applied twice with sqrt(B)
+            if mo["visc_coeff"] > 0:
+                self.ahm_t = np.full(g.shape2, math.sqrt(mo["visc_coeff"]))
+                self.ahm_f = self.ahm_t.copy()
+            else:
+                self.ahm_t = np.sqrt(mo["visc_velocity_m_s"] * emax_t ** 3 / 12.0)
+                self.ahm_f = np.sqrt(mo["visc_velocity_m_s"] * emax_f ** 3 / 12.0)
+        self.aht_u, self.aht_v = tracers.lateral_diffusivity(g, self.cfg["tracers"])
+
+    def initialise(self):
+        """Initial state: at rest, with the configured stratification."""
+        g, s, ini = self.grid, self.state, self.cfg["init"]
+        if ini["kind"] == "dino":
+            t1, s1 = initial_stratification(g.gdept)
+            T, S = t1[:, None, None], s1[:, None, None]
+        elif ini["kind"] == "uniform":
+            T, S = np.full((g.nz, 1, 1), ini["t0_degc"]), np.full((g.nz, 1, 1), ini["s0_psu"])
+        else:
+            T = (ini["t0_degc"] + ini["dtdz_k_m"] * g.gdept)[:, None, None]
+            S = np.full((g.nz, 1, 1), ini["s0_psu"])
+        s.T[:] = T * g.tmask
+        s.S[:] = S * g.tmask
+        s.u[:] = s.v[:] = s.ssh[:] = s.ubar[:] = s.vbar[:] = 0.0
+        s.gu_hist[:] = s.gv_hist[:] = 0.0
+        s.nstep, s.time_s = 0, 0.0
+
+    # ------------------------------------------------------------------ the time step
+    def step(self) -> None:
+        """Advance the tile by one time step dt (the order of all processes is here)."""
+        g, s, h, dt, halo = self.grid, self.state, self.grid.h, self.dt, self.halo
+        co = self.cfg["momentum"]["coriolis"]
+        ec = self.eos.coeffs()
+        self.forcing.update(s.time_s)
+
+        # 1. density and vertical velocity at time n
+        rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
+        momentum.vertical_velocity(s.u, s.v, g.e2u, g.e1v, g.e1e2t, g.e3t, g.tmask, h, 1, self.w)
+
+        # 2. momentum: AB3 advective terms, forward pressure gradient and viscosity
+        momentum.advective_tendency(s.u, s.v, self.w, g.ff_f, g.e1u, g.e2u, g.e1v, g.e2v, g.e1f, g.e2f,
+                                    g.e1e2t, g.e1e2u, g.e1e2v, g.umask, g.vmask, g.fmask, g.fmask_any,
+                                    g.e3t, co, h, self.q, self.gu, self.gv)
+        n = s.nstep
+        c0, c1, c2 = ((1.0, 0.0, 0.0), (1.5, -0.5, 0.0), (23 / 12, -16 / 12, 5 / 12))[min(n, 2)]
+        momentum.ab3_update(s.u, s.v, self.gu, self.gv, s.gu_hist, s.gv_hist, n % 3, (n - 1) % 3, (n - 2) % 3,
+                            c0, c1, c2, dt, h, self.ua, self.va)
+        momentum.pressure_gradient(self.rhd, g.e1u, g.e2v, g.umask, g.vmask, g.e3w, GRAV, h, self.gu, self.gv)
+        self._lateral_viscosity(s.u, s.v)
+        momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, h)
+        mo = self.cfg["momentum"]
+        momentum.implicit_vertical_viscosity(self.ua, self.va, s.u, s.v, self.forcing.taux, self.forcing.tauy,
+                                             g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo["vertical_viscosity_m2_s"],
+                                             mo["bottom_drag_cd"], mo["bottom_drag_ke0_m2_s2"], self.rho0, dt, h, self.cp)
+
+        # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean
+        self._barotropic(co)
+        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, h)
+        halo.exchange(self.ua, self.va)
+        barotropic.advective_velocity(s.u, s.v, self.ua, self.va, self.ubar_old, self.vbar_old, s.ubar, s.vbar,
+                                      self.utr, self.vtr, g.r1_hu, g.r1_hv, g.umask, g.vmask, self.uadv, self.vadv)
+        s.u, self.ua = self.ua, s.u
+        s.v, self.va = self.va, s.v
+
+        # 4. tracers
+        self._tracers()
+        s.nstep += 1
+        s.time_s += dt
+
+    def _lateral_viscosity(self, u, v):
+        g, h = self.grid, self.grid.h
+        args = (g.e1u, g.e2u, g.e1v, g.e2v, g.e1f, g.e2f, g.e1e2t, g.umask, g.vmask, g.fmask, g.tmask)
+        if self.viscosity == "laplacian":
+            momentum.laplacian_viscosity(u, v, self.ahm_t, self.ahm_f, *args, h, 0, 1.0, self.gu, self.gv)
+        elif self.viscosity == "biharmonic":
+            self.tmp_u.fill(0.0)
+            self.tmp_v.fill(0.0)
+            momentum.laplacian_viscosity(u, v, self.ahm_t, self.ahm_f, *args, h, 1, 1.0, self.tmp_u, self.tmp_v)
+            momentum.laplacian_viscosity(self.tmp_u, self.tmp_v, self.ahm_t, self.ahm_f, *args, h, 0, -1.0,
+                                         self.gu, self.gv)
+
+    def _barotropic(self, coriolis: bool):
+        g, s, h = self.grid, self.state, self.grid.h
+        barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, s.ubar, s.vbar, g.e3t, g.umask, g.vmask,
+                                      g.r1_hu, g.r1_hv, g.hu, g.hv, g.ff_u, g.ff_v, coriolis, self.dt, h,
+                                      self.fu, self.fv)
+        self.halo.exchange(self.fu, self.fv)
+        self.ssh_w[:] = s.ssh
+        self.ubar_w[:] = s.ubar
+        self.vbar_w[:] = s.vbar
+        for a in (self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr):
+            a.fill(0.0)
+        dte = self.dt / self.n_sub
+        for m in range(len(self.bt_c)):
+            barotropic.substep(self.ssh_w, self.ubar_w, self.vbar_w, self.fu, self.fv, g.hu, g.hv, g.r1_hu, g.r1_hv,
+                               g.e1u, g.e2u, g.e1v, g.e2v, g.e1e2t, g.tmask, g.umask, g.vmask, g.ff_u, g.ff_v,
+                               coriolis, GRAV, dte, self.bt_a[m + 1], self.bt_c[m], h,
+                               self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
+            self.halo.exchange(self.ubar_w, self.vbar_w)
+        self.ubar_old[:] = s.ubar
+        self.vbar_old[:] = s.vbar
+        s.ssh[:] = self.ssh_f
+        s.ubar[:] = self.ubar_f
+        s.vbar[:] = self.vbar_f
+        self.halo.exchange(s.ubar, s.vbar)
+
+    def _tracers(self):
+        g, s, h, dt = self.grid, self.state, self.grid.h, self.dt
+        tr, ec = self.cfg["tracers"], self.eos.coeffs()
+        momentum.vertical_velocity(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e3t, g.tmask, h, 0, self.wadv)
+        bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
+        tracers.vertical_diffusivity(self.bn2, g.tmask, tr["vertical_diffusivity_m2_s"],
+                                     tr["convection_diffusivity_m2_s"], h, self.avt)
+        f = self.forcing
+        f.sources(s.T, s.S)
+        advect = tr["advection"] == "tvd"
+        for X, Xa, src, pen in ((s.T, self.Ta, f.src_t, f.pen_t), (s.S, self.Sa, f.src_s, f.src_zero)):
+            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, g.e1u, g.e2u, g.e1v, g.e2v,
+                           g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, h, self.fx, self.fy, self.fz)
+            tracers.update(X, self.fx, self.fy, self.fz, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
+                           dt, h, Xa)
+        tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.kbot_t, g.e3t, g.e3w, dt, h, self.cp)
+        self.halo.exchange(self.Ta, self.Sa)
+        s.T, self.Ta = self.Ta, s.T
+        s.S, self.Sa = self.Sa, s.S
+
+    # ------------------------------------------------------------------ checks and diagnostics
+    def check(self, umax: float) -> None:
+        """Raise :class:`BlowUp` (on every rank) if any rank holds a NaN, inf or |u| > umax."""
+        g, s = self.grid, self.state
+        code, k, j, i = diagnostics.first_bad_point(s.u, s.v, s.T, s.S, s.ssh, g.tmask, umax, g.h)
+        d = self.domain
+        flag = d.allreduce([1.0 if code >= 0 else 0.0], "max")[0]
+        if flag == 0:
+            return
+        where = np.array([code, k, j - g.h + g.j0, i - g.h + g.i0, d.rank]) if code >= 0 else np.full(5, -1)
+        if d.comm is not None:
+            allw = d.comm.allgather(where)
+            where = next(w for w in allw if w[0] >= 0)
+        code, k, jg, ig, rank = (int(x) for x in where)
+        fields = (s.u, s.v, s.T, s.S, s.ssh)
+        value = float("nan")
+        if code >= 0 and rank == d.rank:
+            arr = fields[code]
+            value = float(arr[k, j, i] if arr.ndim == 3 else arr[j, i])
+        if d.comm is not None:
+            value = d.comm.bcast(value, root=rank)
+        raise BlowUp(s.nstep, diagnostics.BAD_FIELDS[code], (k, jg, ig), value)
+
+    def global_diagnostics(self) -> dict[str, float]:
+        """Volume, heat and salt content, kinetic energy, max |u|, CFL numbers (all ranks)."""
+        g, s = self.grid, self.state
+        vol_a, heat, salt, ke, vol, umax, cflh, cflv = diagnostics.tile_sums(
+            s.u, s.v, self.w, s.T, s.S, s.ssh, g.e1e2t, g.e1e2u, g.e1e2v, g.e1u, g.e2v, g.e3t, g.e3w,
+            g.tmask, g.umask, g.vmask, self.dt, g.h)
+        sums = self.domain.allreduce([vol_a, heat, salt, ke, vol])
+        maxs = self.domain.allreduce([umax, cflh, cflv], "max")
+        return {"volume_anomaly_m3": sums[0], "heat_content_J": sums[1] * diagnostics.RHO0_CP,
+                "salt_content_psu_m3": sums[2], "kinetic_energy_J": sums[3] * self.rho0,
+                "ocean_volume_m3": sums[4], "mean_T_degC": sums[1] / sums[4], "mean_S_psu": sums[2] / sums[4],
+                "max_speed_m_s": maxs[0], "cfl_horizontal": maxs[1], "cfl_vertical": maxs[2]}
+
+    def mixed_layer_depth(self) -> np.ndarray:
+        """Mixed-layer depth (m, 2-D with halo): 0.03 kg m-3 criterion from 10 m."""
+        g, s = self.grid, self.state
+        rho_potential_kernel(s.T, s.S, g.tmask, *self.eos.coeffs(), self.sigma)
+        diagnostics.mixed_layer_depth(self.sigma, g.gdept, g.gdepw, g.kbot_t, 10.0, 0.03, g.h, self.mld)
+        return self.mld
+
+    def exchange_state(self) -> None:
+        """Refresh every prognostic halo (after setting the state from outside)."""
+        s = self.state
+        self.halo.exchange(s.u, s.v, s.T, s.S)
+        self.halo.exchange(s.ssh, s.ubar, s.vbar)

@@ -1,0 +1,152 @@
+"""The tracer equation for temperature (degC) and salinity (psu):
+
+    d(T)/dt = -div(u T) + div_h(K_h grad_h T) + d/dz(K_z dT/dz) + Q_surface / e3t[0]
+
+Flux form on the fixed z-level volumes of the linear free surface, forward in time over
+the step (n -> n+1) with the advective velocity centred at n+1/2 (``barotropic.
+advective_velocity``). Advection is a TVD scheme: the Lax-Wendroff flux limited by van
+Leer's limiter (Sweby 1984), monotone for Courant numbers below 1/2 in each direction;
+lateral diffusion is a Laplacian along levels with K_h at U/V points (m2/s); vertical
+diffusion is implicit with a background K_z plus a large convective K_z where N2 < 0
+(NEMO's enhanced vertical diffusion). Being in flux form, the content sum(T e1e2t e3t)
+changes only through the surface: the surface forcing and, as in every linear-free-surface
+model (NEMO ln_linssh), the advective flux w(0) T(0) through the fixed surface.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import kernel, prange, serial_kernel
+
+
+@serial_kernel
+def _limited(tup, d_up, d_c, courant):
+    # van Leer-limited Lax-Wendroff correction to the upwind value
+    s = 0.0
+    if d_up * d_c > 0.0:
+        s = 2.0 * d_up * d_c / (d_up + d_c)
+    return tup + 0.5 * (1.0 - abs(courant)) * s
+
+
+@kernel
+def fluxes(T, uadv, vadv, wadv, ahu, ahv, e1u, e2u, e1v, e2v, e1e2t, umask, vmask, tmask,
+           e3t, e3w, dt, advect, h, fx, fy, fz):
+    """Advective + diffusive fluxes (T m3/s) through the east (fx), north (fy) and top (fz)
+    faces of the interior cells and of the cells just west/south of them."""
+    nz, nj, ni = T.shape
+    adv = 1.0 if advect else 0.0
+    for k in prange(nz):
+        for j in range(h - 1, nj - h):
+            for i in range(h - 1, ni - h):
+                area_x = e2u[j, i] * e3t[k]
+                area_y = e1v[j, i] * e3t[k]
+                # x faces
+                ux = uadv[k, j, i]
+                fl = 0.0
+                if ux != 0.0 and adv != 0.0:
+                    if ux > 0.0:
+                        fl = _limited(T[k, j, i], (T[k, j, i] - T[k, j, i - 1]) * umask[k, j, i - 1],
+                                      (T[k, j, i + 1] - T[k, j, i]), ux * dt / e1u[j, i])
+                    else:
+                        fl = _limited(T[k, j, i + 1], (T[k, j, i + 1] - T[k, j, i + 2]) * umask[k, j, i + 1],
+                                      (T[k, j, i] - T[k, j, i + 1]), ux * dt / e1u[j, i])
+                fx[k, j, i] = (area_x * ux * fl
+                               - ahu[j, i] * area_x / e1u[j, i] * (T[k, j, i + 1] - T[k, j, i])) * umask[k, j, i]
+                vy = vadv[k, j, i]
+                fl = 0.0
+                if vy != 0.0 and adv != 0.0:
+                    if vy > 0.0:
+                        fl = _limited(T[k, j, i], (T[k, j, i] - T[k, j - 1, i]) * vmask[k, j - 1, i],
+                                      (T[k, j + 1, i] - T[k, j, i]), vy * dt / e2v[j, i])
+                    else:
+                        fl = _limited(T[k, j + 1, i], (T[k, j + 1, i] - T[k, j + 2, i]) * vmask[k, j + 1, i],
+                                      (T[k, j, i] - T[k, j + 1, i]), vy * dt / e2v[j, i])
+                fy[k, j, i] = (area_y * vy * fl
+                               - ahv[j, i] * area_y / e2v[j, i] * (T[k, j + 1, i] - T[k, j, i])) * vmask[k, j, i]
+                # top face of level k (w positive up); at k = 0 the linear free surface flux
+                wz = wadv[k, j, i] * adv
+                if k == 0:
+                    fz[k, j, i] = e1e2t[j, i] * wz * T[0, j, i] * tmask[0, j, i]
+                elif wz == 0.0:
+                    fz[k, j, i] = 0.0
+                else:
+                    c = wz * dt / e3w[k]
+                    if wz > 0.0:   # from level k (below) upward into k-1
+                        d_up = (T[k, j, i] - T[k + 1, j, i]) * tmask[k + 1, j, i] if k + 1 < nz else 0.0
+                        fl = _limited(T[k, j, i], d_up, T[k - 1, j, i] - T[k, j, i], c)
+                    else:          # from level k-1 (above) downward into k
+                        d_up = (T[k - 1, j, i] - T[k - 2, j, i]) if k >= 2 else 0.0
+                        fl = _limited(T[k - 1, j, i], d_up, T[k, j, i] - T[k - 1, j, i], c)
+                    fz[k, j, i] = e1e2t[j, i] * wz * fl * tmask[k, j, i]
+
+
+@kernel
+def update(T, fx, fy, fz, src, pen, ipen, kbot_t, e1e2t, e3t, tmask, dt, h, Tn):
+    """Tn = T + dt * (flux convergence / volume + sources): ``src`` (degC m/s or psu m/s)
+    enters the top cell; ``pen`` (same units) is spread over the column by the fraction
+    ``ipen`` (nz+1,) reaching each W level, the bottom cell taking what reaches the floor."""
+    nz, nj, ni = T.shape
+    for k in prange(nz):
+        for j in range(h, nj - h):
+            for i in range(h, ni - h):
+                kb = kbot_t[j, i]
+                if k >= kb:
+                    Tn[k, j, i] = 0.0
+                    continue
+                ftop = fz[k, j, i]
+                fbot = fz[k + 1, j, i] if k + 1 < nz else 0.0
+                conv = (fx[k, j, i - 1] - fx[k, j, i] + fy[k, j - 1, i] - fy[k, j, i] + fbot - ftop)
+                tend = conv / (e1e2t[j, i] * e3t[k])
+                if k == 0:
+                    tend += src[j, i] / e3t[0]
+                absorbed = ipen[k] - ipen[k + 1] if k < kb - 1 else ipen[k]
+                tend += pen[j, i] * absorbed / e3t[k]
+                Tn[k, j, i] = (T[k, j, i] + dt * tend) * tmask[k, j, i]
+
+
+@kernel
+def vertical_diffusivity(bn2, tmask, kz_bg, kz_conv, h, avt):
+    """K_z (m2/s) at w points: background, or ``kz_conv`` where N2 < 0 (convection)."""
+    nz, nj, ni = bn2.shape
+    for k in prange(nz):
+        for j in range(h, nj - h):
+            for i in range(h, ni - h):
+                if k == 0:
+                    avt[k, j, i] = 0.0
+                else:
+                    kz = kz_conv if bn2[k, j, i] < 0.0 else kz_bg
+                    avt[k, j, i] = kz * tmask[k, j, i] * tmask[k - 1, j, i]
+
+
+@kernel
+def implicit_vertical_diffusion(T, S, avt, kbot_t, e3t, e3w, dt, h, cp):
+    """Backward-Euler d/dz(K_z d/dz) on T and S in place; ``cp`` is a work array."""
+    nz, nj, ni = T.shape
+    for j in prange(h, nj - h):
+        for i in range(h, ni - h):
+            kb = kbot_t[j, i]
+            for k in range(kb):
+                a = -dt * avt[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
+                c = -dt * avt[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < kb - 1 else 0.0
+                b = 1.0 - a - c
+                if k == 0:
+                    denom = b
+                    T[0, j, i] = T[0, j, i] / denom
+                    S[0, j, i] = S[0, j, i] / denom
+                else:
+                    denom = b - a * cp[k - 1, j, i]
+                    T[k, j, i] = (T[k, j, i] - a * T[k - 1, j, i]) / denom
+                    S[k, j, i] = (S[k, j, i] - a * S[k - 1, j, i]) / denom
+                cp[k, j, i] = c / denom
+            for k in range(kb - 2, -1, -1):
+                T[k, j, i] -= cp[k, j, i] * T[k + 1, j, i]
+                S[k, j, i] -= cp[k, j, i] * S[k + 1, j, i]
+
+
+def lateral_diffusivity(grid, cfg_tracers: dict) -> tuple[np.ndarray, np.ndarray]:
+    """K_h at U and V points (m2/s): constant, or grid-scaled U_d * e / 2 (NEMO rn_Ud)."""
+    if cfg_tracers["diff_coeff_m2_s"] > 0:
+        k = cfg_tracers["diff_coeff_m2_s"]
+        return np.full(grid.shape2, k), np.full(grid.shape2, k)
+    ud = cfg_tracers["diff_velocity_m_s"]
+    return 0.5 * ud * np.maximum(grid.e1u, grid.e2u), 0.5 * ud * np.maximum(grid.e1v, grid.e2v)
