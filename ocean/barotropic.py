@@ -36,10 +36,23 @@ def filter_weights(m: int) -> tuple[np.ndarray, np.ndarray]:
     return a, c
 
 
+@serial_kernel
+def ab3_extrapolate(ubar, vbar, ubar_hist, vbar_hist, slot_n, slot_n1, slot_n2, c0, c1, c2, ubar_x, vbar_x):
+    """Store ubar, vbar in history slot ``slot_n`` and write their AB3 combination (m/s)."""
+    nj, ni = ubar.shape
+    for j in range(nj):
+        for i in range(ni):
+            ubar_hist[slot_n, j, i] = ubar[j, i]
+            vbar_hist[slot_n, j, i] = vbar[j, i]
+            ubar_x[j, i] = c0 * ubar[j, i] + c1 * ubar_hist[slot_n1, j, i] + c2 * ubar_hist[slot_n2, j, i]
+            vbar_x[j, i] = c0 * vbar[j, i] + c1 * vbar_hist[slot_n1, j, i] + c2 * vbar_hist[slot_n2, j, i]
+
+
 @kernel
 def depth_mean_forcing(ua, va, u, v, ubar, vbar, e3t, umask, vmask, r1_hu, r1_hv, hu, hv,
                        ff_u, ff_v, coriolis, dt, h, fu, fv):
-    """F (m/s2): the depth-mean of (ua - u)/dt minus the barotropic Coriolis of ubar."""
+    """F (m/s2): the depth-mean of (ua - u)/dt minus the barotropic Coriolis of ubar
+    (pass the AB3-extrapolated ubar, vbar: the 3-D Coriolis term is AB3 too)."""
     nz, nj, ni = ua.shape
     fc = 1.0 if coriolis else 0.0
     for j in prange(h, nj - h):

@@ -22,6 +22,18 @@ from .kernels import serial_kernel
 SECONDS_PER_DAY = 86400.0
 
 
+def day_of_year(date: str) -> float:
+    """Days since 1 January of a 'YYYY-MM-DD' date in the 360-day calendar."""
+    from .config import ConfigError
+    try:
+        _, month, day = (int(x) for x in date.split("-"))
+        if not (1 <= month <= 12 and 1 <= day <= 30):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"key 'time.start_date' must be YYYY-MM-DD in a 360-day calendar, got {date!r}") from None
+    return 30.0 * (month - 1) + (day - 1)
+
+
 def solar_penetration(gdepw: np.ndarray, r=0.58, xi1=0.35, xi2=23.0) -> np.ndarray:
     """Fraction of the surface shortwave flux reaching each W level (nz+1,)."""
     return r * np.exp(-gdepw / xi1) + (1.0 - r) * np.exp(-gdepw / xi2)
@@ -49,6 +61,7 @@ class SurfaceForcing:
         f = cfg["forcing"]
         self.kind, self.grid, self.rho0 = f["kind"], grid, rho0
         self.update_s = f["update_hours"] * 3600.0
+        self.start_day = day_of_year(cfg["time"]["start_date"])
         self.trp = f["t_restoring_w_m2_k"] if self.kind == "dino" else 0.0
         self.srp = f["s_restoring_kg_m2_s"] if self.kind == "dino" else 0.0
         self.solar = f["solar_w_m2"]
@@ -73,13 +86,14 @@ class SurfaceForcing:
         """Recompute the seasonal fields when due (time_s: seconds since the run's start date)."""
         if self.kind != "dino" or time_s < self.next_update_s:
             return
-        day = (time_s / SECONDS_PER_DAY) % dino.DAYS_PER_YEAR
+        t_upd = np.floor(time_s / self.update_s) * self.update_s   # same fields after a restart
+        day = (t_upd / SECONDS_PER_DAY + self.start_day) % dino.DAYS_PER_YEAR
         g = self.grid
         tm = g.tmask[0]
         self.tstar[:] = dino.sst_restoring_target(g.lat_t, day, *self.lat_bounds) * tm
         self.sstar[:] = dino.sss_restoring_target(g.lat_t, day, *self.lat_bounds) * tm
         self.qsr[:] = dino.solar_heating(g.lat_t, day) * (self.solar / dino.SOLAR_MAX_W_M2) * tm
-        self.next_update_s = (np.floor(time_s / self.update_s) + 1) * self.update_s
+        self.next_update_s = t_upd + self.update_s
 
     def sources(self, T: np.ndarray, S: np.ndarray) -> None:
         """Fill src_t, src_s, pen_t from the current surface T and S."""

@@ -157,8 +157,7 @@ def box_horizontal(g: dict) -> GlobalHorizontal:
 
 
 def level_counts(gh: GlobalHorizontal, vert: Vertical) -> dict[str, np.ndarray]:
-    """Number of wet levels (int32, global (ny, nx)) at T, U, V, F points, and around F
-    (the most levels of the four U/V points next to an F point, for no-slip walls)."""
+    """Number of wet levels (int32, global (ny, nx)) at T, U and V points."""
     kt = np.searchsorted(vert.gdept, gh.bathy, side="left").astype(np.int32)   # levels with gdept < bathy
     kt[gh.bathy <= 0] = 0
     east = np.roll(kt, -1, 1)
@@ -168,18 +167,7 @@ def level_counts(gh: GlobalHorizontal, vert: Vertical) -> dict[str, np.ndarray]:
     north[:-1] = kt[1:]
     ku = np.minimum(kt, east)
     kv = np.minimum(kt, north)
-    ne = np.roll(north, -1, 1)
-    if not gh.periodic_x:
-        ne[:, -1] = 0
-    kf = np.minimum.reduce([kt, east, north, ne])
-    ku_n = np.zeros_like(ku)
-    ku_n[:-1] = ku[1:]
-    kv_e = np.roll(kv, -1, 1)
-    if not gh.periodic_x:
-        kv_e[:, -1] = 0
-    k_around_f = np.maximum.reduce([ku, ku_n, kv, kv_e])
-    k_any_f = np.maximum.reduce([kt, east, north, ne])
-    return {"T": kt, "U": ku, "V": kv, "F": kf, "F_around": k_around_f, "F_any": k_any_f}
+    return {"T": kt, "U": ku, "V": kv}
 
 
 def halo_slice(a: np.ndarray, j0: int, i0: int, ny: int, nx: int, h: int, periodic_x: bool,
@@ -236,18 +224,34 @@ class Grid:
         self.kbot_t = sl(counts["T"], "zero")
         self.kbot_u = sl(counts["U"], "zero")
         self.kbot_v = sl(counts["V"], "zero")
-        kf, kfa, kany = sl(counts["F"], "zero"), sl(counts["F_around"], "zero"), sl(counts["F_any"], "zero")
         self.tmask = (k < self.kbot_t[None]).astype(np.float64)
         self.umask = (k < self.kbot_u[None]).astype(np.float64)
         self.vmask = (k < self.kbot_v[None]).astype(np.float64)
-        self.fmask = np.where(k < kf[None], 1.0, np.where(k < kfa[None], shlat, 0.0))
-        self.fmask_any = (k < kany[None]).astype(np.float64)
+        self.fmask, self.fmask_any = self._fmasks(shlat)
         e3 = self.e3t[:, None, None]
         self.ht = (self.tmask * e3).sum(0)
         self.hu = (self.umask * e3).sum(0)
         self.hv = (self.vmask * e3).sum(0)
         self.r1_hu = np.where(self.hu > 0, 1.0 / np.where(self.hu > 0, self.hu, 1.0), 0.0)
         self.r1_hv = np.where(self.hv > 0, 1.0 / np.where(self.hv > 0, self.hv, 1.0), 0.0)
+
+    def _fmasks(self, shlat: float) -> tuple[np.ndarray, np.ndarray]:
+        """fmask (1 in the fluid, shlat on walls next to wet U/V points, 0 elsewhere) and
+        fmask_any (1 where any of the 4 T cells around the F point is wet). Built from the
+        tile's own masks, whose halos are exact, so closed-edge walls are included; the last
+        halo row and column, which no stencil reaches, are left at 0."""
+        t, u, v = self.tmask, self.umask, self.vmask
+        east, north, ne = np.zeros_like(t), np.zeros_like(t), np.zeros_like(t)
+        east[..., :-1] = t[..., 1:]
+        north[..., :-1, :] = t[..., 1:, :]
+        ne[..., :-1, :-1] = t[..., 1:, 1:]
+        u_n, v_e = np.zeros_like(u), np.zeros_like(v)
+        u_n[..., :-1, :] = u[..., 1:, :]
+        v_e[..., :-1] = v[..., 1:]
+        all4 = t * east * north * ne
+        around = np.maximum.reduce([u, u_n, v, v_e])
+        fmask = np.where(all4 > 0, 1.0, np.where(around > 0, shlat, 0.0))
+        return fmask, np.maximum.reduce([t, east, north, ne])
 
     @property
     def interior(self) -> tuple[slice, slice]:

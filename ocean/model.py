@@ -43,7 +43,8 @@ class BlowUp(RuntimeError):
 class State:
     """Prognostic fields of a tile (halo included): u, v (m/s) at U/V points, T (degC),
     S (psu) at T points, ssh (m), ubar, vbar (m/s) the barotropic velocities, and the
-    Adams-Bashforth history gu_hist, gv_hist (3, nz, nj, ni) of the advective tendencies."""
+    Adams-Bashforth history gu_hist, gv_hist (3, nz, nj, ni) of the advective tendencies
+    and ubar_hist, vbar_hist of the barotropic velocities they saw."""
 
     def __init__(self, grid: Grid):
         z3, z2 = lambda: np.zeros(grid.shape3), lambda: np.zeros(grid.shape2)  # noqa: E731
@@ -51,6 +52,8 @@ class State:
         self.ssh, self.ubar, self.vbar = z2(), z2(), z2()
         self.gu_hist = np.zeros((3,) + grid.shape3)
         self.gv_hist = np.zeros((3,) + grid.shape3)
+        self.ubar_hist = np.zeros((3,) + grid.shape2)    # ubar, vbar of the last 3 steps, same slots
+        self.vbar_hist = np.zeros((3,) + grid.shape2)
         self.nstep = 0            # steps done since the start of the experiment
         self.time_s = 0.0         # model time since start_date (s)
 
@@ -86,6 +89,7 @@ class Model:
         self.fx, self.fy, self.fz, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
         self.sigma, self.mld = z3(), z2()
         self.fu, self.fv, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
+        self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
         self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
         self.initialise()
@@ -147,6 +151,7 @@ class Model:
         s.S[:] = S * g.tmask
         s.u[:] = s.v[:] = s.ssh[:] = s.ubar[:] = s.vbar[:] = 0.0
         s.gu_hist[:] = s.gv_hist[:] = 0.0
+        s.ubar_hist[:] = s.vbar_hist[:] = 0.0
         s.nstep, s.time_s = 0, 0.0
 
     # ------------------------------------------------------------------ the time step
@@ -177,7 +182,12 @@ class Model:
                                              g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo["vertical_viscosity_m2_s"],
                                              mo["bottom_drag_cd"], mo["bottom_drag_ke0_m2_s2"], self.rho0, dt, h, self.cp)
 
-        # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean
+        # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean.
+        # The Coriolis force of the depth-mean flow is removed from the forcing at the same
+        # AB3 time level as the 3-D tendency that holds it (else the pair is unstable).
+        slots = (n % 3, (n - 1) % 3, (n - 2) % 3)
+        barotropic.ab3_extrapolate(s.ubar, s.vbar, s.ubar_hist, s.vbar_hist, slots[0], slots[1], slots[2],
+                                   c0, c1, c2, self.ubar_x, self.vbar_x)
         self._barotropic(co)
         barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, h)
         halo.exchange(self.ua, self.va)
@@ -205,7 +215,7 @@ class Model:
 
     def _barotropic(self, coriolis: bool):
         g, s, h = self.grid, self.state, self.grid.h
-        barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, s.ubar, s.vbar, g.e3t, g.umask, g.vmask,
+        barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, self.ubar_x, self.vbar_x, g.e3t, g.umask, g.vmask,
                                       g.r1_hu, g.r1_hv, g.hu, g.hv, g.ff_u, g.ff_v, coriolis, self.dt, h,
                                       self.fu, self.fv)
         self.halo.exchange(self.fu, self.fv)

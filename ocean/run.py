@@ -1,0 +1,149 @@
+"""Running an experiment: set-up on every rank, the time loop, output, restarts, summary."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import restart as restart_io
+from .config import ConfigError
+from .domain import mpi_domain
+from .grid import build_global
+from .model import BlowUp, Model
+from .run_output import RunOutput
+
+
+def world_comm():
+    """COMM_WORLD when launched by mpirun with more than one rank, else None."""
+    try:
+        from mpi4py import MPI
+    except ImportError:     # pragma: no cover - mpi4py is a dependency
+        return None
+    comm = MPI.COMM_WORLD
+    return comm if comm.Get_size() > 1 else None
+
+
+def set_threads(cfg: dict) -> int:
+    import numba
+    n = cfg["parallel"]["threads"]
+    if n > 0:
+        if n > numba.config.NUMBA_NUM_THREADS:
+            raise ConfigError(f"key 'parallel.threads' = {n} exceeds NUMBA_NUM_THREADS = "
+                              f"{numba.config.NUMBA_NUM_THREADS}")
+        numba.set_num_threads(n)
+    return numba.get_num_threads()
+
+
+def build_model(cfg: dict, comm=None) -> Model:
+    gg = build_global(cfg)
+    gh, _, counts = gg
+    if comm is None:
+        return Model(cfg, global_grid=gg)
+    domain = mpi_domain(cfg, counts["T"] > 0, gh.periodic_x, comm)
+    return Model(cfg, domain, global_grid=gg)
+
+
+def steps_for(cfg: dict, days: float | None, steps: int | None) -> int:
+    if steps is not None:
+        if steps < 0:
+            raise ConfigError(f"--steps must be >= 0, got {steps}")
+        return steps
+    d = cfg["run"]["days"] if days is None else days
+    if d <= 0:
+        raise ConfigError(f"--days must be > 0, got {d}")
+    return int(round(d * 86400.0 / cfg["time"]["dt_s"]))
+
+
+def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = None, steps: int | None = None,
+        restart: str | Path | None = None, progress: bool = True, comm=None, log=print) -> dict:
+    """Run the configured experiment; returns the summary (on every rank)."""
+    threads = set_threads(cfg)
+    model = build_model(cfg, comm)
+    d = model.domain
+    if restart is not None:
+        restart_io.read(model, restart)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and d.is_root:
+        out.mkdir(parents=True, exist_ok=True)
+    d.barrier()
+    nsteps = steps_for(cfg, days, steps)
+    output = RunOutput(model, out / "output.nc" if out else None, cfg, title=f"ocean run {cfg['run']['name']}")
+    rcfg = cfg["run"]
+    restart_every = int(round(rcfg["restart_every_days"] * 86400.0 / model.dt)) if rcfg["restart_every_days"] else 0
+    g = model.grid
+    cells = g.nx_glo * g.ny_glo * g.nz
+    if d.is_root and progress:
+        lay = d.layout
+        log(f"{cfg['run']['name']}: {g.nx_glo}x{g.ny_glo}x{g.nz} grid, dt {model.dt:g} s, {model.n_sub} barotropic "
+            f"sub-steps, {d.size} rank(s) on a {lay.px}x{lay.py} process grid ({lay.n_land} land tiles dropped), "
+            f"{threads} thread(s) per rank, {nsteps} steps")
+    bar = None
+    if d.is_root and progress:
+        from tqdm import tqdm
+        bar = tqdm(total=nsteps, unit="step", dynamic_ncols=True, mininterval=1.0)
+    t_start = time.perf_counter()
+    halo_s0 = model.halo.seconds
+    try:
+        for n in range(nsteps):
+            model.step()
+            s = model.state
+            if s.nstep % rcfg["check_every_steps"] == 0:
+                model.check(rcfg["max_velocity_m_s"])
+            output.after_step()
+            if restart_every and s.nstep % restart_every == 0 and out is not None:
+                restart_io.write(model, out / f"restart_{s.nstep:08d}.nc")
+            if rcfg["diagnostics_every_steps"] and s.nstep % rcfg["diagnostics_every_steps"] == 0:
+                diag = model.global_diagnostics()
+                if d.is_root:
+                    msg = " ".join(f"{k}={v:.6g}" for k, v in diag.items())
+                    (bar.write if bar else log)(f"step {s.nstep} day {s.time_s / 86400:.2f}: {msg}")
+            if bar is not None:
+                bar.update(1)
+                if n % 20 == 0 or n == nsteps - 1:
+                    wall = time.perf_counter() - t_start
+                    sim_years = (n + 1) * model.dt / (360 * 86400.0)
+                    bar.set_postfix_str(f"day {s.time_s / 86400:.1f}, {sim_years / max(wall, 1e-9) * 86400:.2f} SYPD",
+                                        refresh=False)
+    except BlowUp:
+        if out is not None:
+            restart_io.write(model, out / "blowup_state.nc")
+        output.close()
+        if bar is not None:
+            bar.close()
+        raise
+    wall = time.perf_counter() - t_start
+    if bar is not None:
+        bar.close()
+    if out is not None:
+        restart_io.write(model, out / "restart.nc")
+    output.close()
+    halo_s = d.allreduce([model.halo.seconds - halo_s0], "max")[0]
+    cores = d.size * threads
+    summary = {
+        "config": cfg["run"]["name"], "steps": nsteps, "wall_s": wall, "ranks": d.size, "threads": threads,
+        "cells": cells,
+        "us_per_cell_step": wall * 1e6 / max(cells * nsteps, 1),
+        "us_per_cell_step_per_core": wall * 1e6 * cores / max(cells * nsteps, 1),
+        "sypd": (nsteps * model.dt / (360 * 86400.0)) / max(wall, 1e-12) * 86400.0,
+        "halo_share": halo_s / max(wall, 1e-12),
+        "model_days": model.state.time_s / 86400.0,
+    }
+    if d.is_root:
+        if progress:
+            log(f"done: {nsteps} steps in {wall:.1f} s, {summary['us_per_cell_step_per_core']:.3f} us per cell per "
+                f"step per core ({cells} cells, {cores} core(s)), {summary['sypd']:.2f} simulated years per day")
+        if out is not None:
+            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    model.summary = summary
+    return summary
+
+
+def run_model_steps(model: Model, n: int) -> None:
+    """Step a model n times (tests and benchmarks)."""
+    for _ in range(n):
+        model.step()
+
+
+__all__ = ["run", "build_model", "world_comm", "BlowUp", "np"]
