@@ -13,7 +13,7 @@ removed so that it is not counted twice. The linear free surface keeps H at rest
 
 Time filtering (NEMO's ln_bt_av with a boxcar, Shchepetkin & McWilliams 2005): the
 sub-cycle runs 3M/2 sub-steps, to t + 3dt/2, and the new ssh, ubar, vbar are the average
-of the sub-steps M/2+1 .. 3M/2, centred on t + dt, which removes the fast gravity waves the
+of the sub-steps M/2 .. 3M/2 (trapezoidal weights), centred on t + dt, which removes the fast gravity waves the
 baroclinic step cannot resolve. The transport the tracers and the 3-D continuity see is the
 weighted sum of sub-step transports (weights c_l below) for which
 ssh_new - ssh_old = -dt div(transport) holds exactly, so volume is conserved to
@@ -27,11 +27,13 @@ from .kernels import kernel, prange, serial_kernel
 
 
 def filter_weights(m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Boxcar weights ``a`` (for ssh/ubar at sub-steps 1..N) and transport weights ``c``
-    (for the transport of sub-steps 0..N-1), N = 3m/2, m even."""
+    """Boxcar weights ``a`` (for ssh/ubar at sub-steps 0..N; the window spans sub-steps m/2
+    to 3m/2 with half weights at its ends, so it is centred on t + dt) and transport weights
+    ``c`` (for the transport of sub-steps 0..N-1), N = 3m/2, m even."""
     n = 3 * m // 2
     a = np.zeros(n + 1)
-    a[m // 2 + 1: n + 1] = 1.0 / m
+    a[m // 2: n + 1] = 1.0 / m          # trapezoidal boxcar, centred exactly on sub-step m
+    a[m // 2] = a[n] = 0.5 / m
     c = np.array([a[l + 1:].sum() for l in range(n)]) / m
     return a, c
 

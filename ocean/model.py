@@ -107,7 +107,7 @@ class Model:
         need += need % 2
         m = t["barotropic_substeps"]
         if m == 0:
-            m = max(need, 2)
+            m = max(need, 4)
         elif m % 2 or m < need:
             raise ConfigError(
                 f"key 'time.barotropic_substeps' = {m} breaks the barotropic gravity-wave CFL "
