@@ -37,7 +37,7 @@ class Halo:
         if key not in self._buffers:
             nlev = sum(1 if a.ndim == 2 else a.shape[0] for a in arrays)
             h, ny, nx = self.h, self.ny, self.nx
-            self._buffers[key] = {d: np.empty(nlev * h * (ny if d in "we" else nx + 2 * h))
+            self._buffers[key] = {d: np.empty(nlev * h * (ny if d[0] in "we" else nx + 2 * h))
                                   for d in ("ws", "es", "wr", "er", "ss", "ns", "sr", "nr")}
         return self._buffers[key]
 

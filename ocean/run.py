@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -83,10 +84,13 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
     if d.is_root and progress:
         from tqdm import tqdm
         bar = tqdm(total=nsteps, unit="step", dynamic_ncols=True, mininterval=1.0)
+    fault = _injected_fault(d.rank)
     t_start = time.perf_counter()
     halo_s0 = model.halo.seconds
     try:
         for n in range(nsteps):
+            if n == fault:
+                raise RuntimeError(f"fault injected on rank {d.rank} at step {n} (OCEAN_INJECT_FAULT)")
             model.step()
             s = model.state
             if s.nstep % rcfg["check_every_steps"] == 0:
@@ -138,6 +142,17 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     model.summary = summary
     return summary
+
+
+def _injected_fault(rank: int) -> int:
+    """Testing hook: OCEAN_INJECT_FAULT=RANK:STEP makes that rank raise at that step, to check
+    that one rank's failure ends the whole job. Returns the step, or -1."""
+    spec = os.environ.get("OCEAN_INJECT_FAULT", "")
+    if ":" in spec:
+        r, n = spec.split(":", 1)
+        if int(r) == rank:
+            return int(n)
+    return -1
 
 
 def run_model_steps(model: Model, n: int) -> None:
