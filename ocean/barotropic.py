@@ -59,17 +59,19 @@ def depth_mean_forcing(ua, va, u, v, ubar, vbar, e3t, umask, vmask, r1_hu, r1_hv
     fc = 1.0 if coriolis else 0.0
     for j in prange(h, nj - h):
         for i in range(h, ni - h):
-            su = 0.0
-            sv = 0.0
-            for k in range(nz):
-                su += e3t[k] * (ua[k, j, i] - u[k, j, i]) * umask[k, j, i]
-                sv += e3t[k] * (va[k, j, i] - v[k, j, i]) * vmask[k, j, i]
+            fu[j, i] = 0.0
+            fv[j, i] = 0.0
+        for k in range(nz):
+            for i in range(h, ni - h):
+                fu[j, i] += e3t[k] * (ua[k, j, i] - u[k, j, i]) * umask[k, j, i]
+                fv[j, i] += e3t[k] * (va[k, j, i] - v[k, j, i]) * vmask[k, j, i]
+        for i in range(h, ni - h):
             vav = 0.25 * (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
                           + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
             uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
                           + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
-            fu[j, i] = (su * r1_hu[j, i] / dt - fc * ff_u[j, i] * vav * r1_hu[j, i]) * umask[0, j, i]
-            fv[j, i] = (sv * r1_hv[j, i] / dt + fc * ff_v[j, i] * uav * r1_hv[j, i]) * vmask[0, j, i]
+            fu[j, i] = (fu[j, i] * r1_hu[j, i] / dt - fc * ff_u[j, i] * vav * r1_hu[j, i]) * umask[0, j, i]
+            fv[j, i] = (fv[j, i] * r1_hv[j, i] / dt + fc * ff_v[j, i] * uav * r1_hv[j, i]) * vmask[0, j, i]
 
 
 @serial_kernel
@@ -115,21 +117,25 @@ def substep(ssh, ubar, vbar, fu, fv, hu, hv, r1_hu, r1_hv, e1u, e2u, e1v, e2v, e
 
 
 @kernel
-def replace_depth_mean(ua, va, ubar_new, vbar_new, e3t, umask, vmask, r1_hu, r1_hv, h):
-    """ua <- ua - depth_mean(ua) + ubar_new (m/s), and the same for va, on the interior."""
+def replace_depth_mean(ua, va, ubar_new, vbar_new, e3t, umask, vmask, r1_hu, r1_hv, h, su, sv):
+    """ua <- ua - depth_mean(ua) + ubar_new (m/s), and the same for va, on the interior;
+    su, sv are 2-D work arrays."""
     nz, nj, ni = ua.shape
     for j in prange(h, nj - h):
         for i in range(h, ni - h):
-            su = 0.0
-            sv = 0.0
-            for k in range(nz):
-                su += e3t[k] * ua[k, j, i] * umask[k, j, i]
-                sv += e3t[k] * va[k, j, i] * vmask[k, j, i]
-            du = ubar_new[j, i] - su * r1_hu[j, i]
-            dv = vbar_new[j, i] - sv * r1_hv[j, i]
-            for k in range(nz):
-                ua[k, j, i] = (ua[k, j, i] + du) * umask[k, j, i]
-                va[k, j, i] = (va[k, j, i] + dv) * vmask[k, j, i]
+            su[j, i] = 0.0
+            sv[j, i] = 0.0
+        for k in range(nz):
+            for i in range(h, ni - h):
+                su[j, i] += e3t[k] * ua[k, j, i] * umask[k, j, i]
+                sv[j, i] += e3t[k] * va[k, j, i] * vmask[k, j, i]
+        for i in range(h, ni - h):
+            su[j, i] = ubar_new[j, i] - su[j, i] * r1_hu[j, i]
+            sv[j, i] = vbar_new[j, i] - sv[j, i] * r1_hv[j, i]
+        for k in range(nz):
+            for i in range(h, ni - h):
+                ua[k, j, i] = (ua[k, j, i] + su[j, i]) * umask[k, j, i]
+                va[k, j, i] = (va[k, j, i] + sv[j, i]) * vmask[k, j, i]
 
 
 @kernel

@@ -84,6 +84,8 @@ class Model:
         # work arrays
         self.ua, self.va, self.gu, self.gv, self.q, self.w = z3(), z3(), z3(), z3(), z3(), z3()
         self.tmp_u, self.tmp_v = z3(), z3()
+        self.div, self.rot, self.ph = z3(), z3(), z3()
+        self.div2, self.rot2 = (z3(), z3()) if self.viscosity == "biharmonic" else (None, None)
         self.uadv, self.vadv, self.wadv = z3(), z3(), z3()
         self.rhd, self.bn2, self.avt, self.cp = z3(), z3(), z3(), z3()
         self.fx, self.fy, self.fz, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
@@ -164,22 +166,25 @@ class Model:
 
         # 1. density and vertical velocity at time n
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
-        momentum.vertical_velocity(s.u, s.v, g.e2u, g.e1v, g.e1e2t, g.e3t, g.tmask, h, 1, self.w)
+        momentum.divergence_curl(s.u, s.v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f, g.tmask, g.fmask,
+                                 self.div, self.rot)
+        momentum.vertical_velocity(self.div, g.e3t, h, 1, self.w)
 
         # 2. momentum: AB3 advective terms, forward pressure gradient and viscosity
-        momentum.advective_tendency(s.u, s.v, self.w, g.ff_f, g.e1u, g.e2u, g.e1v, g.e2v, g.e1f, g.e2f,
-                                    g.e1e2t, g.e1e2u, g.e1e2v, g.umask, g.vmask, g.fmask, g.fmask_any,
+        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.ff_f, g.e1u, g.e2u, g.e1v, g.e2v,
+                                    g.e1e2t, g.e1e2u, g.e1e2v, g.umask, g.vmask, g.fmask_any,
                                     g.e3t, co, h, self.q, self.gu, self.gv)
         n = s.nstep
         c0, c1, c2 = ((1.0, 0.0, 0.0), (1.5, -0.5, 0.0), (23 / 12, -16 / 12, 5 / 12))[min(n, 2)]
         momentum.ab3_update(s.u, s.v, self.gu, self.gv, s.gu_hist, s.gv_hist, n % 3, (n - 1) % 3, (n - 2) % 3,
                             c0, c1, c2, dt, h, self.ua, self.va)
-        momentum.pressure_gradient(self.rhd, g.e1u, g.e2v, g.umask, g.vmask, g.e3w, GRAV, h, self.gu, self.gv)
-        self._lateral_viscosity(s.u, s.v)
+        momentum.hydrostatic_pressure(self.rhd, g.e3w, GRAV, self.ph)
+        momentum.pressure_gradient(self.ph, g.e1u, g.e2v, g.umask, g.vmask, h, self.gu, self.gv)
+        self._lateral_viscosity()
         momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, h)
         mo = self.cfg["momentum"]
         momentum.implicit_vertical_viscosity(self.ua, self.va, s.u, s.v, self.forcing.taux, self.forcing.tauy,
-                                             g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo["vertical_viscosity_m2_s"],
+                                             g.umask, g.vmask, g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo["vertical_viscosity_m2_s"],
                                              mo["bottom_drag_cd"], mo["bottom_drag_ke0_m2_s2"], self.rho0, dt, h, self.cp)
 
         # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean.
@@ -189,7 +194,8 @@ class Model:
         barotropic.ab3_extrapolate(s.ubar, s.vbar, s.ubar_hist, s.vbar_hist, slots[0], slots[1], slots[2],
                                    c0, c1, c2, self.ubar_x, self.vbar_x)
         self._barotropic(co)
-        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, h)
+        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, h,
+                                      self.fu, self.fv)
         halo.exchange(self.ua, self.va)
         barotropic.advective_velocity(s.u, s.v, self.ua, self.va, self.ubar_old, self.vbar_old, s.ubar, s.vbar,
                                       self.utr, self.vtr, g.r1_hu, g.r1_hv, g.umask, g.vmask, self.uadv, self.vadv)
@@ -201,16 +207,20 @@ class Model:
         s.nstep += 1
         s.time_s += dt
 
-    def _lateral_viscosity(self, u, v):
+    def _lateral_viscosity(self):
+        """Add the lateral viscosity of u^n (from self.div, self.rot) to gu, gv."""
         g, h = self.grid, self.grid.h
-        args = (g.e1u, g.e2u, g.e1v, g.e2v, g.e1f, g.e2f, g.e1e2t, g.umask, g.vmask, g.fmask, g.tmask)
+        metrics = (g.e1u, g.e2u, g.e1v, g.e2v, g.umask, g.vmask, h)
         if self.viscosity == "laplacian":
-            momentum.laplacian_viscosity(u, v, self.ahm_t, self.ahm_f, *args, h, 0, 1.0, self.gu, self.gv)
-        elif self.viscosity == "biharmonic":
+            momentum.laplacian_viscosity(self.div, self.rot, self.ahm_t, self.ahm_f, *metrics, 0, 1.0, self.gu, self.gv)
+        elif self.viscosity == "biharmonic":        # -lap(lap(u)), each with sqrt(B), no halo exchange between
             self.tmp_u.fill(0.0)
             self.tmp_v.fill(0.0)
-            momentum.laplacian_viscosity(u, v, self.ahm_t, self.ahm_f, *args, h, 1, 1.0, self.tmp_u, self.tmp_v)
-            momentum.laplacian_viscosity(self.tmp_u, self.tmp_v, self.ahm_t, self.ahm_f, *args, h, 0, -1.0,
+            momentum.laplacian_viscosity(self.div, self.rot, self.ahm_t, self.ahm_f, *metrics, 1, 1.0,
+                                         self.tmp_u, self.tmp_v)
+            momentum.divergence_curl(self.tmp_u, self.tmp_v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
+                                     g.tmask, g.fmask, self.div2, self.rot2)
+            momentum.laplacian_viscosity(self.div2, self.rot2, self.ahm_t, self.ahm_f, *metrics, 0, -1.0,
                                          self.gu, self.gv)
 
     def _barotropic(self, coriolis: bool):
@@ -241,7 +251,9 @@ class Model:
     def _tracers(self):
         g, s, h, dt = self.grid, self.state, self.grid.h, self.dt
         tr, ec = self.cfg["tracers"], self.eos.coeffs()
-        momentum.vertical_velocity(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e3t, g.tmask, h, 0, self.wadv)
+        momentum.divergence_curl(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
+                                 g.tmask, g.fmask, self.div, self.rot)
+        momentum.vertical_velocity(self.div, g.e3t, h, 0, self.wadv)
         bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
         tracers.vertical_diffusivity(self.bn2, g.tmask, tr["vertical_diffusivity_m2_s"],
                                      tr["convection_diffusivity_m2_s"], h, self.avt)
@@ -253,7 +265,7 @@ class Model:
                            g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, h, self.fx, self.fy, self.fz)
             tracers.update(X, self.fx, self.fy, self.fz, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
                            dt, h, Xa)
-        tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.kbot_t, g.e3t, g.e3w, dt, h, self.cp)
+        tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.e3t, g.e3w, dt, h, self.cp)
         self.halo.exchange(self.Ta, self.Sa)
         s.T, self.Ta = self.Ta, s.T
         s.S, self.Sa = self.Sa, s.S

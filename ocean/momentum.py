@@ -31,33 +31,44 @@ R1_12 = 1.0 / 12.0
 
 
 @kernel
-def vertical_velocity(u, v, e2u, e1v, e1e2t, e3t, tmask, h, m, w):
-    """w (m/s, positive up) at the top of each level from continuity, w = 0 at the bottom,
-    on the interior plus ``m`` halo points; w[0] is the linear free surface's dssh/dt."""
+def divergence_curl(u, v, e2u, e1v, e1e2t, e1u, e2v, e1f, e2f, tmask, fmask, div, rot):
+    """Horizontal divergence (s-1) at T points and relative vorticity (s-1) at F points
+    (fmask: 0 free slip, 2 no slip on walls), everywhere but the outermost halo ring."""
     nz, nj, ni = u.shape
-    for j in prange(h - m, nj - h + m):
-        for i in range(h - m, ni - h + m):
-            acc = 0.0
-            for k in range(nz - 1, -1, -1):
-                div = (e2u[j, i] * u[k, j, i] - e2u[j, i - 1] * u[k, j, i - 1]
-                       + e1v[j, i] * v[k, j, i] - e1v[j - 1, i] * v[k, j - 1, i]) / e1e2t[j, i]
-                acc -= e3t[k] * div * tmask[k, j, i]
-                w[k, j, i] = acc
+    for k in prange(nz):
+        for j in range(1, nj - 1):
+            for i in range(1, ni - 1):
+                div[k, j, i] = (e2u[j, i] * u[k, j, i] - e2u[j, i - 1] * u[k, j, i - 1]
+                                + e1v[j, i] * v[k, j, i] - e1v[j - 1, i] * v[k, j - 1, i]) / e1e2t[j, i] * tmask[k, j, i]
+                rot[k, j, i] = (e2v[j, i + 1] * v[k, j, i + 1] - e2v[j, i] * v[k, j, i]
+                                - e1u[j + 1, i] * u[k, j + 1, i] + e1u[j, i] * u[k, j, i]) * fmask[k, j, i] / (e1f[j, i] * e2f[j, i])
 
 
 @kernel
-def advective_tendency(u, v, w, ff_f, e1u, e2u, e1v, e2v, e1f, e2f, e1e2t, e1e2u, e1e2v,
-                       umask, vmask, fmask, fmask_any, e3t, coriolis, h, q, gu, gv):
+def vertical_velocity(div, e3t, h, m, w):
+    """w (m/s, positive up) at the top of each level from continuity, w = 0 at the sea
+    floor, on the interior plus ``m`` halo points; w[0] is the linear free surface's dssh/dt."""
+    nz, nj, ni = div.shape
+    for j in prange(h - m, nj - h + m):
+        for i in range(h - m, ni - h + m):
+            w[nz - 1, j, i] = -e3t[nz - 1] * div[nz - 1, j, i]
+        for k in range(nz - 2, -1, -1):
+            for i in range(h - m, ni - h + m):
+                w[k, j, i] = w[k + 1, j, i] - e3t[k] * div[k, j, i]
+
+
+@kernel
+def advective_tendency(u, v, w, rot, ff_f, e1u, e2u, e1v, e2v, e1e2t, e1e2u, e1e2v,
+                       umask, vmask, fmask_any, e3t, coriolis, h, q, gu, gv):
     """Vorticity (EEN), kinetic-energy gradient and vertical advection: gu, gv (m/s2).
-    ``q`` is a work array (nz, nj, ni) for the absolute vorticity at F points (s-1)."""
+    ``rot`` is the relative vorticity at F points, ``q`` a work array (nz, nj, ni) for the
+    absolute vorticity (s-1)."""
     nz, nj, ni = u.shape
     fc = 1.0 if coriolis else 0.0
     for k in prange(nz):
         for j in range(h - 1, nj - h + 1):
             for i in range(h - 1, ni - h + 1):
-                rot = (e2v[j, i + 1] * v[k, j, i + 1] - e2v[j, i] * v[k, j, i]
-                       - e1u[j + 1, i] * u[k, j + 1, i] + e1u[j, i] * u[k, j, i]) * fmask[k, j, i] / (e1f[j, i] * e2f[j, i])
-                q[k, j, i] = (rot + fc * ff_f[j, i]) * fmask_any[k, j, i]
+                q[k, j, i] = (rot[k, j, i] + fc * ff_f[j, i]) * fmask_any[k, j, i]
         for j in range(h, nj - h):
             for i in range(h, ni - h):
                 # EEN triads at T points (NEMO dynvor, nn_een_e3f = 1 with uniform e3)
@@ -103,54 +114,44 @@ def advective_tendency(u, v, w, ff_f, e1u, e2u, e1v, e2v, e1f, e2f, e1e2t, e1e2u
 
 
 @kernel
-def pressure_gradient(rhd, e1u, e2v, umask, vmask, e3w, grav, h, gu, gv):
-    """Write the hydrostatic pressure gradient -(1/rho0) grad p_h (m/s2) into gu, gv; ``rhd`` is
-    the density anomaly (rho - rho0)/rho0 at T points (NEMO hpg_zco; e3w[0] is the depth of
-    the first T point, so the top term integrates from the surface)."""
+def hydrostatic_pressure(rhd, e3w, grav, ph):
+    """p_h / rho0 (m2/s2) at T points: the integral of g * rhd from the surface, with the
+    trapezoidal rule between T points (NEMO hpg_zco; e3w[0] is the depth of the first T
+    point, so the top term integrates from the surface)."""
     nz, nj, ni = rhd.shape
-    for j in prange(h, nj - h):
-        for i in range(h, ni - h):
-            pu = 0.0
-            pv = 0.0
-            for k in range(nz):
-                if k == 0:
-                    pu = grav * e3w[0] * (rhd[0, j, i + 1] - rhd[0, j, i]) / e1u[j, i]
-                    pv = grav * e3w[0] * (rhd[0, j + 1, i] - rhd[0, j, i]) / e2v[j, i]
-                else:
-                    pu += grav * e3w[k] * 0.5 * ((rhd[k, j, i + 1] + rhd[k - 1, j, i + 1])
-                                                 - (rhd[k, j, i] + rhd[k - 1, j, i])) / e1u[j, i]
-                    pv += grav * e3w[k] * 0.5 * ((rhd[k, j + 1, i] + rhd[k - 1, j + 1, i])
-                                                 - (rhd[k, j, i] + rhd[k - 1, j, i])) / e2v[j, i]
-                gu[k, j, i] = -pu * umask[k, j, i]
-                gv[k, j, i] = -pv * vmask[k, j, i]
+    for j in prange(nj):
+        for i in range(ni):
+            ph[0, j, i] = grav * e3w[0] * rhd[0, j, i]
+        for k in range(1, nz):
+            for i in range(ni):
+                ph[k, j, i] = ph[k - 1, j, i] + grav * e3w[k] * 0.5 * (rhd[k, j, i] + rhd[k - 1, j, i])
 
 
 @kernel
-def laplacian_viscosity(u, v, ahm_t, ahm_f, e1u, e2u, e1v, e2v, e1f, e2f, e1e2t,
-                        umask, vmask, fmask, tmask, h, m, sign, gu, gv):
+def pressure_gradient(ph, e1u, e2v, umask, vmask, h, gu, gv):
+    """Write the hydrostatic pressure gradient -(1/rho0) grad p_h (m/s2) into gu, gv."""
+    nz, nj, ni = ph.shape
+    for k in prange(nz):
+        for j in range(h, nj - h):
+            for i in range(h, ni - h):
+                gu[k, j, i] = -(ph[k, j, i + 1] - ph[k, j, i]) / e1u[j, i] * umask[k, j, i]
+                gv[k, j, i] = -(ph[k, j + 1, i] - ph[k, j, i]) / e2v[j, i] * vmask[k, j, i]
+
+
+@kernel
+def laplacian_viscosity(div, rot, ahm_t, ahm_f, e1u, e2u, e1v, e2v, umask, vmask, h, m, sign, gu, gv):
     """Add sign * [grad(A div) - curl(A zeta)] (m/s2) to gu, gv on the interior plus ``m``
-    halo points; A at T (``ahm_t``) and F (``ahm_f``) points in m2/s. fmask = 0 on walls
-    gives free slip, 2 gives no slip (NEMO rn_shlat)."""
-    nz, nj, ni = u.shape
+    halo points, from the divergence ``div`` (T points) and vorticity ``rot`` (F points);
+    A at T (``ahm_t``) and F (``ahm_f``) points in m2/s. Zero vorticity on walls (fmask = 0)
+    gives free slip, fmask = 2 no slip (NEMO rn_shlat)."""
+    nz, nj, ni = div.shape
     for k in prange(nz):
         for j in range(h - m, nj - h + m):
             for i in range(h - m, ni - h + m):
-                div_c = (e2u[j, i] * u[k, j, i] - e2u[j, i - 1] * u[k, j, i - 1]
-                         + e1v[j, i] * v[k, j, i] - e1v[j - 1, i] * v[k, j - 1, i]) / e1e2t[j, i] * tmask[k, j, i]
-                div_e = (e2u[j, i + 1] * u[k, j, i + 1] - e2u[j, i] * u[k, j, i]
-                         + e1v[j, i + 1] * v[k, j, i + 1] - e1v[j - 1, i + 1] * v[k, j - 1, i + 1]) / e1e2t[j, i + 1] * tmask[k, j, i + 1]
-                div_n = (e2u[j + 1, i] * u[k, j + 1, i] - e2u[j + 1, i - 1] * u[k, j + 1, i - 1]
-                         + e1v[j + 1, i] * v[k, j + 1, i] - e1v[j, i] * v[k, j, i]) / e1e2t[j + 1, i] * tmask[k, j + 1, i]
-                rot_c = (e2v[j, i + 1] * v[k, j, i + 1] - e2v[j, i] * v[k, j, i]
-                         - e1u[j + 1, i] * u[k, j + 1, i] + e1u[j, i] * u[k, j, i]) * fmask[k, j, i] / (e1f[j, i] * e2f[j, i])
-                rot_s = (e2v[j - 1, i + 1] * v[k, j - 1, i + 1] - e2v[j - 1, i] * v[k, j - 1, i]
-                         - e1u[j, i] * u[k, j, i] + e1u[j - 1, i] * u[k, j - 1, i]) * fmask[k, j - 1, i] / (e1f[j - 1, i] * e2f[j - 1, i])
-                rot_w = (e2v[j, i] * v[k, j, i] - e2v[j, i - 1] * v[k, j, i - 1]
-                         - e1u[j + 1, i - 1] * u[k, j + 1, i - 1] + e1u[j, i - 1] * u[k, j, i - 1]) * fmask[k, j, i - 1] / (e1f[j, i - 1] * e2f[j, i - 1])
-                du = (-(ahm_f[j, i] * rot_c - ahm_f[j - 1, i] * rot_s) / e2u[j, i]
-                      + (ahm_t[j, i + 1] * div_e - ahm_t[j, i] * div_c) / e1u[j, i])
-                dv = ((ahm_f[j, i] * rot_c - ahm_f[j, i - 1] * rot_w) / e1v[j, i]
-                      + (ahm_t[j + 1, i] * div_n - ahm_t[j, i] * div_c) / e2v[j, i])
+                du = (-(ahm_f[j, i] * rot[k, j, i] - ahm_f[j - 1, i] * rot[k, j - 1, i]) / e2u[j, i]
+                      + (ahm_t[j, i + 1] * div[k, j, i + 1] - ahm_t[j, i] * div[k, j, i]) / e1u[j, i])
+                dv = ((ahm_f[j, i] * rot[k, j, i] - ahm_f[j, i - 1] * rot[k, j, i - 1]) / e1v[j, i]
+                      + (ahm_t[j + 1, i] * div[k, j + 1, i] - ahm_t[j, i] * div[k, j, i]) / e2v[j, i])
                 gu[k, j, i] += sign * du * umask[k, j, i]
                 gv[k, j, i] += sign * dv * vmask[k, j, i]
 
@@ -183,45 +184,42 @@ def add_tendency(ua, va, gu, gv, dt, h):
 
 
 @kernel
-def implicit_vertical_viscosity(ua, va, u, v, taux, tauy, kbot_u, kbot_v, e3t, e3w, avm, cd, ke0,
+def implicit_vertical_viscosity(ua, va, u, v, taux, tauy, umask, vmask, kbot_u, kbot_v, e3t, e3w, avm, cd, ke0,
                                 rho0, dt, h, cp):
     """Backward-Euler vertical viscosity on ua, va (in place): constant background ``avm``
     (m2/s), the surface stress taux/tauy (N/m2 at U/V points) as a flux into level 0 and a
     quadratic bottom drag Cd*sqrt(|u_b|^2 + ke0) (m/s) from the step's start velocity u, v.
-    ``cp`` is a work array shaped like ua (Thomas algorithm)."""
+    Land levels are identity rows, so the Thomas sweep runs along i for a whole row of
+    columns at once. ``cp`` is a work array shaped like ua."""
     nz, nj, ni = ua.shape
     for j in prange(h, nj - h):
-        for i in range(h, ni - h):
-            for comp in range(2):
-                if comp == 0:
-                    x, kb = ua, kbot_u[j, i]
-                    if kb == 0:
-                        continue
-                    vb = 0.25 * (v[kb - 1, j, i] + v[kb - 1, j, i + 1] + v[kb - 1, j - 1, i] + v[kb - 1, j - 1, i + 1])
-                    ub = u[kb - 1, j, i]
-                    tau = taux[j, i]
-                else:
-                    x, kb = va, kbot_v[j, i]
-                    if kb == 0:
-                        continue
-                    ub = 0.25 * (u[kb - 1, j, i] + u[kb - 1, j + 1, i] + u[kb - 1, j, i - 1] + u[kb - 1, j + 1, i - 1])
-                    vb = v[kb - 1, j, i]
-                    tau = tauy[j, i]
-                rdrag = cd * np.sqrt(ub * ub + vb * vb + ke0)
-                x[0, j, i] += dt * tau / (rho0 * e3t[0])
-                # forward sweep of the Thomas algorithm; c'_k stored in cp
-                for k in range(kb):
-                    a = -dt * avm / (e3w[k] * e3t[k]) if k > 0 else 0.0
-                    c = -dt * avm / (e3w[k + 1] * e3t[k]) if k < kb - 1 else 0.0
+        for comp in range(2):
+            x = ua if comp == 0 else va
+            mask = umask if comp == 0 else vmask
+            for k in range(nz):
+                for i in range(h, ni - h):
+                    mk = mask[k, j, i]
+                    below = mask[k + 1, j, i] if k < nz - 1 else 0.0
+                    a = -dt * avm / (e3w[k] * e3t[k]) * mk * mask[k - 1, j, i] if k > 0 else 0.0
+                    c = -dt * avm / (e3w[k + 1] * e3t[k]) * mk * below if k < nz - 1 else 0.0
                     b = 1.0 - a - c
-                    if k == kb - 1:
-                        b += dt * rdrag / e3t[k]
+                    if mk > 0.0 and below == 0.0:       # the sea floor: quadratic drag
+                        if comp == 0:
+                            ub = u[k, j, i]
+                            vb = 0.25 * (v[k, j, i] + v[k, j, i + 1] + v[k, j - 1, i] + v[k, j - 1, i + 1])
+                        else:
+                            ub = 0.25 * (u[k, j, i] + u[k, j + 1, i] + u[k, j, i - 1] + u[k, j + 1, i - 1])
+                            vb = v[k, j, i]
+                        b += dt * cd * np.sqrt(ub * ub + vb * vb + ke0) / e3t[k]
                     if k == 0:
+                        tau = taux[j, i] if comp == 0 else tauy[j, i]
+                        rhs = x[0, j, i] + dt * tau / (rho0 * e3t[0]) * mk
                         denom = b
-                        x[0, j, i] = x[0, j, i] / denom
+                        x[0, j, i] = rhs / denom
                     else:
                         denom = b - a * cp[k - 1, j, i]
                         x[k, j, i] = (x[k, j, i] - a * x[k - 1, j, i]) / denom
                     cp[k, j, i] = c / denom
-                for k in range(kb - 2, -1, -1):
+            for k in range(nz - 2, -1, -1):
+                for i in range(h, ni - h):
                     x[k, j, i] -= cp[k, j, i] * x[k + 1, j, i]

@@ -119,15 +119,15 @@ def vertical_diffusivity(bn2, tmask, kz_bg, kz_conv, h, avt):
 
 
 @kernel
-def implicit_vertical_diffusion(T, S, avt, kbot_t, e3t, e3w, dt, h, cp):
-    """Backward-Euler d/dz(K_z d/dz) on T and S in place; ``cp`` is a work array."""
+def implicit_vertical_diffusion(T, S, avt, e3t, e3w, dt, h, cp):
+    """Backward-Euler d/dz(K_z d/dz) on T and S in place (K_z = 0 across land makes land
+    levels identity rows); ``cp`` is a work array."""
     nz, nj, ni = T.shape
     for j in prange(h, nj - h):
-        for i in range(h, ni - h):
-            kb = kbot_t[j, i]
-            for k in range(kb):
+        for k in range(nz):
+            for i in range(h, ni - h):
                 a = -dt * avt[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
-                c = -dt * avt[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < kb - 1 else 0.0
+                c = -dt * avt[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < nz - 1 else 0.0
                 b = 1.0 - a - c
                 if k == 0:
                     denom = b
@@ -138,7 +138,8 @@ def implicit_vertical_diffusion(T, S, avt, kbot_t, e3t, e3w, dt, h, cp):
                     T[k, j, i] = (T[k, j, i] - a * T[k - 1, j, i]) / denom
                     S[k, j, i] = (S[k, j, i] - a * S[k - 1, j, i]) / denom
                 cp[k, j, i] = c / denom
-            for k in range(kb - 2, -1, -1):
+        for k in range(nz - 2, -1, -1):
+            for i in range(h, ni - h):
                 T[k, j, i] -= cp[k, j, i] * T[k + 1, j, i]
                 S[k, j, i] -= cp[k, j, i] * S[k + 1, j, i]
 
