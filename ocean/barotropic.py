@@ -74,36 +74,53 @@ def depth_mean_forcing(ua, va, u, v, ubar, vbar, e3t, umask, vmask, r1_hu, r1_hv
             fv[j, i] = (fv[j, i] * r1_hv[j, i] / dt + fc * ff_v[j, i] * uav * r1_hv[j, i]) * vmask[0, j, i]
 
 
+class SubstepCoefficients:
+    """Constant 2-D coefficients of the sub-step (computed once per tile): transport widths
+    wu = e2u H_u, wv = e1v H_v (m2), 1/area on wet T points (m-2), g/e1u, g/e2v (m s-2),
+    Coriolis weights f/(4 H) (s-1 m-1) and the surface U/V masks."""
+
+    def __init__(self, g, grav: float, coriolis: bool):
+        fc = 1.0 if coriolis else 0.0
+        c = np.ascontiguousarray
+        self.wu, self.wv = c(g.e2u * g.hu), c(g.e1v * g.hv)
+        self.rarea = c(g.tmask[0] / g.e1e2t)
+        self.gx, self.gy = c(grav / g.e1u), c(grav / g.e2v)
+        self.cu, self.cv = c(0.25 * fc * g.ff_u * g.r1_hu), c(0.25 * fc * g.ff_v * g.r1_hv)
+        self.umask, self.vmask = c(g.umask[0]), c(g.vmask[0])
+
+    def args(self):
+        return (self.wu, self.wv, self.rarea, self.gx, self.gy, self.cu, self.cv, self.umask, self.vmask)
+
+
 @serial_kernel
-def substep(ssh, ubar, vbar, fu, fv, hu, hv, r1_hu, r1_hv, e1u, e2u, e1v, e2v, e1e2t,
-            tmask, umask, vmask, ff_u, ff_v, coriolis, grav, dte, a_next, c_now, h,
-            ssh_f, ubar_f, vbar_f, utr, vtr):
-    """One forward-backward sub-step; accumulates the filtered ssh/ubar/vbar (weight
-    ``a_next``) and the transports utr, vtr (m2/s, weight ``c_now``). Needs valid halos of
-    ubar, vbar (3 points) and fu, fv (1 point); exchange ubar, vbar after it."""
+def substep(ssh, ubar, vbar, fu, fv, hu, hv, wu, wv, rarea, gx, gy, cu, cv, umask, vmask,
+            dte, a_next, c_now, h, ssh_f, ubar_f, vbar_f, utr, vtr):
+    """One forward-backward sub-step (coefficients: :class:`SubstepCoefficients`);
+    accumulates the filtered ssh/ubar/vbar (weight ``a_next``) and the transports utr, vtr
+    (m2/s, weight ``c_now``). Needs valid halos of ubar, vbar (3 points) and fu, fv
+    (1 point); exchange ubar, vbar after it."""
     nj, ni = ssh.shape
-    fc = 1.0 if coriolis else 0.0
     for j in range(nj):
         for i in range(ni):
             utr[j, i] += c_now * hu[j, i] * ubar[j, i]
             vtr[j, i] += c_now * hv[j, i] * vbar[j, i]
     for j in range(h - 2, nj - h + 2):
         for i in range(h - 2, ni - h + 2):
-            div = (e2u[j, i] * hu[j, i] * ubar[j, i] - e2u[j, i - 1] * hu[j, i - 1] * ubar[j, i - 1]
-                   + e1v[j, i] * hv[j, i] * vbar[j, i] - e1v[j - 1, i] * hv[j - 1, i] * vbar[j - 1, i])
-            ssh[j, i] = (ssh[j, i] - dte * div / e1e2t[j, i]) * tmask[0, j, i]
+            div = (wu[j, i] * ubar[j, i] - wu[j, i - 1] * ubar[j, i - 1]
+                   + wv[j, i] * vbar[j, i] - wv[j - 1, i] * vbar[j - 1, i])
+            ssh[j, i] = ssh[j, i] - dte * div * rarea[j, i]
     for j in range(h - 1, nj - h + 1):
         for i in range(h - 1, ni - h + 1):
-            vav = 0.25 * (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
-                          + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
-            ubar[j, i] = (ubar[j, i] + dte * (-grav * (ssh[j, i + 1] - ssh[j, i]) / e1u[j, i]
-                                              + fc * ff_u[j, i] * vav * r1_hu[j, i] + fu[j, i])) * umask[0, j, i]
+            vsum = (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
+                    + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
+            ubar[j, i] = (ubar[j, i] + dte * (-gx[j, i] * (ssh[j, i + 1] - ssh[j, i])
+                                              + cu[j, i] * vsum + fu[j, i])) * umask[j, i]
     for j in range(h, nj - h):
         for i in range(h, ni - h):
-            uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
-                          + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
-            vbar[j, i] = (vbar[j, i] + dte * (-grav * (ssh[j + 1, i] - ssh[j, i]) / e2v[j, i]
-                                              - fc * ff_v[j, i] * uav * r1_hv[j, i] + fv[j, i])) * vmask[0, j, i]
+            usum = (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
+                    + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
+            vbar[j, i] = (vbar[j, i] + dte * (-gy[j, i] * (ssh[j + 1, i] - ssh[j, i])
+                                              - cv[j, i] * usum + fv[j, i])) * vmask[j, i]
     if a_next != 0.0:
         for j in range(h - 2, nj - h + 2):
             for i in range(h - 2, ni - h + 2):

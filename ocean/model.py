@@ -79,6 +79,7 @@ class Model:
         self._setup_barotropic(counts, gh)
         self._setup_coefficients()
         self.state = State(g)
+        self.bt_coefs = barotropic.SubstepCoefficients(g, GRAV, cfg["momentum"]["coriolis"])
         self.forcing = SurfaceForcing(cfg, g, self.rho0)
         z3, z2 = lambda: np.zeros(g.shape3), lambda: np.zeros(g.shape2)  # noqa: E731
         # work arrays
@@ -235,10 +236,10 @@ class Model:
         for a in (self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr):
             a.fill(0.0)
         dte = self.dt / self.n_sub
+        coefs = self.bt_coefs.args()
         for m in range(len(self.bt_c)):
-            barotropic.substep(self.ssh_w, self.ubar_w, self.vbar_w, self.fu, self.fv, g.hu, g.hv, g.r1_hu, g.r1_hv,
-                               g.e1u, g.e2u, g.e1v, g.e2v, g.e1e2t, g.tmask, g.umask, g.vmask, g.ff_u, g.ff_v,
-                               coriolis, GRAV, dte, self.bt_a[m + 1], self.bt_c[m], h,
+            barotropic.substep(self.ssh_w, self.ubar_w, self.vbar_w, self.fu, self.fv, g.hu, g.hv, *coefs,
+                               dte, self.bt_a[m + 1], self.bt_c[m], h,
                                self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
             self.halo.exchange(self.ubar_w, self.vbar_w)
         self.ubar_old[:] = s.ubar
