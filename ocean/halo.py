@@ -8,10 +8,47 @@ edge, or a land tile that has no rank) leaves zeros, the value of land.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from time import perf_counter
 
 import numpy as np
 
+from .kernels import serial_kernel
+
 NONE = -1
+
+
+@serial_kernel
+def _copy_regions(arrays, j0, j1, i0, i1, buf, to_buf):
+    """Copy a[:, j0:j1, i0:i1] of every array in the tuple to buf (to_buf) or back."""
+    n = 0
+    for a in arrays:
+        for k in range(a.shape[0]):
+            for j in range(j0, j1):
+                for i in range(i0, i1):
+                    if to_buf:
+                        buf[n] = a[k, j, i]
+                    else:
+                        a[k, j, i] = buf[n]
+                    n += 1
+
+
+@serial_kernel
+def _fill_regions(arrays, j0, j1, i0, i1, value):
+    for a in arrays:
+        for k in range(a.shape[0]):
+            for j in range(j0, j1):
+                for i in range(i0, i1):
+                    a[k, j, i] = value
+
+
+@serial_kernel
+def _periodic_x(a, h, nx, j0, j1):
+    """One tile across a periodic x: wrap the halo columns of rows j0:j1."""
+    for k in range(a.shape[0]):
+        for j in range(j0, j1):
+            for i in range(h):
+                a[k, j, i] = a[k, j, nx + i]
+                a[k, j, nx + h + i] = a[k, j, h + i]
 
 
 @dataclass
@@ -46,7 +83,6 @@ class Halo:
         return a[None] if a.ndim == 2 else a
 
     def exchange(self, *arrays: np.ndarray) -> None:
-        from time import perf_counter
         t0 = perf_counter()
         self._phase_x(arrays)
         self._phase_y(arrays)
@@ -57,9 +93,8 @@ class Halo:
         h, ny, nx, nbr = self.h, self.ny, self.nx, self.nbr
         rows = slice(h, h + ny)
         if nbr.west == self.rank and nbr.east == self.rank:      # periodic, one tile across
-            for a in map(self._as3, arrays):
-                a[:, rows, 0:h] = a[:, rows, nx:nx + h]
-                a[:, rows, nx + h:nx + 2 * h] = a[:, rows, h:2 * h]
+            for a in arrays:
+                _periodic_x(self._as3(a), h, nx, h, h + ny)
             return
         self._swap(arrays, nbr.west, nbr.east,
                    send_lo=(rows, slice(h, 2 * h)), send_hi=(rows, slice(nx, nx + h)),
@@ -75,11 +110,10 @@ class Halo:
                    keys=("ss", "ns", "sr", "nr"), tag=20)
 
     def _swap(self, arrays, lo, hi, send_lo, send_hi, recv_lo, recv_hi, keys, tag):
-        arrays3 = [self._as3(a) for a in arrays]
+        arrays3 = tuple(self._as3(a) for a in arrays)
         if lo == NONE and hi == NONE:
-            for a in arrays3:
-                a[(slice(None),) + recv_lo] = 0.0
-                a[(slice(None),) + recv_hi] = 0.0
+            _fill_regions(arrays3, *self._bounds(recv_lo), 0.0)
+            _fill_regions(arrays3, *self._bounds(recv_hi), 0.0)
             return
         b = self._bufs(arrays)
         s_lo, s_hi, r_lo, r_hi = (b[k] for k in keys)
@@ -90,39 +124,21 @@ class Halo:
         if hi != NONE:
             reqs.append(self.comm.Irecv(r_hi, source=hi, tag=tag))
         if lo != NONE:
-            self._pack(arrays3, send_lo, s_lo)
+            _copy_regions(arrays3, *self._bounds(send_lo), s_lo, True)
             reqs.append(self.comm.Isend(s_lo, dest=lo, tag=tag))
         if hi != NONE:
-            self._pack(arrays3, send_hi, s_hi)
+            _copy_regions(arrays3, *self._bounds(send_hi), s_hi, True)
             reqs.append(self.comm.Isend(s_hi, dest=hi, tag=tag + 1))
         MPI.Request.Waitall(reqs)
         for nb, region, buf in ((lo, recv_lo, r_lo), (hi, recv_hi, r_hi)):
             if nb == NONE:
-                for a in arrays3:
-                    a[(slice(None),) + region] = 0.0
+                _fill_regions(arrays3, *self._bounds(region), 0.0)
             else:
-                self._unpack(arrays3, region, buf)
+                _copy_regions(arrays3, *self._bounds(region), buf, False)
 
-    @staticmethod
-    def _pack(arrays3, region, buf):
-        n = 0
-        for a in arrays3:
-            blk = a[(slice(None),) + region]
-            m = blk.size
-            buf[n:n + m].reshape(blk.shape)[...] = blk
-            n += m
-
-    @staticmethod
-    def _unpack(arrays3, region, buf):
-        n = 0
-        for a in arrays3:
-            blk = a[(slice(None),) + region]
-            m = blk.size
-            a[(slice(None),) + region] = buf[n:n + m].reshape(blk.shape)
-            n += m
-
-
-def serial_halo(ny: int, nx: int, h: int, periodic_x: bool) -> Halo:
-    """The exchange of a single tile covering the whole domain."""
-    nb = Neighbours(west=0, east=0) if periodic_x else Neighbours()
-    return Halo(ny, nx, h, nb, comm=None, rank=0)
+    def _bounds(self, region):
+        (js, is_) = region
+        nj, ni = self.ny + 2 * self.h, self.nx + 2 * self.h
+        j0, j1, _ = js.indices(nj)
+        i0, i1, _ = is_.indices(ni)
+        return j0, j1, i0, i1
