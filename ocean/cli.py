@@ -49,22 +49,48 @@ def _cmd_merge(args) -> int:
     return 0
 
 
+def _wants_ml_group(args) -> bool:
+    from . import config
+    try:
+        c = config.load(args.config, args.set)["closure"]
+    except config.ConfigError:
+        return False
+    return bool(c["model_file"]) and c["mode"] != "inprocess"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .run import world_comm
     comm = world_comm() if args.command == "run" else None
-    rank = comm.Get_rank() if comm is not None else 0
+    if comm is not None and _wants_ml_group(args):
+        comm = None         # the run splits COMM_WORLD into the ocean and ML groups itself
+    rank = comm.Get_rank() if comm is not None else _world_rank()
     try:
         return _cmd_run(args, comm) if args.command == "run" else _cmd_merge(args)
     except ConfigError as exc:
+        from . import run as run_mod
         if rank == 0:
             print(f"error: {exc}", file=sys.stderr, flush=True)
+        if run_mod.COUPLED_WORLD and not run_mod.ML_ROLE:
+            _abort_world(2)     # the ML ranks may be waiting for this rank: end them too
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:    # noqa: BLE001 - one rank's failure must end the whole job
+        from closures.serve import MLRankError
+
+        from .closure_hook import ClosureError
         from .model import BlowUp
+        if isinstance(exc, MLRankError):       # the ocean ranks save the state and end the job
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return 1
         who = f"rank {rank}: " if comm is not None else ""
+        if isinstance(exc, ClosureError):
+            if rank == 0:
+                print(f"error: {exc} (ocean state written to the run directory as closure_failure_state.nc)",
+                      file=sys.stderr, flush=True)
+            _abort_world(1)
+            return 1
         if isinstance(exc, BlowUp):
             if rank == 0:
                 print(f"error: {exc} (last state written to the run directory as blowup_state.nc)",
@@ -72,9 +98,26 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         traceback.print_exc()
         print(f"error: {who}{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        if comm is not None:
-            comm.Abort(1)
+        _abort_world(1)
         return 1
+
+
+def _world_rank() -> int:
+    try:
+        from mpi4py import MPI
+        return MPI.COMM_WORLD.Get_rank() if MPI.Is_initialized() else 0
+    except ImportError:
+        return 0
+
+
+def _abort_world(code: int) -> None:
+    """End every rank of the job (ML ranks included) when launched by mpirun."""
+    try:
+        from mpi4py import MPI
+        if MPI.Is_initialized() and MPI.COMM_WORLD.Get_size() > 1:
+            MPI.COMM_WORLD.Abort(code)
+    except ImportError:
+        pass
 
 
 if __name__ == "__main__":

@@ -122,6 +122,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "py": Key(int, 0, "tiles across y (0: automatic)", _nonneg, ">= 0"),
         "threads": Key(int, 0, "numba threads per rank (0: NUMBA_NUM_THREADS or all cores)", _nonneg, ">= 0"),
     },
+    "closure": {
+        "model_file": Key(str, "", "closure model file (TorchScript with its declaration); empty: no closure"),
+        "mode": Key(str, "inprocess", "where and how the closure runs", choices=("inprocess", "sync", "async", "lagged")),
+        "every_steps": Key(int, 1, "run the closure every n steps", _positive, "> 0"),
+        "ml_ranks": Key(int, 0, "ranks (the last ones) that serve the closure in sync/async/lagged modes", _nonneg, ">= 0"),
+        "device": Key(str, "auto", "device of the net", choices=("auto", "cpu", "cuda")),
+        "torch_threads": Key(int, 1, "torch threads per ML (or in-process) rank: the cores it owns", _positive, "> 0"),
+        "timeout_s": Key(NUM, 120.0, "seconds an ocean rank waits for a closure result before failing", _positive, "> 0"),
+    },
     "output": {
         "interval_days": Key(NUM, 30.0, "days between output records (0: none)", _nonneg, ">= 0"),
         "mode": Key(str, "mean", "records are time means or snapshots", choices=("mean", "snapshot")),
@@ -177,6 +186,9 @@ def merge(cfg: dict, updates: dict, where: str) -> dict:
 
 
 def _check_consistency(cfg: dict, where: str) -> None:
+    c = cfg["closure"]
+    if c["model_file"] and c["mode"] != "inprocess" and c["ml_ranks"] == 0:
+        raise ConfigError(f"{where}: closure.mode = '{c['mode']}' needs closure.ml_ranks >= 1")
     g = cfg["grid"]
     if g["kind"] == "dino":
         if not g["channel_south_deg"] < g["channel_north_deg"]:

@@ -95,6 +95,7 @@ class Model:
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
         self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
+        self.closure = None       # an ocean.closure_hook.ClosureHook, set by the run driver
         self.initialise()
 
     # ------------------------------------------------------------------ set-up
@@ -164,6 +165,8 @@ class Model:
         co = self.cfg["momentum"]["coriolis"]
         ec = self.eos.coeffs()
         self.forcing.update(s.time_s)
+        if self.closure is not None:
+            self.closure.start_of_step()             # inputs exist now: send (or run) the closure
 
         # 1. density and vertical velocity at time n
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
@@ -182,6 +185,9 @@ class Model:
         momentum.hydrostatic_pressure(self.rhd, g.e3w, GRAV, self.ph)
         momentum.pressure_gradient(self.ph, g.e1u, g.e2v, g.umask, g.vmask, h, self.gu, self.gv)
         self._lateral_viscosity()
+        if self.closure is not None:
+            self.closure.before_tendencies()         # receive as late as possible
+            self.closure.apply(self.gu, self.gv)
         momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, h)
         mo = self.cfg["momentum"]
         momentum.implicit_vertical_viscosity(self.ua, self.va, s.u, s.v, self.forcing.taux, self.forcing.tauy,

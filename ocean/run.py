@@ -12,8 +12,13 @@ from . import restart as restart_io
 from .config import ConfigError
 from .domain import mpi_domain
 from .grid import build_global
+from .closure_hook import ClosureError
 from .model import BlowUp, Model
 from .run_output import RunOutput
+
+
+COUPLED_WORLD = False      # COMM_WORLD was split into ocean and ML groups (error handling)
+ML_ROLE = False
 
 
 def world_comm():
@@ -61,8 +66,21 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
         restart: str | Path | None = None, progress: bool = True, comm=None, log=print) -> dict:
     """Run the configured experiment; returns the summary (on every rank)."""
     threads = set_threads(cfg)
+    c = cfg["closure"]
+    groups = None
+    if c["model_file"] and c["mode"] != "inprocess":
+        global COUPLED_WORLD, ML_ROLE
+        groups, comm = _split(cfg)
+        COUPLED_WORLD, ML_ROLE = True, groups.is_ml
+        if groups.is_ml:
+            from closures.serve import serve
+            batches = serve(cfg, groups)
+            return {"role": "ml", "batches": batches}
     model = build_model(cfg, comm)
     d = model.domain
+    if c["model_file"]:
+        from .closure_hook import ClosureHook
+        model.closure = ClosureHook(cfg, model, groups)
     if restart is not None:
         restart_io.read(model, restart)
     out = Path(out_dir) if out_dir is not None else None
@@ -110,9 +128,11 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
                     sim_years = (n + 1) * model.dt / (360 * 86400.0)
                     bar.set_postfix_str(f"day {s.time_s / 86400:.1f}, {sim_years / max(wall, 1e-9) * 86400:.2f} SYPD",
                                         refresh=False)
-    except BlowUp:
+    except (BlowUp, ClosureError) as exc:
         if out is not None:
-            restart_io.write(model, out / "blowup_state.nc")
+            name = "blowup_state.nc" if isinstance(exc, BlowUp) else "closure_failure_state.nc"
+            restart_io.write(model, out / name)
+        d.barrier()           # the file is complete before any rank may end the job
         output.close()
         if bar is not None:
             bar.close()
@@ -140,8 +160,46 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
                 f"step per core ({cells} cells, {cores} core(s)), {summary['sypd']:.2f} simulated years per day")
         if out is not None:
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if model.closure is not None:
+        summary["coupling"] = _coupling_report(model, groups, wall, out, log if (d.is_root and progress) else None)
     model.summary = summary
     return summary
+
+
+def _split(cfg):
+    """Split COMM_WORLD into the ocean group and the ML group; returns (groups, ocean comm)."""
+    from mpi4py import MPI
+
+    from coupling.groups import split_world
+    try:
+        groups = split_world(MPI.COMM_WORLD, cfg["closure"]["ml_ranks"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return groups, (groups.local if groups.n_ocean > 1 else None)
+
+
+def _coupling_report(model, groups, wall: float, out, log) -> dict:
+    """Stop the ML ranks, collect every rank's timers, print the table, write the JSON."""
+    from coupling.exchange import recv_timers
+    from coupling.timers import table
+    hook, d = model.closure, model.domain
+    hook.close()
+    mine = {**hook.timers.as_dict(), "wall": wall, "rank": d.rank}
+    ocean = d.comm.gather(mine, root=0) if d.comm is not None else [mine]
+    if not d.is_root:
+        return {}
+    ml = [recv_timers(groups.world, groups.n_ocean + k) for k in range(groups.n_ml)] if groups else []
+    for o in ocean:
+        o["seconds"]["compute"] = o["wall"] - sum(o["seconds"].values())
+    rows = [(f"ocean {o['rank']}", o) for o in ocean] + [(f"ML {m['ml_rank']}", m) for m in ml]
+    walls = {f"ocean {o['rank']}": o["wall"] for o in ocean}
+    walls.update({f"ML {m['ml_rank']}": wall for m in ml})
+    report = {"closure": hook.spec.name, "mode": hook.mode, "ocean": ocean, "ml": ml}
+    if log is not None:
+        log(f"closure {hook.spec.name}, mode {hook.mode}: seconds per rank\n" + table(rows, walls))
+    if out is not None:
+        (out / "coupling_timers.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report
 
 
 def _injected_fault(rank: int) -> int:

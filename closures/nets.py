@@ -1,0 +1,96 @@
+"""Pure nets (torch.nn.Module, no physics) and the thin wrappers that hold their scaling,
+so that a saved model file is self-contained. Convolutions use no padding: a net with a
+receptive-field halo h turns (B, C, Y+2h, X+2h) into (B, C_out, Y, X).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class StencilDamping(nn.Module):
+    """A deterministic test closure with a real halo need (2 points): each channel is
+    relaxed towards its 5x5 binomial average, d = rate * (smooth(x) - x) (rate in s-1)."""
+
+    def __init__(self, channels: int, rate: float, dtype=torch.float64):
+        super().__init__()
+        b = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=dtype)
+        k = torch.outer(b, b) / 256.0
+        k[2, 2] -= 1.0
+        self.conv = nn.Conv2d(channels, channels, 5, groups=channels, bias=False, dtype=dtype)
+        with torch.no_grad():
+            self.conv.weight.copy_((rate * k).expand(channels, 1, 5, 5))
+        self.conv.weight.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+def _fcnn(cin: int, cout: int, widths: list[int], kernels: list[int], batch_norm: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    chans = [cin] + widths
+    for a, b, k in zip(chans[:-1], chans[1:], kernels[:-1]):
+        layers.append(nn.Conv2d(a, b, k))
+        layers.append(nn.ReLU())
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(b))
+    layers.append(nn.Conv2d(chans[-1], cout, kernels[-1]))
+    return nn.Sequential(*layers)
+
+
+def bbz24_fcnn(n_inputs: int = 8) -> nn.Sequential:
+    """BBZ24-sized fully convolutional net: 8 convs (5x5 then 3x3), ReLU + BatchNorm,
+    155,969 parameters for 8 inputs, receptive-field halo 9."""
+    return _fcnn(n_inputs, 1, [128, 64, 32, 32, 32, 32, 32], [5, 3, 3, 3, 3, 3, 3, 3], batch_norm=True)
+
+
+class GZ21Net(nn.Module):
+    """GZ21's FullyCNN (Guillaumin & Zanna 2021): (u, v) -> (mean_x, mean_y, precision_x,
+    precision_y), 8 convs, 268,005 parameters (with the precision floor), halo 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = _fcnn(2, 4, [128, 64, 32, 32, 32, 32, 32], [5, 5, 3, 3, 3, 3, 3, 3], batch_norm=False)
+        self.min_value = nn.Parameter(torch.tensor(0.001496))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return torch.cat([y[:, :2], nn.functional.softplus(y[:, 2:]) + self.min_value], dim=1)
+
+
+class LevelsAsBatch(nn.Module):
+    """Wrapper for a 2-channel (u, v) net applied level by level: (B, 2*nz, Y', X') with u
+    levels then v levels -> (B*nz, 2, ...) -> net -> mean channels * out_scale ->
+    (B, 2*nz, Y, X) (du levels then dv levels, m s-2). GZ21 scales inputs by 10 and its
+    outputs are in 1e-7 m s-2."""
+
+    def __init__(self, net: nn.Module, nz: int, in_scale: float = 10.0, out_scale: float = 1e-7):
+        super().__init__()
+        self.net, self.nz, self.in_scale, self.out_scale = net, nz, in_scale, out_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        z = x.reshape(b, 2, self.nz, h, w).transpose(1, 2).reshape(b * self.nz, 2, h, w)
+        y = self.net(z * self.in_scale)[:, :2] * self.out_scale
+        hy, wy = y.shape[-2], y.shape[-1]
+        return y.reshape(b, self.nz, 2, hy, wy).transpose(1, 2).reshape(b, 2 * self.nz, hy, wy)
+
+
+class Normalised(nn.Module):
+    """Wrapper holding a net's z-score normalisation: per-input-channel mean/std and output
+    mean/std as buffers, so they travel inside the saved file."""
+
+    def __init__(self, net: nn.Module, in_mean, in_std, out_mean, out_std):
+        super().__init__()
+        self.net = net
+        self.register_buffer("in_mean", torch.as_tensor(in_mean, dtype=torch.float32).reshape(1, -1, 1, 1))
+        self.register_buffer("in_std", torch.as_tensor(in_std, dtype=torch.float32).reshape(1, -1, 1, 1))
+        self.register_buffer("out_mean", torch.as_tensor(out_mean, dtype=torch.float32).reshape(1, -1, 1, 1))
+        self.register_buffer("out_std", torch.as_tensor(out_std, dtype=torch.float32).reshape(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x - self.in_mean) / self.in_std) * self.out_std + self.out_mean
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,171 @@
+"""Non-blocking exchanges between ocean ranks and the ML rank that serves them.
+
+An ocean rank (:class:`Client`) posts its input tile (halo attached) and the receive of
+its output tile; it waits for the result by sleep-polling ``Test`` (ranks blocked inside
+MPICH slow their neighbours on shared cores), watching for an error notice from the ML rank
+and for a timeout. An ML rank (:class:`Server`) receives the tiles of all its ocean ranks,
+pads them into one batch, calls ``infer(batch_in, batch_out)`` once and sends each tile its
+interior back. All buffers are preallocated. A start-up handshake exchanges JSON
+descriptions that the server checks with a callback.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from .groups import TAG_DATA, TAG_ERROR, TAG_HELLO, TAG_RESULT, TAG_STOP, TAG_TIMERS
+from .timers import Timers
+
+POLL_S = 5e-5
+
+
+class CouplingError(RuntimeError):
+    """The ML side failed, went silent or sent bad data."""
+
+
+def _poll(req, world, error_source: int, timeout_s: float, what: str, timers: Timers | None = None,
+          name: str = "wait") -> None:
+    from mpi4py import MPI
+    t0 = time.perf_counter()
+    status = MPI.Status()
+    while not req.Test():
+        if world.Iprobe(source=error_source, tag=TAG_ERROR, status=status):
+            msg = world.recv(source=error_source, tag=TAG_ERROR)
+            raise CouplingError(msg)
+        if time.perf_counter() - t0 > timeout_s:
+            raise CouplingError(f"no answer from ML rank {error_source} within {timeout_s:g} s while {what}")
+        time.sleep(POLL_S)
+    if timers is not None:
+        timers.add(name, time.perf_counter() - t0)
+
+
+class Client:
+    """The ocean side of one closure's exchanges."""
+
+    def __init__(self, world, server: int, in_buf: np.ndarray, out_buf: np.ndarray, timeout_s: float,
+                 timers: Timers):
+        self.world, self.server, self.timeout_s, self.timers = world, server, timeout_s, timers
+        self.in_buf, self.out_buf = in_buf, out_buf
+        self._send = None
+        self._recv = None
+
+    def handshake(self, description: dict) -> None:
+        """Send this tile's description; raise if the server refuses it."""
+        self.world.send(json.dumps(description), dest=self.server, tag=TAG_HELLO)
+        req = self.world.irecv(source=self.server, tag=TAG_HELLO)
+        t0 = time.perf_counter()
+        while True:
+            done, answer = req.test()
+            if done:
+                break
+            if time.perf_counter() - t0 > self.timeout_s:
+                raise CouplingError(f"ML rank {self.server} did not answer the handshake within {self.timeout_s:g} s")
+            time.sleep(1e-3)
+        if answer != "ok":
+            raise CouplingError(answer)
+
+    def post(self) -> None:
+        """Send in_buf and post the receive into out_buf (call wait() before reusing them)."""
+        if self._send is not None:
+            _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs")
+        with self.timers("send"):
+            self._recv = self.world.Irecv(self.out_buf, source=self.server, tag=TAG_RESULT)
+            self._send = self.world.Isend(self.in_buf, dest=self.server, tag=TAG_DATA)
+
+    @property
+    def pending(self) -> bool:
+        return self._recv is not None
+
+    def wait(self) -> np.ndarray:
+        """Wait for the result of the last post; returns out_buf."""
+        _poll(self._recv, self.world, self.server, self.timeout_s, "waiting for the closure's result",
+              self.timers, "wait")
+        self._recv = None
+        return self.out_buf
+
+    def stop(self) -> dict | None:
+        """Tell the server this rank is done; returns the server's timers if it sends them here."""
+        if self._send is not None:
+            _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs")
+        self.world.send(None, dest=self.server, tag=TAG_STOP)
+        return None
+
+
+class Server:
+    """The ML side: serves the tiles of ``clients`` (world ranks), one batch per exchange."""
+
+    def __init__(self, world, clients: list[int], check, make_buffers, infer, timers: Timers,
+                 fault: tuple[str, int] | None = None):
+        self.world, self.clients, self.check, self.infer, self.timers = world, clients, check, infer, timers
+        self.make_buffers = make_buffers
+        self.fault = fault
+
+    def handshake(self) -> list[dict]:
+        descs = [json.loads(self.world.recv(source=c, tag=TAG_HELLO)) for c in self.clients]
+        errors = [self.check(d) for d in descs]
+        for c, err in zip(self.clients, errors):
+            self.world.send("ok" if err is None else err, dest=c, tag=TAG_HELLO)
+        if any(errors):
+            raise CouplingError(next(e for e in errors if e))
+        return descs
+
+    def notify_error(self, message: str) -> None:
+        for c in self.clients:
+            self.world.send(message, dest=c, tag=TAG_ERROR)
+
+    def serve(self, descs: list[dict]) -> int:
+        """Answer exchanges until every client has sent STOP; returns the number of batches."""
+        from mpi4py import MPI
+        tile_in, tile_out, batch_in, batch_out = self.make_buffers(descs)
+        recvs = [self.world.Irecv(b, source=c, tag=TAG_DATA) for b, c in zip(tile_in, self.clients)]
+        sends: list = []
+        stopped = set()
+        batches = 0
+        idle_t0 = time.perf_counter()
+        while True:
+            if all(r is not None and r.Test() for r in recvs):
+                self.timers.add("idle", time.perf_counter() - idle_t0)
+                if self.fault is not None and batches == self.fault[1]:
+                    if self.fault[0] == "silent":
+                        time.sleep(3600)
+                    raise RuntimeError(f"fault injected in the ML rank at exchange {batches}")
+                with self.timers("pack"):
+                    for t, b in zip(tile_in, batch_in):
+                        ny, nx = t.shape[-2:]
+                        b[..., :ny, :nx] = t
+                with self.timers("infer"):
+                    self.infer(batch_in, batch_out)
+                with self.timers("send"):
+                    MPI.Request.Waitall(sends)
+                    for t, b in zip(tile_out, batch_out):
+                        ny, nx = t.shape[-2:]
+                        t[...] = b[..., :ny, :nx]
+                    sends = [self.world.Isend(t, dest=c, tag=TAG_RESULT) for t, c in zip(tile_out, self.clients)]
+                    recvs = [self.world.Irecv(b, source=c, tag=TAG_DATA) for b, c in zip(tile_in, self.clients)]
+                batches += 1
+                idle_t0 = time.perf_counter()
+                continue
+            for c in self.clients:
+                if c not in stopped and self.world.Iprobe(source=c, tag=TAG_STOP):
+                    self.world.recv(source=c, tag=TAG_STOP)
+                    stopped.add(c)
+            if len(stopped) == len(self.clients):
+                break
+            time.sleep(POLL_S)
+        self.timers.add("idle", time.perf_counter() - idle_t0)
+        for r in recvs:
+            if r:
+                r.Cancel()
+                r.Wait()
+        MPI.Request.Waitall(sends)
+        return batches
+
+
+def send_timers(world, dest: int, timers: Timers, extra: dict) -> None:
+    world.send({**timers.as_dict(), **extra}, dest=dest, tag=TAG_TIMERS)
+
+
+def recv_timers(world, source: int) -> dict:
+    return world.recv(source=source, tag=TAG_TIMERS)

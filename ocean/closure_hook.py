@@ -1,0 +1,232 @@
+"""The ocean's side of an ML closure: the one place where inputs are gathered from the state
+(``gather``) and the one place where outputs are applied to the tendencies (``apply``),
+with the four deployment modes of the ``[closure]`` configuration:
+
+- ``inprocess``: this rank runs the net itself (zero-copy ``torch.from_numpy``);
+- ``sync``: inputs go to the ML rank serving this tile, the step waits for the result;
+- ``async``: inputs are sent at the start of the step, when they exist, and the result is
+  received only where the momentum tendency needs it, so inference overlaps the
+  pressure, vorticity, advection and viscosity computations of the same step;
+- ``lagged``: the step applies the result of the previous step's exchange and the new
+  exchange overlaps a whole step (a first-order lag in time: a damping closure's stable
+  forward-Euler time step is halved). The first step waits for its own result.
+
+Inputs are packed level by level into a tile with the closure's halo (exchanged over the
+ocean ranks before sending, so the ML side receives tiles with halos attached; zeros beyond
+closed edges, wrapped across the periodic channel).
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError
+from .halo import Halo
+
+# field name -> (C-grid point, how to read it from a Model, mask attribute)
+FIELDS = {
+    "u": ("U", lambda m: m.state.u, "umask"),
+    "v": ("V", lambda m: m.state.v, "vmask"),
+    "T": ("T", lambda m: m.state.T, "tmask"),
+    "S": ("T", lambda m: m.state.S, "tmask"),
+    "ssh": ("T", lambda m: m.state.ssh, "tmask"),
+    "mld": ("T", lambda m: m.mixed_layer_depth(), "tmask"),
+    "taux": ("U", lambda m: m.forcing.taux, "umask"),
+    "qsr": ("T", lambda m: m.forcing.qsr, "tmask"),
+    "ubar": ("U", lambda m: m.state.ubar, "umask"),
+    "vbar": ("V", lambda m: m.state.vbar, "vmask"),
+}
+TENDENCIES = {"du": "gu", "dv": "gv"}
+
+
+def read_spec(path: str | Path):
+    """The closure declaration inside a model file, read without torch."""
+    from closures.spec import ClosureSpec
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"key 'closure.model_file': {path} not found")
+    try:
+        with zipfile.ZipFile(path) as z:
+            name = next(n for n in z.namelist() if n.endswith("extra/closure.json"))
+            spec = ClosureSpec.from_json(z.read(name).decode())
+        spec.check()
+    except (zipfile.BadZipFile, StopIteration, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"key 'closure.model_file': {path} is not a closure model file "
+                          f"(TorchScript archive with a closure.json declaration): {exc}") from None
+    return spec
+
+
+class ClosureError(RuntimeError):
+    """A closure failed during the run (raised on every ocean rank together)."""
+
+
+class ClosureHook:
+    """Gathers inputs, runs or exchanges them as configured, applies the outputs."""
+
+    def __init__(self, cfg: dict, model, groups=None, timers=None):
+        from coupling.timers import Timers
+        c = cfg["closure"]
+        self.mode, self.every = c["mode"], c["every_steps"]
+        self.timers = timers or Timers()
+        self.model, self.groups = model, groups
+        self.spec = read_spec(c["model_file"])
+        g, s = model.grid, self.spec
+        H = s.halo
+        for f in s.inputs:
+            if f.name not in FIELDS:
+                raise ConfigError(f"closure {s.name}: input field {f.name!r} is not provided by the ocean "
+                                  f"(known: {', '.join(FIELDS)})")
+            if FIELDS[f.name][0] != f.point:
+                raise ConfigError(f"closure {s.name}: input {f.name} is at {FIELDS[f.name][0]} points, "
+                                  f"the declaration says {f.point}")
+        for f in s.outputs:
+            if f.name in TENDENCIES and f.point != {"du": "U", "dv": "V"}[f.name]:
+                raise ConfigError(f"closure {s.name}: output {f.name} must be at {'U' if f.name == 'du' else 'V'} points")
+        if max(f.nlev(g.nz) for f in s.inputs + s.outputs) > g.nz:
+            raise ConfigError(f"closure {s.name}: asks for more levels than the grid's {g.nz}")
+        if H > min(g.nx, g.ny):
+            raise ConfigError(f"closure {s.name}: its halo ({H}) exceeds this rank's tile ({g.nx}x{g.ny}); "
+                              "use fewer ocean ranks")
+        dt = np.float32 if s.dtype == "float32" else np.float64
+        self.inp = np.zeros((1, s.in_channels(g.nz), g.ny + 2 * H, g.nx + 2 * H), dt)
+        self.out = np.zeros((1, s.out_channels(g.nz), g.ny, g.nx), dt)
+        self.applied = np.zeros_like(self.out)          # the result the step applies
+        d = model.domain
+        self.wide = Halo(g.ny, g.nx, H, d.halo.nbr, d.comm, d.rank) if H > 0 else None
+        self.diagnostics: dict[str, np.ndarray] = {}
+        self.net = None
+        self.client = None
+        if self.mode == "inprocess":
+            from closures.runtime import ClosureLoadError, LoadedClosure
+            try:
+                self.net = LoadedClosure(c["model_file"], c["device"])
+            except ClosureLoadError as exc:
+                raise ConfigError(f"key 'closure.model_file': {exc}") from None
+        else:
+            from coupling.exchange import Client
+            server = groups.ml_world_rank(d.rank)
+            from coupling.exchange import CouplingError
+            self.client = Client(groups.world, server, self.inp, self.out, c["timeout_s"], self.timers)
+            try:
+                self.client.handshake({"closure": s.to_json(), "shape_in": list(self.inp.shape),
+                                       "shape_out": list(self.out.shape), "dtype": s.dtype, "rank": d.rank})
+            except CouplingError as exc:
+                raise ConfigError(str(exc)) from None
+        self._have_result = False
+
+    # ------------------------------------------------------------------ gather and apply
+    def gather(self) -> None:
+        """Pack the input fields (levels in declaration order) with the closure's halo."""
+        m, g, H = self.model, self.model.grid, self.spec.halo
+        j, i = g.interior
+        c = 0
+        with self.timers("pack"):
+            for f in self.spec.inputs:
+                _, get, _ = FIELDS[f.name]
+                a = get(m)
+                n = f.nlev(g.nz)
+                if a.ndim == 2:
+                    self.inp[0, c, H:H + g.ny, H:H + g.nx] = a[j, i]
+                else:
+                    self.inp[0, c:c + n, H:H + g.ny, H:H + g.nx] = a[:n, j, i]
+                c += n
+            if self.wide is not None:
+                self.wide.exchange(self.inp[0])
+
+    def apply(self, gu: np.ndarray, gv: np.ndarray) -> None:
+        """Add the du, dv outputs (m s-2) to the momentum tendencies; keep the others."""
+        if not self._have_result:
+            return
+        g = self.model.grid
+        j, i = g.interior
+        c = 0
+        for f in self.spec.outputs:
+            n = f.nlev(g.nz)
+            block = self.applied[0, c:c + n]
+            if f.name in TENDENCIES:
+                target = gu if f.name == "du" else gv
+                mask = g.umask if f.name == "du" else g.vmask
+                target[:n, j, i] += block * mask[:n, j, i]
+            else:
+                self.diagnostics[f.name] = block
+            c += n
+
+    # ------------------------------------------------------------------ the modes
+    def _due(self, nstep: int) -> bool:
+        return nstep % self.every == 0
+
+    def _result(self) -> None:
+        """Wait for (or compute) the pending result into ``applied``, checking it."""
+        err = None
+        try:
+            if self.mode == "inprocess":
+                with self.timers("infer"):
+                    self.net.infer(self.inp, self.out)
+            else:
+                self.client.wait()
+            if not np.isfinite(self.out.sum()):
+                err = f"closure {self.spec.name} returned NaN or infinite values at step {self.model.state.nstep}"
+            else:
+                self.applied[...] = self.out
+                self._have_result = True
+        except Exception as exc:    # noqa: BLE001 - reported on every rank by _agree
+            err = f"closure {self.spec.name} on ocean rank {self.model.domain.rank}: {exc}"
+        self._agree(err)
+
+    def _post(self) -> None:
+        err = None
+        try:
+            self.client.post()
+        except Exception as exc:    # noqa: BLE001
+            err = f"closure {self.spec.name} on ocean rank {self.model.domain.rank}: {exc}"
+        self._agree(err)
+
+    def _agree(self, err: str | None) -> None:
+        """Raise ClosureError on every ocean rank if any rank saw an error (never hang)."""
+        d = self.model.domain
+        if d.comm is None:
+            if err:
+                raise ClosureError(err)
+            return
+        flag = d.allreduce([1.0 if err else 0.0], "max")[0]
+        if flag:
+            msgs = [m for m in d.comm.allgather(err) if m]
+            raise ClosureError(msgs[0])
+
+    def start_of_step(self) -> None:
+        """Called when the step's inputs exist (its start)."""
+        n = self.model.state.nstep
+        if self.mode == "lagged":
+            if self.client.pending:
+                self._result()               # the previous exchange's result
+            if self._due(n):
+                self.gather()
+                self._post()
+                if not self._have_result:    # first step: nothing to lag behind
+                    self._result()
+            return
+        if not self._due(n):
+            return
+        self.gather()
+        if self.mode in ("inprocess", "sync"):
+            if self.mode == "sync":
+                self._post()
+            self._result()
+        else:
+            self._post()
+
+    def before_tendencies(self) -> None:
+        """Called as late as the step can wait: just before the outputs are needed."""
+        if self.mode == "async" and self.client.pending:
+            self._result()
+
+    def close(self) -> None:
+        if self.client is not None:
+            if self.client.pending:
+                try:
+                    self.client.wait()
+                except Exception:   # noqa: BLE001 - shutting down
+                    pass
+            self.client.stop()

@@ -1,0 +1,169 @@
+"""Closures deployed in-process and in an ML process group: the same results in every mode
+and decomposition, lagged semantics, the published net sizes, and faults that end the job
+with a clear message instead of a hang."""
+import time
+
+import netCDF4
+import numpy as np
+import pytest
+import torch
+
+from closures.nets import GZ21Net, LevelsAsBatch, bbz24_fcnn, count_parameters
+from closures.runtime import LoadedClosure
+from closures.zoo import bbz24_size_closure, gz21_size_closure, stencil_closure
+from ocean import config
+from ocean.closure_hook import ClosureHook
+from ocean.model import Model
+
+from conftest import run_cli, run_mpi
+
+STEPS = ["--steps", "12", "--no-progress", "--set", "output.interval_days=0"]
+
+
+@pytest.fixture(scope="module")
+def stencil(tmp_path_factory):
+    return stencil_closure(tmp_path_factory.mktemp("cl") / "stencil5.pt", nz=36)
+
+
+def _closure_args(path, mode, ml=0, timeout=None):
+    a = ["--set", f'closure.model_file="{path}"', "--set", f"closure.mode={mode}", "--set", f"closure.ml_ranks={ml}"]
+    if timeout:
+        a += ["--set", f"closure.timeout_s={timeout}"]
+    return a
+
+
+def _state(path):
+    with netCDF4.Dataset(path) as nc:
+        return {v: np.array(nc[v][:]) for v in ("u", "v", "T", "S", "ssh")}
+
+
+@pytest.fixture(scope="module")
+def reference(stencil, tmp_path_factory, warm_jit):
+    """The closure on the undecomposed global field: one rank, in-process."""
+    out = tmp_path_factory.mktemp("ref")
+    r = run_cli("run", "configs/dino_r4.toml", "--out", out, *STEPS, *_closure_args(stencil, "inprocess"))
+    assert r.returncode == 0, r.stderr
+    none = tmp_path_factory.mktemp("none")
+    assert run_cli("run", "configs/dino_r4.toml", "--out", none, *STEPS).returncode == 0
+    ref, plain = _state(out / "restart.nc"), _state(none / "restart.nc")
+    assert np.max(np.abs(ref["u"] - plain["u"])) > 1e-6          # the closure does change the flow
+    return ref
+
+
+def test_published_net_sizes_and_halos():
+    assert count_parameters(bbz24_fcnn(8)) == 155_969
+    assert count_parameters(GZ21Net()) == 268_005
+    assert bbz24_fcnn(8).eval()(torch.zeros(1, 8, 30, 40)).shape == (1, 1, 12, 22)             # halo 9
+    assert LevelsAsBatch(GZ21Net(), 3)(torch.zeros(2, 6, 30, 40)).shape == (2, 6, 10, 20)    # halo 10
+
+
+def test_model_file_carries_its_declaration(tmp_path):
+    c = LoadedClosure(gz21_size_closure(tmp_path / "g.pt", nz=4))
+    assert c.spec.halo == 10 and [f.name for f in c.spec.outputs] == ["du", "dv"]
+    c2 = LoadedClosure(bbz24_size_closure(tmp_path / "b.pt"))
+    assert c2.spec.in_channels(36) == 8 and c2.spec.inputs[5].units == "m"
+
+
+@pytest.mark.parametrize("mode, ranks, ml, exact", [
+    ("sync", 2, 1, True), ("async", 2, 1, True), ("lagged", 2, 1, None),
+    ("inprocess", 2, 0, False), ("sync", 3, 1, False), ("async", 6, 2, False),
+])
+def test_modes_and_decompositions_agree(reference, stencil, tmp_path, mode, ranks, ml, exact):
+    r = run_mpi(ranks, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, mode, ml))
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = _state(tmp_path / "restart.nc")
+    for name, ref in reference.items():
+        if exact is None:            # lagged is another numerical choice: close, not equal
+            assert np.max(np.abs(got[name] - ref)) > 0
+            continue
+        if exact:                     # one ocean tile: sync and async must be bitwise the in-process result
+            assert np.array_equal(got[name], ref), name
+        else:
+            scale = np.max(np.abs(ref))
+            assert np.max(np.abs(got[name] - ref)) <= 1e-12 * scale, name
+    assert (tmp_path / "coupling_timers.json").is_file() or mode == "inprocess"
+
+
+def test_lagged_applies_the_previous_exchange(stencil, tmp_path, warm_jit):
+    """The MPI 'lagged' run equals an in-process run that applies closure(state n-1) at step n."""
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, "lagged", 1))
+    assert r.returncode == 0, r.stderr[-3000:]
+    cfg = config.load("configs/dino_r4.toml", [f'closure.model_file="{stencil}"', "closure.mode=inprocess"])
+    m = Model(cfg)
+    hook = ClosureHook(cfg, m)
+    previous = None
+
+    class Lagged:
+        def start_of_step(self):
+            nonlocal previous
+            hook.start_of_step()                       # closure(state n) into hook.applied
+            now = hook.applied.copy()
+            if previous is not None:
+                hook.applied[...] = previous           # apply closure(state n-1)
+            previous = now
+
+        def before_tendencies(self):
+            pass
+
+        def apply(self, gu, gv):
+            hook.apply(gu, gv)
+
+    m.closure = Lagged()
+    for _ in range(12):
+        m.step()
+    got = _state(tmp_path / "restart.nc")
+    g = m.grid
+    assert np.array_equal(got["u"], g.interior_of(m.state.u))
+    assert np.array_equal(got["T"], g.interior_of(m.state.T))
+
+
+def test_failing_ml_rank_ends_the_job_with_its_message(stencil, tmp_path, warm_jit):
+    t0 = time.perf_counter()
+    r = run_mpi(3, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, "async", 1, 30),
+                env={"OCEAN_INJECT_ML_FAULT": "raise:4"}, timeout=120)
+    assert r.returncode != 0
+    assert "closure stencil5 on ML rank 2 failed: RuntimeError: fault injected" in r.stderr
+    assert (tmp_path / "closure_failure_state.nc").is_file()
+    assert time.perf_counter() - t0 < 60
+
+
+def test_silent_ml_rank_times_out(stencil, tmp_path, warm_jit):
+    t0 = time.perf_counter()
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, "sync", 1, 4),
+                env={"OCEAN_INJECT_ML_FAULT": "silent:3"}, timeout=120)
+    assert r.returncode != 0
+    assert "no answer from ML rank 1 within 4 s" in r.stderr and "closure stencil5" in r.stderr
+    assert (tmp_path / "closure_failure_state.nc").is_file()
+    assert time.perf_counter() - t0 < 60
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path, warm_jit):
+    r = run_cli("run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS,
+                *_closure_args(tmp_path / "nope.pt", "inprocess"))
+    assert r.returncode == 2 and "nope.pt not found" in r.stderr and "closure.model_file" in r.stderr
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(bad, "sync", 1), timeout=120)
+    assert r.returncode == 2 and "is not a closure model file" in r.stderr
+
+
+def test_nan_output_stops_the_run(tmp_path, warm_jit):
+    path = stencil_closure(tmp_path / "nan.pt", nz=36, rate=float("nan"))
+    r = run_cli("run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(path, "inprocess"))
+    assert r.returncode == 1 and "returned NaN or infinite values at step 0" in r.stderr
+    assert (tmp_path / "closure_failure_state.nc").is_file()
+
+
+def test_handshake_refuses_a_different_declaration(stencil, tmp_path, warm_jit):
+    other = gz21_size_closure(tmp_path / "other.pt", nz=36)
+    from conftest import ROOT, mpirun_exe
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    cmd = [mpirun_exe(), "-n", "1", sys.executable, "-m", "ocean", "run", "configs/dino_r4.toml", "--out", str(tmp_path),
+           *STEPS, *_closure_args(stencil, "sync", 1), ":", "-n", "1", sys.executable, "-m", "coupling", "serve",
+           "configs/dino_r4.toml", *_closure_args(other, "sync", 1)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2
+    assert "closure handshake: ocean rank 0 declares" in r.stderr and "gz21_size" in r.stderr
