@@ -17,7 +17,7 @@ class MLRankError(RuntimeError):
 def serve(cfg: dict, groups, log=print) -> int:
     """Run on an ML rank; returns the number of batches served."""
     import torch
-    from coupling.exchange import CouplingError, Server, send_timers
+    from coupling.exchange import WARMUP_BATCHES, CouplingError, Server, send_timers
     from coupling.timers import Timers
     from ocean.config import ConfigError
     from .runtime import ClosureLoadError
@@ -29,7 +29,8 @@ def serve(cfg: dict, groups, log=print) -> int:
     try:
         closure = LoadedClosure(c["model_file"], c["device"])
     except ClosureLoadError as exc:
-        refuse = Server(groups.world, clients, lambda d: f"ML rank {groups.world.Get_rank()}: {exc}", None, None, timers)
+        why = f"ML rank {groups.world.Get_rank()}: {exc}"
+        refuse = Server(groups.world, clients, lambda desc: why, None, None, timers)
         try:
             refuse.handshake()
         except CouplingError:
@@ -75,7 +76,7 @@ def serve(cfg: dict, groups, log=print) -> int:
         msg = f"closure {spec.name} on ML rank {groups.world.Get_rank()} failed: {type(exc).__name__}: {exc}"
         server.notify_error(msg)
         raise MLRankError(msg) from exc
-    send_timers(groups.world, 0, timers, {"ml_rank": groups.world.Get_rank(), "batches": batches,
+    send_timers(groups.world, 0, timers, {"ml_rank": groups.world.Get_rank(), "batches": max(batches - WARMUP_BATCHES, 0),
                                           "device": closure.device, "clients": clients})
     return batches
 

@@ -19,6 +19,7 @@ from .groups import TAG_DATA, TAG_ERROR, TAG_HELLO, TAG_RESULT, TAG_STOP, TAG_TI
 from .timers import Timers
 
 POLL_S = 5e-5
+WARMUP_BATCHES = 2          # batches left out of the server's timers (first inferences are slower)
 
 
 class CouplingError(RuntimeError):
@@ -115,8 +116,9 @@ class Server:
         for c in self.clients:
             self.world.send(message, dest=c, tag=TAG_ERROR)
 
-    def serve(self, descs: list[dict]) -> int:
-        """Answer exchanges until every client has sent STOP; returns the number of batches."""
+    def serve(self, descs: list[dict], warmup: int = WARMUP_BATCHES) -> int:
+        """Answer exchanges until every client has sent STOP; returns the number of batches.
+        The timers restart after ``warmup`` batches (first inferences are slower)."""
         from mpi4py import MPI
         tile_in, tile_out, batch_in, batch_out = self.make_buffers(descs)
         recvs = [self.world.Irecv(b, source=c, tag=TAG_DATA) for b, c in zip(tile_in, self.clients)]
@@ -145,6 +147,8 @@ class Server:
                     sends = [self.world.Isend(t, dest=c, tag=TAG_RESULT) for t, c in zip(tile_out, self.clients)]
                     recvs = [self.world.Irecv(b, source=c, tag=TAG_DATA) for b, c in zip(tile_in, self.clients)]
                 batches += 1
+                if batches == warmup:
+                    self.timers.__init__()
                 idle_t0 = time.perf_counter()
                 continue
             for c in self.clients:

@@ -5,8 +5,10 @@ with the four deployment modes of the ``[closure]`` configuration:
 - ``inprocess``: this rank runs the net itself (zero-copy ``torch.from_numpy``);
 - ``sync``: inputs go to the ML rank serving this tile, the step waits for the result;
 - ``async``: inputs are sent at the start of the step, when they exist, and the result is
-  received only where the momentum tendency needs it, so inference overlaps the
-  pressure, vorticity, advection and viscosity computations of the same step;
+  received only where it is needed: before the momentum tendency is completed for du/dv
+  outputs (inference then overlaps the pressure, vorticity, advection and viscosity
+  computations), before the tracer step for other outputs (an MLE-type buoyancy flux acts
+  on the tracers; inference then also overlaps the momentum and the free-surface sub-cycle);
 - ``lagged``: the step applies the result of the previous step's exchange and the new
   exchange overlaps a whole step (a first-order lag in time: a damping closure's stable
   forward-Euler time step is halved). The first step waits for its own result.
@@ -114,6 +116,7 @@ class ClosureHook:
                                        "shape_out": list(self.out.shape), "dtype": s.dtype, "rank": d.rank})
             except CouplingError as exc:
                 raise ConfigError(str(exc)) from None
+        self.forces_momentum = any(f.name in TENDENCIES for f in s.outputs)
         self._have_result = False
 
     # ------------------------------------------------------------------ gather and apply
@@ -218,7 +221,14 @@ class ClosureHook:
             self._post()
 
     def before_tendencies(self) -> None:
-        """Called as late as the step can wait: just before the outputs are needed."""
+        """Called just before the momentum tendency is complete: an async closure whose
+        outputs force the momentum (du, dv) is received here, as late as possible."""
+        if self.mode == "async" and self.client.pending and self.forces_momentum:
+            self._result()
+
+    def before_tracers(self) -> None:
+        """Called before the tracer step: an async closure with other outputs (an MLE-type
+        flux acts on the tracers) is received here, after the momentum and the free surface."""
         if self.mode == "async" and self.client.pending:
             self._result()
 

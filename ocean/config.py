@@ -144,7 +144,7 @@ def defaults() -> dict[str, dict[str, Any]]:
 
 
 def _check_value(where: str, name: str, spec: Key, value: Any) -> Any:
-    if spec.type is NUM or spec.type == float:
+    if spec.type is NUM:
         ok = isinstance(value, NUM) and not isinstance(value, bool)
         value = float(value) if ok else value
         tname = "a number"

@@ -23,12 +23,8 @@ from .config import ConfigError
 from .domain import Domain, serial_domain
 from .eos import GRAV, EosParams, bn2_kernel, rho_potential_kernel, rhd_kernel
 from .forcing import SurfaceForcing
-from .forcing_dino import initial_state_meridional, initial_stratification
+from .forcing_dino import initial_stratification
 from .grid import Grid, GlobalHorizontal, Vertical, build_global
-
-PROGNOSTIC_3D = ("u", "v", "T", "S")
-PROGNOSTIC_2D = ("ssh", "ubar", "vbar")
-
 
 class BlowUp(RuntimeError):
     """The model state went out of bounds; carries where and when."""
@@ -210,6 +206,8 @@ class Model:
         s.v, self.va = self.va, s.v
 
         # 4. tracers
+        if self.closure is not None:
+            self.closure.before_tracers()
         self._tracers()
         s.nstep += 1
         s.time_s += dt

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import netCDF4
-import numpy as np
 
 from .config import ConfigError
 

@@ -105,6 +105,9 @@ def test_lagged_applies_the_previous_exchange(stencil, tmp_path, warm_jit):
         def before_tendencies(self):
             pass
 
+        def before_tracers(self):
+            pass
+
         def apply(self, gu, gv):
             hook.apply(gu, gv)
 
@@ -167,3 +170,13 @@ def test_handshake_refuses_a_different_declaration(stencil, tmp_path, warm_jit):
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 2
     assert "closure handshake: ocean rank 0 declares" in r.stderr and "gz21_size" in r.stderr
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_inference_matches_cpu(tmp_path):
+    path = bbz24_size_closure(tmp_path / "b.pt")
+    x = np.random.default_rng(0).standard_normal((2, 8, 40, 50)).astype(np.float32)
+    out_cpu, out_gpu = np.zeros((2, 1, 22, 32), np.float32), np.zeros((2, 1, 22, 32), np.float32)
+    LoadedClosure(path, "cpu").infer(x, out_cpu)
+    LoadedClosure(path, "cuda").infer(x, out_gpu)
+    assert np.allclose(out_cpu, out_gpu, rtol=1e-3, atol=1e-3 * np.abs(out_cpu).max())
