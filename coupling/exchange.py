@@ -18,7 +18,8 @@ import numpy as np
 from .groups import TAG_DATA, TAG_ERROR, TAG_HELLO, TAG_RESULT, TAG_STOP, TAG_TIMERS
 from .timers import Timers
 
-POLL_S = 5e-5
+POLL_S = 5e-5               # sleep between polls once spinning is over
+SPIN_S = 2e-3               # poll without sleeping this long first (short waits stay short)
 WARMUP_BATCHES = 2          # batches left out of the server's timers (first inferences are slower)
 
 
@@ -35,9 +36,11 @@ def _poll(req, world, error_source: int, timeout_s: float, what: str, timers: Ti
         if world.Iprobe(source=error_source, tag=TAG_ERROR, status=status):
             msg = world.recv(source=error_source, tag=TAG_ERROR)
             raise CouplingError(msg)
-        if time.perf_counter() - t0 > timeout_s:
+        waited = time.perf_counter() - t0
+        if waited > timeout_s:
             raise CouplingError(f"no answer from ML rank {error_source} within {timeout_s:g} s while {what}")
-        time.sleep(POLL_S)
+        if waited > SPIN_S:
+            time.sleep(POLL_S)
     if timers is not None:
         timers.add(name, time.perf_counter() - t0)
 
@@ -148,7 +151,7 @@ class Server:
                     recvs = [self.world.Irecv(b, source=c, tag=TAG_DATA) for b, c in zip(tile_in, self.clients)]
                 batches += 1
                 if batches == warmup:
-                    self.timers.__init__()
+                    self.timers.reset()
                 idle_t0 = time.perf_counter()
                 continue
             for c in self.clients:
@@ -157,7 +160,8 @@ class Server:
                     stopped.add(c)
             if len(stopped) == len(self.clients):
                 break
-            time.sleep(POLL_S)
+            if time.perf_counter() - idle_t0 > SPIN_S:
+                time.sleep(POLL_S)
         self.timers.add("idle", time.perf_counter() - idle_t0)
         for r in recvs:
             if r:

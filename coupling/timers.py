@@ -9,6 +9,9 @@ class Timers:
     """Accumulated seconds and call counts per name; ``with timers("wait"): ...``."""
 
     def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
 

@@ -110,7 +110,7 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
                 t_warm = time.perf_counter()
                 halo_s0 = model.halo.seconds
                 if model.closure is not None:
-                    model.closure.timers.__init__()
+                    model.closure.timers.reset()
             if n == fault:
                 raise RuntimeError(f"fault injected on rank {d.rank} at step {n} (OCEAN_INJECT_FAULT)")
             model.step()
