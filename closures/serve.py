@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .runtime import LoadedClosure
+from .runtime import ClosureLoadError, LoadedClosure
 from .spec import ClosureSpec
 
 
@@ -14,13 +14,12 @@ class MLRankError(RuntimeError):
     """The ML rank failed after telling its ocean ranks why; they save the state and end the job."""
 
 
-def serve(cfg: dict, groups, log=print) -> int:
-    """Run on an ML rank; returns the number of batches served."""
+def serve(cfg: dict, groups) -> int:
+    """Run on an ML rank; returns the number of batches served. A model file that does not
+    load, or a handshake refused, raises ClosureLoadError (a user error)."""
     import torch
     from coupling.exchange import WARMUP_BATCHES, CouplingError, Server, send_timers
     from coupling.timers import Timers
-    from ocean.config import ConfigError
-    from .runtime import ClosureLoadError
     c = cfg["closure"]
     torch.set_num_threads(max(1, c["torch_threads"]))
     ml_index = groups.world.Get_rank() - groups.n_ocean
@@ -35,7 +34,7 @@ def serve(cfg: dict, groups, log=print) -> int:
             refuse.handshake()
         except CouplingError:
             pass
-        raise ConfigError(f"key 'closure.model_file': {exc}") from None
+        raise ClosureLoadError(f"key 'closure.model_file': {exc}") from None
     spec = closure.spec
 
     def check(desc: dict) -> str | None:
@@ -69,7 +68,7 @@ def serve(cfg: dict, groups, log=print) -> int:
     try:
         descs = server.handshake()
     except CouplingError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ClosureLoadError(str(exc)) from None
     try:
         batches = server.serve(descs)
     except Exception as exc:    # noqa: BLE001 - tell the ocean ranks, then fail

@@ -10,6 +10,8 @@ import argparse
 import sys
 import traceback
 
+from closures.runtime import ClosureLoadError
+
 from .config import ConfigError
 
 
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     rank = comm.Get_rank() if comm is not None else _world_rank()
     try:
         return _cmd_run(args, comm) if args.command == "run" else _cmd_merge(args)
-    except ConfigError as exc:
+    except (ConfigError, ClosureLoadError) as exc:
         from . import run as run_mod
         if rank == 0:
             print(f"error: {exc}", file=sys.stderr, flush=True)
