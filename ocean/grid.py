@@ -281,8 +281,12 @@ def build_global(cfg: dict) -> tuple[GlobalHorizontal, Vertical, dict]:
     return gh, vert, level_counts(gh, vert)
 
 
+def lateral_slip(cfg: dict) -> float:
+    """NEMO's rn_shlat: 0 for free-slip walls, 2 for no-slip walls."""
+    return 2.0 if cfg["momentum"]["lateral_bc"] == "no-slip" else 0.0
+
+
 def build_grid(cfg: dict, *, i0=0, j0=0, nx=None, ny=None) -> Grid:
     """The grid of a tile (default: the whole domain) from a validated configuration."""
     gh, vert, counts = build_global(cfg)
-    shlat = 2.0 if cfg["momentum"]["lateral_bc"] == "no-slip" else 0.0
-    return Grid(gh, vert, counts, h=cfg["grid"]["halo"], i0=i0, j0=j0, nx=nx, ny=ny, shlat=shlat)
+    return Grid(gh, vert, counts, h=cfg["grid"]["halo"], i0=i0, j0=j0, nx=nx, ny=ny, shlat=lateral_slip(cfg))

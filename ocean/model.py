@@ -24,7 +24,7 @@ from .domain import Domain, serial_domain
 from .eos import GRAV, EosParams, bn2_kernel, rho_potential_kernel, rhd_kernel
 from .forcing import SurfaceForcing
 from .forcing_dino import initial_stratification
-from .grid import Grid, GlobalHorizontal, Vertical, build_global
+from .grid import GlobalHorizontal, Grid, Vertical, build_global, lateral_slip
 
 class BlowUp(RuntimeError):
     """The model state went out of bounds; carries where and when."""
@@ -66,8 +66,7 @@ class Model:
         NY, NX = gh.shape
         self.domain = domain or serial_domain(NX, NY, gh.periodic_x, h)
         d = self.domain
-        shlat = 2.0 if cfg["momentum"]["lateral_bc"] == "no-slip" else 0.0
-        self.grid = g = Grid(gh, vert, counts, h=h, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=shlat)
+        self.grid = g = Grid(gh, vert, counts, h=h, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=lateral_slip(cfg))
         self.halo = d.halo
         self.dt = cfg["time"]["dt_s"]
         self.eos = EosParams.dino() if cfg["eos"]["kind"] == "seos" else EosParams.linear()
