@@ -180,3 +180,21 @@ def test_cuda_inference_matches_cpu(tmp_path):
     LoadedClosure(path, "cpu").infer(x, out_cpu)
     LoadedClosure(path, "cuda").infer(x, out_gpu)
     assert np.allclose(out_cpu, out_gpu, rtol=1e-3, atol=1e-3 * np.abs(out_cpu).max())
+
+
+def test_mpmd_launch_gives_the_same_ocean(reference, stencil, tmp_path):
+    """mpirun -n 1 python -m ocean run CFG : -n 1 python -m coupling serve CFG"""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT, mpirun_exe
+    args = _closure_args(stencil, "async", 1)
+    cmd = [mpirun_exe(), "-n", "1", sys.executable, "-m", "ocean", "run", "configs/dino_r4.toml", "--out", str(tmp_path),
+           *STEPS, *args, ":", "-n", "1", sys.executable, "-m", "coupling", "serve", "configs/dino_r4.toml", *args]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, NUMBA_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = _state(tmp_path / "restart.nc")
+    for name, ref in reference.items():
+        assert np.array_equal(got[name], ref), name
