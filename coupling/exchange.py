@@ -18,8 +18,12 @@ import numpy as np
 from .groups import TAG_DATA, TAG_ERROR, TAG_HELLO, TAG_RESULT, TAG_STOP, TAG_TIMERS
 from .timers import Timers
 
-POLL_S = 5e-5               # sleep between polls once spinning is over
-SPIN_S = 2e-3               # poll without sleeping this long first (short waits stay short)
+POLL_S = 5e-5               # sleep between polls
+# The ML rank polls without sleeping for this long after each batch, so that the next
+# inputs are taken at once; the ocean side always sleeps between polls. Measured with a
+# 0.5 MB exchange and an empty inference on 2 cores: both sides spinning 2 ms gave a
+# 2.8 ms round trip, only the ML side spinning 0.32 ms, neither 0.45 ms (raw MPI 0.22 ms).
+SERVER_SPIN_S = 2e-3
 WARMUP_BATCHES = 2          # batches left out of the server's timers (first inferences are slower)
 
 
@@ -36,11 +40,9 @@ def _poll(req, world, error_source: int, timeout_s: float, what: str, timers: Ti
         if world.Iprobe(source=error_source, tag=TAG_ERROR, status=status):
             msg = world.recv(source=error_source, tag=TAG_ERROR)
             raise CouplingError(msg)
-        waited = time.perf_counter() - t0
-        if waited > timeout_s:
+        if time.perf_counter() - t0 > timeout_s:
             raise CouplingError(f"no answer from ML rank {error_source} within {timeout_s:g} s while {what}")
-        if waited > SPIN_S:
-            time.sleep(POLL_S)
+        time.sleep(POLL_S)
     if timers is not None:
         timers.add(name, time.perf_counter() - t0)
 
@@ -160,7 +162,7 @@ class Server:
                     stopped.add(c)
             if len(stopped) == len(self.clients):
                 break
-            if time.perf_counter() - idle_t0 > SPIN_S:
+            if time.perf_counter() - idle_t0 > SERVER_SPIN_S:
                 time.sleep(POLL_S)
         self.timers.add("idle", time.perf_counter() - idle_t0)
         for r in recvs:
