@@ -33,11 +33,9 @@ class CouplingError(RuntimeError):
 
 def _poll(req, world, error_source: int, timeout_s: float, what: str, timers: Timers | None = None,
           name: str = "wait") -> None:
-    from mpi4py import MPI
     t0 = time.perf_counter()
-    status = MPI.Status()
     while not req.Test():
-        if world.Iprobe(source=error_source, tag=TAG_ERROR, status=status):
+        if world.Iprobe(source=error_source, tag=TAG_ERROR):
             msg = world.recv(source=error_source, tag=TAG_ERROR)
             raise CouplingError(msg)
         if time.perf_counter() - t0 > timeout_s:
@@ -91,12 +89,11 @@ class Client:
         self._recv = None
         return self.out_buf
 
-    def stop(self) -> dict | None:
-        """Tell the server this rank is done; returns the server's timers if it sends them here."""
+    def stop(self) -> None:
+        """Tell the server this rank is done (its timers go to ocean rank 0, see send_timers)."""
         if self._send is not None:
             _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs")
         self.world.send(None, dest=self.server, tag=TAG_STOP)
-        return None
 
 
 class Server:
