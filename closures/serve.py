@@ -19,6 +19,7 @@ def serve(cfg: dict, groups) -> int:
     load, or a handshake refused, raises ClosureLoadError (a user error)."""
     import torch
     from coupling.exchange import WARMUP_BATCHES, CouplingError, Server, send_timers
+    from coupling.polling import Poller
     from coupling.timers import Timers
     c = cfg["closure"]
     torch.set_num_threads(max(1, c["torch_threads"]))
@@ -64,7 +65,7 @@ def serve(cfg: dict, groups) -> int:
         kind, n = spec_env.split(":")
         fault = (kind, int(n))
     server = Server(groups.world, clients, check, make_buffers,
-                    lambda bi, bo: closure.infer(bi.array, bo.array), timers, fault)
+                    lambda bi, bo: closure.infer(bi.array, bo.array), timers, Poller(groups.spin), fault)
     try:
         descs = server.handshake()
     except CouplingError as exc:

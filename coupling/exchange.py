@@ -1,9 +1,9 @@
 """Non-blocking exchanges between ocean ranks and the ML rank that serves them.
 
 An ocean rank (:class:`Client`) posts its input tile (halo attached) and the receive of
-its output tile; it waits for the result by sleep-polling ``Test`` (ranks blocked inside
-MPICH slow their neighbours on shared cores), watching for an error notice from the ML rank
-and for a timeout. An ML rank (:class:`Server`) receives the tiles of all its ocean ranks,
+its output tile; it waits for the result by polling ``Test`` (spinning, or sleeping between
+polls on an oversubscribed node: see :mod:`coupling.polling`), watching for an error notice
+from the ML rank and for a timeout. An ML rank (:class:`Server`) receives the tiles of all its ocean ranks,
 pads them into one batch, calls ``infer(batch_in, batch_out)`` once and sends each tile its
 interior back. All buffers are preallocated. A start-up handshake exchanges JSON
 descriptions that the server checks with a callback.
@@ -15,15 +15,10 @@ import time
 
 import numpy as np
 
+from .polling import Poller
 from .groups import TAG_DATA, TAG_ERROR, TAG_HELLO, TAG_RESULT, TAG_STOP, TAG_TIMERS
 from .timers import Timers
 
-POLL_S = 5e-5               # sleep between polls
-# The ML rank polls without sleeping for this long after each batch, so that the next
-# inputs are taken at once; the ocean side always sleeps between polls. Measured with a
-# 0.5 MB exchange and an empty inference on 2 cores: both sides spinning 2 ms gave a
-# 2.8 ms round trip, only the ML side spinning 0.32 ms, neither 0.45 ms (raw MPI 0.22 ms).
-SERVER_SPIN_S = 2e-3
 WARMUP_BATCHES = 2          # batches left out of the server's timers (first inferences are slower)
 
 
@@ -31,8 +26,8 @@ class CouplingError(RuntimeError):
     """The ML side failed, went silent or sent bad data."""
 
 
-def _poll(req, world, error_source: int, timeout_s: float, what: str, timers: Timers | None = None,
-          name: str = "wait") -> None:
+def _poll(req, world, error_source: int, timeout_s: float, what: str, poller: Poller,
+          timers: Timers | None = None, name: str = "wait") -> None:
     t0 = time.perf_counter()
     while not req.Test():
         if world.Iprobe(source=error_source, tag=TAG_ERROR):
@@ -40,7 +35,7 @@ def _poll(req, world, error_source: int, timeout_s: float, what: str, timers: Ti
             raise CouplingError(msg)
         if time.perf_counter() - t0 > timeout_s:
             raise CouplingError(f"no answer from ML rank {error_source} within {timeout_s:g} s while {what}")
-        time.sleep(POLL_S)
+        poller.pause()
     if timers is not None:
         timers.add(name, time.perf_counter() - t0)
 
@@ -49,8 +44,9 @@ class Client:
     """The ocean side of one closure's exchanges."""
 
     def __init__(self, world, server: int, in_buf: np.ndarray, out_buf: np.ndarray, timeout_s: float,
-                 timers: Timers):
+                 timers: Timers, poller: Poller):
         self.world, self.server, self.timeout_s, self.timers = world, server, timeout_s, timers
+        self.poller = poller
         self.in_buf, self.out_buf = in_buf, out_buf
         self._send = None
         self._recv = None
@@ -73,7 +69,7 @@ class Client:
     def post(self) -> None:
         """Send in_buf and post the receive into out_buf (call wait() before reusing them)."""
         if self._send is not None:
-            _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs")
+            _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs", self.poller)
         with self.timers("send"):
             self._recv = self.world.Irecv(self.out_buf, source=self.server, tag=TAG_RESULT)
             self._send = self.world.Isend(self.in_buf, dest=self.server, tag=TAG_DATA)
@@ -85,14 +81,14 @@ class Client:
     def wait(self) -> np.ndarray:
         """Wait for the result of the last post; returns out_buf."""
         _poll(self._recv, self.world, self.server, self.timeout_s, "waiting for the closure's result",
-              self.timers, "wait")
+              self.poller, self.timers, "wait")
         self._recv = None
         return self.out_buf
 
     def stop(self) -> None:
         """Tell the server this rank is done (its timers go to ocean rank 0, see send_timers)."""
         if self._send is not None:
-            _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs")
+            _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs", self.poller)
         self.world.send(None, dest=self.server, tag=TAG_STOP)
 
 
@@ -100,9 +96,9 @@ class Server:
     """The ML side: serves the tiles of ``clients`` (world ranks), one batch per exchange."""
 
     def __init__(self, world, clients: list[int], check, make_buffers, infer, timers: Timers,
-                 fault: tuple[str, int] | None = None):
+                 poller: Poller | None = None, fault: tuple[str, int] | None = None):
         self.world, self.clients, self.check, self.infer, self.timers = world, clients, check, infer, timers
-        self.make_buffers = make_buffers
+        self.make_buffers, self.poller = make_buffers, poller or Poller(spin=False)
         self.fault = fault
 
     def handshake(self) -> list[dict]:
@@ -159,8 +155,7 @@ class Server:
                     stopped.add(c)
             if len(stopped) == len(self.clients):
                 break
-            if time.perf_counter() - idle_t0 > SERVER_SPIN_S:
-                time.sleep(POLL_S)
+            self.poller.pause()
         self.timers.add("idle", time.perf_counter() - idle_t0)
         for r in recvs:
             if r:

@@ -14,6 +14,7 @@ class Groups:
     is_ml: bool
     n_ocean: int
     n_ml: int
+    spin: bool = False       # every rank on this node owns its cores: poll without sleeping
 
     def ml_world_rank(self, ocean_rank: int) -> int:
         """World rank of the ML rank serving ocean rank ``ocean_rank`` (contiguous groups)."""
@@ -24,10 +25,13 @@ class Groups:
         return [r for r in range(self.n_ocean) if (r * self.n_ml) // self.n_ocean == ml_index]
 
 
-def split_world(world, n_ml: int) -> Groups:
+def split_world(world, n_ml: int, threads: int = 1) -> Groups:
     """The last ``n_ml`` ranks become the ML group (with ``mpirun A : B`` (MPMD), the ranks
-    of the second program are the ML group and ``n_ml`` must match their number)."""
+    of the second program are the ML group and ``n_ml`` must match their number).
+    ``threads``: the busy threads of this rank (to tell whether the node is oversubscribed)."""
     from mpi4py import MPI
+
+    from .polling import owns_cores
     size, rank = world.Get_size(), world.Get_rank()
     appnum = world.Get_attr(MPI.APPNUM)
     if appnum is not None:
@@ -40,4 +44,4 @@ def split_world(world, n_ml: int) -> Groups:
     n_ocean = size - n_ml
     is_ml = rank >= n_ocean
     local = world.Split(1 if is_ml else 0, rank)
-    return Groups(world, local, is_ml, n_ocean, n_ml)
+    return Groups(world, local, is_ml, n_ocean, n_ml, owns_cores(world, threads))

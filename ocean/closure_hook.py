@@ -7,8 +7,10 @@ with the four deployment modes of the ``[closure]`` configuration:
 - ``async``: inputs are sent at the start of the step, when they exist, and the result is
   received only where it is needed: before the momentum tendency is completed for du/dv
   outputs (inference then overlaps the pressure, vorticity, advection and viscosity
-  computations), before the tracer step for other outputs (an MLE-type buoyancy flux acts
-  on the tracers; inference then also overlaps the momentum and the free-surface sub-cycle);
+  computations); for other outputs after the resolved tracer advection and diffusion,
+  before the implicit vertical mixing, where a tracer-side closure acts (an MLE-type
+  buoyancy flux is an operator-split tracer tendency, as MOM6 applies its mixed-layer
+  restratification; inference then overlaps nearly the whole step);
 - ``lagged``: the step applies the result of the previous step's exchange and the new
   exchange overlaps a whole step (a first-order lag in time: a damping closure's stable
   forward-Euler time step is halved). The first step waits for its own result.
@@ -107,10 +109,11 @@ class ClosureHook:
             except ClosureLoadError as exc:
                 raise ConfigError(f"key 'closure.model_file': {exc}") from None
         else:
-            from coupling.exchange import Client
+            from coupling.exchange import Client, CouplingError
+            from coupling.polling import Poller
             server = groups.ml_world_rank(d.rank)
-            from coupling.exchange import CouplingError
-            self.client = Client(groups.world, server, self.inp, self.out, c["timeout_s"], self.timers)
+            self.client = Client(groups.world, server, self.inp, self.out, c["timeout_s"], self.timers,
+                                 Poller(groups.spin))
             try:
                 self.client.handshake({"closure": s.to_json(), "shape_in": list(self.inp.shape),
                                        "shape_out": list(self.out.shape), "dtype": s.dtype, "rank": d.rank})
@@ -226,9 +229,9 @@ class ClosureHook:
         if self.mode == "async" and self.client.pending and self.forces_momentum:
             self._result()
 
-    def before_tracers(self) -> None:
-        """Called before the tracer step: an async closure with other outputs (an MLE-type
-        flux acts on the tracers) is received here, after the momentum and the free surface."""
+    def before_vertical_mixing(self) -> None:
+        """Called after the resolved tracer advection and diffusion, before the implicit
+        vertical mixing: an async closure with tracer-side outputs is received here."""
         if self.mode == "async" and self.client.pending:
             self._result()
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import serial_kernel
+from .eos import _rho_anomaly
+from .kernels import kernel, prange, serial_kernel
 
 RHO0_CP = 1028.0 * 3991.86795711963     # J m-3 K-1 (NEMO rho0 * rcp)
 
@@ -41,34 +42,38 @@ def first_bad_point(u, v, T, S, ssh, tmask, umax, h):
     return -1, 0, 0, 0
 
 
-@serial_kernel
-def mixed_layer_depth(sigma, gdept, gdepw, kbot_t, zref, dsigma, h, mld):
+@kernel
+def mixed_layer_depth(T, S, gdept, gdepw, kbot_t, zref, dsigma, a0, b0, lambda1, lambda2, nu, h, mld):
     """Depth (m) where potential density first exceeds its value at ``zref`` (10 m) by
     ``dsigma`` (0.03 kg m-3), interpolated linearly between T points; the column depth where
-    it never does. ``sigma`` is the potential density anomaly (kg m-3)."""
-    nz, nj, ni = sigma.shape
-    for j in range(h, nj - h):
+    it never does. Potential density (the EOS at z = 0, coefficients a0..nu as in
+    :mod:`ocean.eos`) is evaluated only down to the level where the criterion is met."""
+    nz, nj, ni = T.shape
+    for j in prange(h, nj - h):
         for i in range(h, ni - h):
             kb = kbot_t[j, i]
             if kb == 0:
                 mld[j, i] = 0.0
                 continue
             # reference density at zref, interpolated (constant above the first T point)
-            sref = sigma[0, j, i]
+            sref = _rho_anomaly(T[0, j, i], S[0, j, i], 0.0, a0, b0, lambda1, lambda2, nu, 0.0, 0.0)
             for k in range(1, kb):
                 if gdept[k] >= zref:
+                    sk = _rho_anomaly(T[k, j, i], S[k, j, i], 0.0, a0, b0, lambda1, lambda2, nu, 0.0, 0.0)
+                    sk1 = _rho_anomaly(T[k - 1, j, i], S[k - 1, j, i], 0.0, a0, b0, lambda1, lambda2, nu, 0.0, 0.0)
                     r = (zref - gdept[k - 1]) / (gdept[k] - gdept[k - 1])
-                    sref = sigma[k - 1, j, i] + max(r, 0.0) * (sigma[k, j, i] - sigma[k - 1, j, i])
+                    sref = sk1 + max(r, 0.0) * (sk - sk1)
                     break
             target = sref + dsigma
             depth = gdepw[kb]
             for k in range(1, kb):
-                if gdept[k] > zref and sigma[k, j, i] > target:
-                    s0, s1 = sigma[k - 1, j, i], sigma[k, j, i]
+                sk = _rho_anomaly(T[k, j, i], S[k, j, i], 0.0, a0, b0, lambda1, lambda2, nu, 0.0, 0.0)
+                if gdept[k] > zref and sk > target:
+                    s0 = _rho_anomaly(T[k - 1, j, i], S[k - 1, j, i], 0.0, a0, b0, lambda1, lambda2, nu, 0.0, 0.0)
                     z0 = max(gdept[k - 1], zref)
                     if gdept[k - 1] < zref:
                         s0 = sref
-                    depth = z0 + (target - s0) / (s1 - s0) * (gdept[k] - z0)
+                    depth = z0 + (target - s0) / (sk - s0) * (gdept[k] - z0)
                     break
             mld[j, i] = depth
 

@@ -21,7 +21,7 @@ import numpy as np
 from . import barotropic, diagnostics, momentum, tracers
 from .config import ConfigError
 from .domain import Domain, serial_domain
-from .eos import GRAV, EosParams, bn2_kernel, rho_potential_kernel, rhd_kernel
+from .eos import GRAV, EosParams, bn2_kernel, rhd_kernel
 from .forcing import SurfaceForcing
 from .forcing_dino import initial_stratification
 from .grid import GlobalHorizontal, Grid, Vertical, build_global, lateral_slip
@@ -85,7 +85,7 @@ class Model:
         self.uadv, self.vadv, self.wadv = z3(), z3(), z3()
         self.rhd, self.bn2, self.avt, self.cp = z3(), z3(), z3(), z3()
         self.fx, self.fy, self.fz, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
-        self.sigma, self.mld = z3(), z2()
+        self.mld = z2()
         self.fu, self.fv, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
@@ -205,8 +205,6 @@ class Model:
         s.v, self.va = self.va, s.v
 
         # 4. tracers
-        if self.closure is not None:
-            self.closure.before_tracers()
         self._tracers()
         s.nstep += 1
         s.time_s += dt
@@ -269,6 +267,8 @@ class Model:
                            g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, h, self.fx, self.fy, self.fz)
             tracers.update(X, self.fx, self.fy, self.fz, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
                            dt, h, Xa)
+        if self.closure is not None:
+            self.closure.before_vertical_mixing()
         tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.e3t, g.e3w, dt, h, self.cp)
         self.halo.exchange(self.Ta, self.Sa)
         s.T, self.Ta = self.Ta, s.T
@@ -313,8 +313,9 @@ class Model:
     def mixed_layer_depth(self) -> np.ndarray:
         """Mixed-layer depth (m, 2-D with halo): 0.03 kg m-3 criterion from 10 m."""
         g, s = self.grid, self.state
-        rho_potential_kernel(s.T, s.S, g.tmask, *self.eos.coeffs(), self.sigma)
-        diagnostics.mixed_layer_depth(self.sigma, g.gdept, g.gdepw, g.kbot_t, 10.0, 0.03, g.h, self.mld)
+        a0, b0, lambda1, lambda2, nu = self.eos.coeffs()[:5]
+        diagnostics.mixed_layer_depth(s.T, s.S, g.gdept, g.gdepw, g.kbot_t, 10.0, 0.03, a0, b0, lambda1, lambda2, nu,
+                                      g.h, self.mld)
         return self.mld
 
     def exchange_state(self) -> None:

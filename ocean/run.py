@@ -180,7 +180,10 @@ def _split(cfg):
 
     from coupling.groups import split_world
     try:
-        groups = split_world(MPI.COMM_WORLD, cfg["closure"]["ml_ranks"])
+        c = cfg["closure"]
+        busy = c["torch_threads"] if MPI.COMM_WORLD.Get_rank() >= MPI.COMM_WORLD.Get_size() - c["ml_ranks"] \
+            else cfg["parallel"]["threads"]
+        groups = split_world(MPI.COMM_WORLD, c["ml_ranks"], busy)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return groups, (groups.local if groups.n_ocean > 1 else None)

@@ -105,7 +105,7 @@ def test_lagged_applies_the_previous_exchange(stencil, tmp_path, warm_jit):
         def before_tendencies(self):
             pass
 
-        def before_tracers(self):
+        def before_vertical_mixing(self):
             pass
 
         def apply(self, gu, gv):
