@@ -47,25 +47,21 @@ def serve(cfg: dict, groups) -> int:
             return f"closure handshake: dtype {desc['dtype']} from ocean rank {desc['rank']}, expected {spec.dtype}"
         return None
 
-    def make_buffers(descs):
-        """Per-tile receive/send buffers and one padded batch: each tile sits in the
-        top-left corner; the padding lies outside every interior point's receptive field."""
+    def make_batches(descs):
+        """The padded input and output batches: each tile sits in the top-left corner of its
+        slot; the padding lies outside every interior point's receptive field."""
         dt = closure.np_dtype
-        tin = [np.zeros(d["shape_in"][1:], dt) for d in descs]
-        tout = [np.zeros(d["shape_out"][1:], dt) for d in descs]
         c_in, y_in, x_in = np.max([d["shape_in"][1:] for d in descs], axis=0)
         c_out = descs[0]["shape_out"][1]
         h2 = 2 * spec.halo
-        return (tin, tout, _BatchView(np.zeros((len(descs), c_in, y_in, x_in), dt)),
-                _BatchView(np.zeros((len(descs), c_out, y_in - h2, x_in - h2), dt)))
+        return (np.zeros((len(descs), c_in, y_in, x_in), dt), np.zeros((len(descs), c_out, y_in - h2, x_in - h2), dt))
 
     fault = None
     spec_env = os.environ.get("OCEAN_INJECT_ML_FAULT", "")      # testing hook: "raise:N" or "silent:N"
     if spec_env and ml_index == 0:
         kind, n = spec_env.split(":")
         fault = (kind, int(n))
-    server = Server(groups.world, clients, check, make_buffers,
-                    lambda bi, bo: closure.infer(bi.array, bo.array), timers, Poller(groups.spin), fault)
+    server = Server(groups.world, clients, check, make_batches, closure.infer, timers, Poller(groups.spin), fault)
     try:
         descs = server.handshake()
     except CouplingError as exc:
@@ -80,10 +76,3 @@ def serve(cfg: dict, groups) -> int:
                                           "device": closure.device, "clients": clients})
     return batches
 
-
-class _BatchView(list):
-    """A padded batch array that iterates as its tiles (for the server's copy loops)."""
-
-    def __init__(self, array: np.ndarray):
-        super().__init__(array[k] for k in range(array.shape[0]))
-        self.array = array

@@ -3,9 +3,9 @@
 An ocean rank (:class:`Client`) posts its input tile (halo attached) and the receive of
 its output tile; it waits for the result by polling ``Test`` (spinning, or sleeping between
 polls on an oversubscribed node: see :mod:`coupling.polling`), watching for an error notice
-from the ML rank and for a timeout. An ML rank (:class:`Server`) receives the tiles of all its ocean ranks,
-pads them into one batch, calls ``infer(batch_in, batch_out)`` once and sends each tile its
-interior back. All buffers are preallocated. A start-up handshake exchanges JSON
+from the ML rank and for a timeout. An ML rank (:class:`Server`) receives the tiles of all
+its ocean ranks straight into one padded batch, calls ``infer(batch_in, batch_out)`` once
+and sends each tile its interior back. All buffers are preallocated. A start-up handshake exchanges JSON
 descriptions that the server checks with a callback.
 """
 from __future__ import annotations
@@ -93,12 +93,17 @@ class Client:
 
 
 class Server:
-    """The ML side: serves the tiles of ``clients`` (world ranks), one batch per exchange."""
+    """The ML side: serves the tiles of ``clients`` (world ranks), one batch per exchange.
 
-    def __init__(self, world, clients: list[int], check, make_buffers, infer, timers: Timers,
+    ``make_batches(descs)`` returns the padded batch arrays ``(n_clients, C, Y, X)`` for
+    inputs and outputs. Each tile is received straight into the top-left corner of its
+    batch slot and its result sent straight from there (an MPI subarray type where the
+    tile is smaller than the slot), so the ML rank copies nothing itself."""
+
+    def __init__(self, world, clients: list[int], check, make_batches, infer, timers: Timers,
                  poller: Poller | None = None, fault: tuple[str, int] | None = None):
         self.world, self.clients, self.check, self.infer, self.timers = world, clients, check, infer, timers
-        self.make_buffers, self.poller = make_buffers, poller or Poller(spin=False)
+        self.make_batches, self.poller = make_batches, poller or Poller(spin=False)
         self.fault = fault
 
     def handshake(self) -> list[dict]:
@@ -118,32 +123,32 @@ class Server:
         """Answer exchanges until every client has sent STOP; returns the number of batches.
         The timers restart after ``warmup`` batches (first inferences are slower)."""
         from mpi4py import MPI
-        tile_in, tile_out, batch_in, batch_out = self.make_buffers(descs)
-        recvs = [self.world.Irecv(b, source=c, tag=TAG_DATA) for b, c in zip(tile_in, self.clients)]
+        batch_in, batch_out = self.make_batches(descs)
+        tiles_in = [_slot(batch_in[k], d["shape_in"][1:]) for k, d in enumerate(descs)]
+        tiles_out = [_slot(batch_out[k], d["shape_out"][1:]) for k, d in enumerate(descs)]
+
+        def post_receives():
+            return [self.world.Irecv(t, source=c, tag=TAG_DATA) for t, c in zip(tiles_in, self.clients)]
+
+        recvs = post_receives()
         sends: list = []
         stopped = set()
         batches = 0
         idle_t0 = time.perf_counter()
         while True:
-            if all(r is not None and r.Test() for r in recvs):
+            if MPI.Request.Testall(recvs):
                 self.timers.add("idle", time.perf_counter() - idle_t0)
                 if self.fault is not None and batches == self.fault[1]:
                     if self.fault[0] == "silent":
                         time.sleep(3600)
                     raise RuntimeError(f"fault injected in the ML rank at exchange {batches}")
-                with self.timers("pack"):
-                    for t, b in zip(tile_in, batch_in):
-                        ny, nx = t.shape[-2:]
-                        b[..., :ny, :nx] = t
+                with self.timers("send"):
+                    MPI.Request.Waitall(sends)          # batch_out is free again (long since, in practice)
                 with self.timers("infer"):
                     self.infer(batch_in, batch_out)
                 with self.timers("send"):
-                    MPI.Request.Waitall(sends)
-                    for t, b in zip(tile_out, batch_out):
-                        ny, nx = t.shape[-2:]
-                        t[...] = b[..., :ny, :nx]
-                    sends = [self.world.Isend(t, dest=c, tag=TAG_RESULT) for t, c in zip(tile_out, self.clients)]
-                    recvs = [self.world.Irecv(b, source=c, tag=TAG_DATA) for b, c in zip(tile_in, self.clients)]
+                    sends = [self.world.Isend(t, dest=c, tag=TAG_RESULT) for t, c in zip(tiles_out, self.clients)]
+                    recvs = post_receives()
                 batches += 1
                 if batches == warmup:
                     self.timers.reset()
@@ -162,7 +167,22 @@ class Server:
                 r.Cancel()
                 r.Wait()
         MPI.Request.Waitall(sends)
+        for t in tiles_in + tiles_out:
+            if isinstance(t, list):
+                t[2].Free()
         return batches
+
+
+def _slot(slot: np.ndarray, tile_shape) -> np.ndarray | list:
+    """An MPI buffer for a tile of ``tile_shape`` in the top-left corner of a batch slot:
+    the slot itself if the shapes agree, else [slot, 1, subarray type]."""
+    from mpi4py import MPI
+    from mpi4py.util.dtlib import from_numpy_dtype
+    if tuple(tile_shape) == slot.shape:
+        return slot
+    sub = from_numpy_dtype(slot.dtype).Create_subarray(list(slot.shape), list(tile_shape), [0] * slot.ndim,
+                                                        order=MPI.ORDER_C).Commit()
+    return [slot, 1, sub]
 
 
 def send_timers(world, dest: int, timers: Timers, extra: dict) -> None:
