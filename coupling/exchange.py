@@ -23,7 +23,11 @@ WARMUP_BATCHES = 2          # batches left out of the server's timers (first inf
 
 
 class CouplingError(RuntimeError):
-    """The ML side failed, went silent or sent bad data."""
+    """The ML side failed, went silent (``silent``: it may never answer again) or sent bad data."""
+
+    def __init__(self, message: str, silent: bool = False):
+        super().__init__(message)
+        self.silent = silent
 
 
 def _poll(req, world, error_source: int, timeout_s: float, what: str, poller: Poller,
@@ -34,7 +38,7 @@ def _poll(req, world, error_source: int, timeout_s: float, what: str, poller: Po
             msg = world.recv(source=error_source, tag=TAG_ERROR)
             raise CouplingError(msg)
         if time.perf_counter() - t0 > timeout_s:
-            raise CouplingError(f"no answer from ML rank {error_source} within {timeout_s:g} s while {what}")
+            raise CouplingError(f"no answer from ML rank {error_source} within {timeout_s:g} s while {what}", silent=True)
         poller.pause()
     if timers is not None:
         timers.add(name, time.perf_counter() - t0)
@@ -84,6 +88,14 @@ class Client:
               self.poller, self.timers, "wait")
         self._recv = None
         return self.out_buf
+
+    def abandon(self) -> None:
+        """Give up the pending exchange with a failed server (it will not answer; a pending
+        send of inputs it never takes is dropped with the job's end)."""
+        if self._recv is not None and not self._recv.Test():
+            self._recv.Cancel()
+            self._recv.Wait()
+        self._recv = self._send = None
 
     def stop(self) -> None:
         """Tell the server this rank is done (its timers go to ocean rank 0, see send_timers)."""

@@ -21,6 +21,7 @@ closed edges, wrapped across the periodic channel).
 """
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
@@ -45,25 +46,53 @@ FIELDS = {
 TENDENCIES = {"du": "gu", "dv": "gv"}
 
 
-def read_spec(path: str | Path):
+def read_spec(path: str | Path, key: str = "closure.model_file"):
     """The closure declaration inside a model file, read without torch."""
     from closures.spec import ClosureSpec
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"key 'closure.model_file': {path} not found")
+        raise ConfigError(f"key '{key}': {path} not found")
     try:
         with zipfile.ZipFile(path) as z:
             name = next(n for n in z.namelist() if n.endswith("extra/closure.json"))
             spec = ClosureSpec.from_json(z.read(name).decode())
         spec.check()
     except (zipfile.BadZipFile, StopIteration, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"key 'closure.model_file': {path} is not a closure model file "
+        raise ConfigError(f"key '{key}': {path} is not a closure model file "
                           f"(TorchScript archive with a closure.json declaration): {exc}") from None
     return spec
 
 
 class ClosureError(RuntimeError):
     """A closure failed during the run (raised on every ocean rank together)."""
+
+
+def check_spec(spec, grid) -> None:
+    """Refuse a closure whose declaration this ocean cannot serve (ConfigError)."""
+    g, s = grid, spec
+    for f in s.inputs:
+        if f.name not in FIELDS:
+            raise ConfigError(f"closure {s.name}: input field {f.name!r} is not provided by the ocean "
+                              f"(known: {', '.join(FIELDS)})")
+        if FIELDS[f.name][0] != f.point:
+            raise ConfigError(f"closure {s.name}: input {f.name} is at {FIELDS[f.name][0]} points, "
+                              f"the declaration says {f.point}")
+    for f in s.outputs:
+        if f.name in TENDENCIES and f.point != {"du": "U", "dv": "V"}[f.name]:
+            raise ConfigError(f"closure {s.name}: output {f.name} must be at {'U' if f.name == 'du' else 'V'} points")
+    if max(f.nlev(g.nz) for f in s.inputs + s.outputs) > g.nz:
+        raise ConfigError(f"closure {s.name}: asks for more levels than the grid's {g.nz}")
+    if s.halo > min(g.nx, g.ny):
+        raise ConfigError(f"closure {s.name}: its halo ({s.halo}) exceeds this rank's tile ({g.nx}x{g.ny}); "
+                          "use fewer ocean ranks")
+
+
+def load_inprocess(path, device: str, key: str):
+    from closures.runtime import ClosureLoadError, LoadedClosure
+    try:
+        return LoadedClosure(path, device)
+    except ClosureLoadError as exc:
+        raise ConfigError(f"key '{key}': {exc}") from None
 
 
 class ClosureHook:
@@ -75,39 +104,26 @@ class ClosureHook:
         self.mode, self.every = c["mode"], c["every_steps"]
         self.timers = timers or Timers()
         self.model, self.groups = model, groups
+        g, d = model.grid, model.domain
         self.spec = read_spec(c["model_file"])
-        g, s = model.grid, self.spec
-        H = s.halo
-        for f in s.inputs:
-            if f.name not in FIELDS:
-                raise ConfigError(f"closure {s.name}: input field {f.name!r} is not provided by the ocean "
-                                  f"(known: {', '.join(FIELDS)})")
-            if FIELDS[f.name][0] != f.point:
-                raise ConfigError(f"closure {s.name}: input {f.name} is at {FIELDS[f.name][0]} points, "
-                                  f"the declaration says {f.point}")
-        for f in s.outputs:
-            if f.name in TENDENCIES and f.point != {"du": "U", "dv": "V"}[f.name]:
-                raise ConfigError(f"closure {s.name}: output {f.name} must be at {'U' if f.name == 'du' else 'V'} points")
-        if max(f.nlev(g.nz) for f in s.inputs + s.outputs) > g.nz:
-            raise ConfigError(f"closure {s.name}: asks for more levels than the grid's {g.nz}")
-        if H > min(g.nx, g.ny):
-            raise ConfigError(f"closure {s.name}: its halo ({H}) exceeds this rank's tile ({g.nx}x{g.ny}); "
-                              "use fewer ocean ranks")
-        dt = np.float32 if s.dtype == "float32" else np.float64
-        self.inp = np.zeros((1, s.in_channels(g.nz), g.ny + 2 * H, g.nx + 2 * H), dt)
-        self.out = np.zeros((1, s.out_channels(g.nz), g.ny, g.nx), dt)
-        self.applied = np.zeros_like(self.out)          # the result the step applies
-        d = model.domain
-        self.wide = Halo(g.ny, g.nx, H, d.halo.nbr, d.comm, d.rank) if H > 0 else None
+        check_spec(self.spec, g)
+        self.fallback, self.fallback_net = c["fallback"], None
+        if self.fallback not in ("", "none"):
+            fspec = read_spec(self.fallback, "closure.fallback")
+            check_spec(fspec, g)
+            if [(f.name, f.point, f.nlev(g.nz)) for f in fspec.outputs] != \
+                    [(f.name, f.point, f.nlev(g.nz)) for f in self.spec.outputs]:
+                raise ConfigError(f"key 'closure.fallback': closure {fspec.name} must have the outputs of "
+                                  f"{self.spec.name} (names, points, levels)")
+            self.fallback_net = load_inprocess(self.fallback, c["device"], "closure.fallback")
+        self.failed_ml: list[int] = []      # world ranks of ML ranks that failed (fallback runs)
+        self.silent_ml = False              # one of them never answered: the job must be ended for it
         self.diagnostics: dict[str, np.ndarray] = {}
+        self._allocate(self.spec)
         self.net = None
         self.client = None
         if self.mode == "inprocess":
-            from closures.runtime import ClosureLoadError, LoadedClosure
-            try:
-                self.net = LoadedClosure(c["model_file"], c["device"])
-            except ClosureLoadError as exc:
-                raise ConfigError(f"key 'closure.model_file': {exc}") from None
+            self.net = load_inprocess(c["model_file"], c["device"], "closure.model_file")
         else:
             from coupling.exchange import Client, CouplingError
             from coupling.polling import Poller
@@ -115,12 +131,22 @@ class ClosureHook:
             self.client = Client(groups.world, server, self.inp, self.out, c["timeout_s"], self.timers,
                                  Poller(groups.spin))
             try:
-                self.client.handshake({"closure": s.to_json(), "shape_in": list(self.inp.shape),
-                                       "shape_out": list(self.out.shape), "dtype": s.dtype, "rank": d.rank})
+                self.client.handshake({"closure": self.spec.to_json(), "shape_in": list(self.inp.shape),
+                                       "shape_out": list(self.out.shape), "dtype": self.spec.dtype, "rank": d.rank})
             except CouplingError as exc:
                 raise ConfigError(str(exc)) from None
-        self.forces_momentum = any(f.name in TENDENCIES for f in s.outputs)
+        self.forces_momentum = any(f.name in TENDENCIES for f in self.spec.outputs)
         self._have_result = False
+
+    def _allocate(self, s) -> None:
+        """Input tile (with the closure's halo), output tile and the applied result for spec ``s``."""
+        g, d, H = self.model.grid, self.model.domain, s.halo
+        dt = np.float32 if s.dtype == "float32" else np.float64
+        self.inp = np.zeros((1, s.in_channels(g.nz), g.ny + 2 * H, g.nx + 2 * H), dt)
+        self.out = np.zeros((1, s.out_channels(g.nz), g.ny, g.nx), dt)
+        self.applied = np.zeros_like(self.out)          # the result the step applies
+        self.wide = Halo(g.ny, g.nx, H, d.halo.nbr, d.comm, d.rank) if H > 0 else None
+        self.diagnostics.clear()
 
     # ------------------------------------------------------------------ gather and apply
     def gather(self) -> None:
@@ -163,9 +189,10 @@ class ClosureHook:
     def _due(self, nstep: int) -> bool:
         return nstep % self.every == 0
 
-    def _result(self) -> None:
-        """Wait for (or compute) the pending result into ``applied``, checking it."""
-        err = None
+    def _result(self) -> bool:
+        """Wait for (or compute) the pending result into ``applied``, checking it. True if it
+        failed and the hook fell back (this exchange gives no result)."""
+        err, silent = None, False
         try:
             if self.mode == "inprocess":
                 with self.timers("infer"):
@@ -179,49 +206,88 @@ class ClosureHook:
                 self._have_result = True
         except Exception as exc:    # noqa: BLE001 - reported on every rank by _agree
             err = f"closure {self.spec.name} on ocean rank {self.model.domain.rank}: {exc}"
-        self._agree(err)
+            silent = getattr(exc, "silent", False)
+        return self._agree(err, silent)
 
-    def _post(self) -> None:
-        err = None
+    def _post(self) -> bool:
+        err, silent = None, False
         try:
             self.client.post()
         except Exception as exc:    # noqa: BLE001
             err = f"closure {self.spec.name} on ocean rank {self.model.domain.rank}: {exc}"
-        self._agree(err)
+            silent = getattr(exc, "silent", False)
+        return self._agree(err, silent)
 
-    def _agree(self, err: str | None) -> None:
-        """Raise ClosureError on every ocean rank if any rank saw an error (never hang)."""
+    def _agree(self, err: str | None, silent: bool = False) -> bool:
+        """If any ocean rank saw an error, raise ClosureError on every ocean rank (never hang),
+        or, with a fallback configured, switch to it on every rank and return True."""
         d = self.model.domain
         if d.comm is None:
-            if err:
-                raise ClosureError(err)
-            return
-        flag = d.allreduce([1.0 if err else 0.0], "max")[0]
-        if flag:
-            msgs = [m for m in d.comm.allgather(err) if m]
-            raise ClosureError(msgs[0])
+            flags, msgs = [1.0 if err else 0.0, 1.0 if silent else 0.0], [err]
+        else:
+            flags = d.allreduce([1.0 if err else 0.0, 1.0 if silent else 0.0], "max")
+            if flags[0]:
+                msgs = d.comm.allgather(err)
+        if not flags[0]:
+            return False
+        msg = next(m for m in msgs if m)
+        if not self.fallback:
+            raise ClosureError(msg)
+        self._fall_back(msg, err is not None, bool(flags[1]))
+        return True
+
+    def _fall_back(self, msg: str, my_server_failed: bool, silent: bool) -> None:
+        """Leave the failed closure for the configured fallback, on every ocean rank together."""
+        d, n = self.model.domain, self.model.state.nstep
+        if self.client is not None:
+            failed = self.client.server if my_server_failed else -1
+            if my_server_failed:
+                self.client.abandon()
+            else:
+                self.close()                 # a healthy ML rank: take its last answer, stop it
+            self.client = None
+            everyone = d.comm.allgather(failed) if d.comm is not None else [failed]
+            self.failed_ml = sorted({r for r in everyone if r >= 0})
+            self.silent_ml = silent
+        old = self.spec.name
+        if self.fallback == "none":
+            self.mode, self.net, what = "off", None, "without a closure"
+            self.applied[...] = 0.0
+        else:
+            self.spec, self.net, self.mode = self.fallback_net.spec, self.fallback_net, "inprocess"
+            self._allocate(self.spec)
+            what = f"with the fallback closure {self.spec.name} in-process"
+        self.fallback = ""                   # a failing fallback stops the job
+        self._have_result = False
+        if d.is_root:
+            print(f"warning: {msg}\nwarning: closure {old} abandoned at step {n}; the run goes on {what}",
+                  file=sys.stderr, flush=True)
 
     def start_of_step(self) -> None:
         """Called when the step's inputs exist (its start)."""
+        if self._start_of_step():            # fell back: the fallback gives this step's result
+            self._start_of_step()
+
+    def _start_of_step(self) -> bool:
         n = self.model.state.nstep
+        if self.mode == "off" or not (self._due(n) or self.mode == "lagged"):
+            return False
         if self.mode == "lagged":
-            if self.client.pending:
-                self._result()               # the previous exchange's result
+            if self.client.pending and self._result():      # the previous exchange's result
+                return True
             if self._due(n):
                 self.gather()
-                self._post()
+                if self._post():
+                    return True
                 if not self._have_result:    # first step: nothing to lag behind
-                    self._result()
-            return
-        if not self._due(n):
-            return
+                    return self._result()
+            return False
         self.gather()
-        if self.mode in ("inprocess", "sync"):
-            if self.mode == "sync":
-                self._post()
-            self._result()
-        else:
-            self._post()
+        if self.mode == "inprocess":
+            return self._result()
+        if self._post():
+            return True
+        return self.mode == "sync" and self._result()
 
     def before_tendencies(self) -> None:
         """Called just before the momentum tendency is complete: an async closure whose
@@ -234,6 +300,20 @@ class ClosureHook:
         vertical mixing: an async closure with tracer-side outputs is received here."""
         if self.mode == "async" and self.client.pending:
             self._result()
+
+    def lagged_result(self) -> np.ndarray | None:
+        """In lagged mode, the result the next step applies (C, y, x), after receiving it if
+        it is still pending; None in the other modes (their steps need no stored result)."""
+        if self.mode == "lagged" and self.client.pending:
+            self._result()
+        return self.applied[0] if self.mode == "lagged" else None
+
+    def restore_lagged_result(self, name: str, tile: np.ndarray) -> None:
+        """Take a lagged result from a restart, so the next step applies it, as the run that
+        wrote the restart would have."""
+        if self.mode == "lagged" and name == self.spec.name and tile.shape == self.applied.shape[1:]:
+            self.applied[0] = tile
+            self._have_result = True
 
     def close(self) -> None:
         if self.client is not None:

@@ -130,6 +130,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "device": Key(str, "auto", "device of the net", choices=("auto", "cpu", "cuda")),
         "torch_threads": Key(int, 1, "torch threads per ML (or in-process) rank: the cores it owns", _positive, "> 0"),
         "timeout_s": Key(NUM, 120.0, "seconds an ocean rank waits for a closure result before failing", _positive, "> 0"),
+        "fallback": Key(str, "", "when the closure fails during the run: '' stops the job (saving the state); "
+                        "'none' goes on without a closure; a model file goes on with that closure in-process "
+                        "(same outputs); both with a warning"),
     },
     "output": {
         "interval_days": Key(NUM, 30.0, "days between output records (0: none)", _nonneg, ">= 0"),

@@ -1,8 +1,9 @@
 """Restart files: everything needed to continue a run bitwise, in one netCDF file.
 
 Contents: the prognostic fields (u, v, T, S, ssh, ubar, vbar), the two Adams-Bashforth
-tendencies the next steps still use, the step counter and model time, and the
-configuration keys that must not change across a restart (grid and time step). Rank 0
+tendencies the next steps still use, the step counter and model time, the configuration
+keys that must not change across a restart (grid and time step), and in ``lagged`` closure
+mode the closure result the next step applies (computed from the previous state). Rank 0
 writes the gathered global fields to ``NAME.tmp`` and renames it, so a crash never leaves a
 truncated restart; every rank reads its own tile (with halo) back, so a run may continue
 on any number of ranks.
@@ -20,6 +21,7 @@ from .config import ConfigError
 FIELDS_3D = ("u", "v", "T", "S")
 FIELDS_2D = ("ssh", "ubar", "vbar")
 HISTORY = ("gu_nm1", "gv_nm1", "ubar_nm1", "vbar_nm1", "gu_nm2", "gv_nm2", "ubar_nm2", "vbar_nm2")
+LAGGED = "closure_lagged_result"
 MUST_MATCH = (("grid", None), ("time", "dt_s"), ("eos", "kind"))
 
 
@@ -36,13 +38,18 @@ def _ab_slots(nstep: int) -> tuple[int, int]:
     return (nstep - 1) % 3, (nstep - 2) % 3
 
 
-def write(model, path: Path) -> None:
-    """Gather the state on rank 0 and write it atomically to ``path``."""
+def write(model, path: Path, settle_closure: bool = True) -> None:
+    """Gather the state on rank 0 and write it atomically to ``path``. With a lagged closure
+    the pending result is received first (``settle_closure``; not for a failure state)."""
     s, g = model.state, model.grid
     inner = g.interior_of
     s1, s2 = _ab_slots(s.nstep)
     arrays = [inner(getattr(s, n)) for n in FIELDS_3D + FIELDS_2D]
     arrays += [inner(a[k]) for k in (s1, s2) for a in (s.gu_hist, s.gv_hist, s.ubar_hist, s.vbar_hist)]
+    hook = getattr(model, "closure", None)
+    lagged = hook.lagged_result() if settle_closure and hook is not None else None
+    if lagged is not None:
+        arrays.append(lagged)
     full = model.domain.gather(arrays)
     if full is None:
         return
@@ -57,6 +64,12 @@ def write(model, path: Path) -> None:
         for name, arr in zip(names, full):
             dims = ("z", "y", "x") if arr.ndim == 3 else ("y", "x")
             nc.createVariable(name, "f8", dims)[:] = arr
+        if lagged is not None:
+            nc.createDimension("closure_channel", full[-1].shape[0])
+            var = nc.createVariable(LAGGED, "f8", ("closure_channel", "y", "x"))
+            var[:] = full[-1]
+            var.closure = hook.spec.name
+            var.long_name = "closure result the next step applies (lagged mode)"
         nc.nstep = int(s.nstep)
         nc.time_s = float(s.time_s)
         nc.identity = _identity(model.cfg)
@@ -98,6 +111,10 @@ def read(model, path: Path) -> None:
                     a[slot][:, j, i] = var[(slice(None),) + sl]
                 else:
                     a[slot][j, i] = var[sl]
+        hook = getattr(model, "closure", None)
+        if LAGGED in nc.variables and hook is not None:
+            var = nc.variables[LAGGED]
+            hook.restore_lagged_result(var.closure, var[(slice(None),) + sl])
     model.exchange_state()
     for slot in (s1, s2):               # ubar history is used with its halo
         model.halo.exchange(s.ubar_hist[slot], s.vbar_hist[slot])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -135,7 +136,7 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
     except (BlowUp, ClosureError) as exc:
         if out is not None:
             name = "blowup_state.nc" if isinstance(exc, BlowUp) else "closure_failure_state.nc"
-            restart_io.write(model, out / name)
+            restart_io.write(model, out / name, settle_closure=False)
         d.barrier()           # the file is complete before any rank may end the job
         output.close()
         if bar is not None:
@@ -170,8 +171,23 @@ def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = No
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     if model.closure is not None:
         summary["coupling"] = _coupling_report(model, groups, timed, out, log if (d.is_root and progress) else None)
+        if model.closure.silent_ml:
+            _end_job_for_silent_ml(model)
     model.summary = summary
     return summary
+
+
+def _end_job_for_silent_ml(model) -> None:
+    """An ML rank that never answered cannot reach MPI_Finalize, so the job would never end:
+    once every file is written, end it with MPI_Abort(0) (mpirun then exits with status 0)."""
+    from mpi4py import MPI
+    d = model.domain
+    d.barrier()
+    if d.is_root:
+        print(f"warning: ML rank(s) {', '.join(map(str, model.closure.failed_ml))} never answered; the run is "
+              "complete and its files are written; ending the job with MPI_Abort(0)", file=sys.stderr, flush=True)
+        MPI.COMM_WORLD.Abort(0)
+    d.barrier()                 # the other ocean ranks wait here for the abort
 
 
 def _split(cfg):
@@ -199,13 +215,14 @@ def _coupling_report(model, groups, wall: float, out, log) -> dict:
     ocean = d.comm.gather(mine, root=0) if d.comm is not None else [mine]
     if not d.is_root:
         return {}
-    ml = [recv_timers(groups.world, groups.n_ocean + k) for k in range(groups.n_ml)] if groups else []
+    ml = [recv_timers(groups.world, groups.n_ocean + k) for k in range(groups.n_ml)
+          if groups.n_ocean + k not in hook.failed_ml] if groups else []
     for o in ocean:
         o["seconds"]["compute"] = o["wall"] - sum(o["seconds"].values())
     rows = [(f"ocean {o['rank']}", o) for o in ocean] + [(f"ML {m['ml_rank']}", m) for m in ml]
     walls = {f"ocean {o['rank']}": o["wall"] for o in ocean}
     walls.update({f"ML {m['ml_rank']}": wall for m in ml})
-    report = {"closure": hook.spec.name, "mode": hook.mode, "ocean": ocean, "ml": ml}
+    report = {"closure": hook.spec.name, "mode": hook.mode, "failed_ml_ranks": hook.failed_ml, "ocean": ocean, "ml": ml}
     if log is not None:
         log(f"closure {hook.spec.name}, mode {hook.mode}: seconds per rank\n" + table(rows, walls))
     if out is not None:

@@ -120,6 +120,21 @@ def test_lagged_applies_the_previous_exchange(stencil, tmp_path, warm_jit):
     assert np.array_equal(got["T"], g.interior_of(m.state.T))
 
 
+def test_lagged_restart_continues_bitwise(stencil, tmp_path, warm_jit):
+    """A lagged run's restart carries the result its next step applies (closure of the state
+    before), so 5 + 5 steps equal 10 steps."""
+    args = ["--no-progress", "--set", "output.interval_days=0", *_closure_args(stencil, "lagged", 1)]
+    full, a, b = tmp_path / "full", tmp_path / "a", tmp_path / "b"
+    for out, steps, more in ((full, 10, []), (a, 5, []), (b, 5, ["--restart", a / "restart.nc"])):
+        r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", out, "--steps", steps, *args, *more)
+        assert r.returncode == 0, r.stderr[-3000:]
+    with netCDF4.Dataset(a / "restart.nc") as nc:
+        assert nc["closure_lagged_result"].closure == "stencil5"
+    got, want = _state(b / "restart.nc"), _state(full / "restart.nc")
+    for name in want:
+        assert np.array_equal(got[name], want[name]), name
+
+
 def test_failing_ml_rank_ends_the_job_with_its_message(stencil, tmp_path, warm_jit):
     t0 = time.perf_counter()
     r = run_mpi(3, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, "async", 1, 30),
@@ -138,6 +153,40 @@ def test_silent_ml_rank_times_out(stencil, tmp_path, warm_jit):
     assert "no answer from ML rank 1 within 4 s" in r.stderr and "closure stencil5" in r.stderr
     assert (tmp_path / "closure_failure_state.nc").is_file()
     assert time.perf_counter() - t0 < 60
+
+
+def test_fallback_closure_takes_over_from_a_failing_ml_rank(reference, stencil, tmp_path):
+    """The ML rank raises at exchange 4; the ocean goes on with the fallback (the same closure
+    in-process) from that very step, so the run ends as the in-process reference, bitwise."""
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, "sync", 1, 30),
+                "--set", f'closure.fallback="{stencil}"', env={"OCEAN_INJECT_ML_FAULT": "raise:4"}, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "closure stencil5 on ML rank 1 failed: RuntimeError: fault injected" in r.stderr
+    assert "closure stencil5 abandoned at step 4; the run goes on with the fallback closure stencil5 in-process" \
+        in r.stderr
+    got = _state(tmp_path / "restart.nc")
+    for name, ref in reference.items():
+        assert np.array_equal(got[name], ref), name
+
+
+def test_silent_ml_rank_with_fallback_none_completes_the_run(reference, stencil, tmp_path):
+    t0 = time.perf_counter()
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, "sync", 1, 4),
+                "--set", 'closure.fallback="none"', env={"OCEAN_INJECT_ML_FAULT": "silent:3"}, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "no answer from ML rank 1 within 4 s" in r.stderr
+    assert "abandoned at step 3; the run goes on without a closure" in r.stderr
+    assert "ML rank(s) 1 never answered" in r.stderr
+    got = _state(tmp_path / "restart.nc")
+    assert 0 < np.max(np.abs(got["u"] - reference["u"]))          # the closure stopped acting at step 3
+    assert time.perf_counter() - t0 < 60
+
+
+def test_fallback_must_have_the_same_outputs(stencil, tmp_path, warm_jit):
+    other = bbz24_size_closure(tmp_path / "b.pt")
+    r = run_cli("run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, "inprocess"),
+                "--set", f'closure.fallback="{other}"')
+    assert r.returncode == 2 and "key 'closure.fallback'" in r.stderr and "must have the outputs of stencil5" in r.stderr
 
 
 def test_missing_model_file_is_a_clear_error(tmp_path, warm_jit):
