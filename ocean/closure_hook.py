@@ -13,7 +13,12 @@ with the four deployment modes of the ``[closure]`` configuration:
   restratification; inference then overlaps nearly the whole step);
 - ``lagged``: the step applies the result of the previous step's exchange and the new
   exchange overlaps a whole step (a first-order lag in time: a damping closure's stable
-  forward-Euler time step is halved). The first step waits for its own result.
+  forward-Euler time step is halved). The first step waits for its own result; a restart
+  carries the pending result, so lagged runs restart bitwise.
+
+``closure.fallback`` ("none" or a model file with the same outputs) makes a failing closure
+a warning: every ocean rank switches together and the run goes on without a closure or
+with the fallback in-process (mode "off" or "inprocess" from then on).
 
 Inputs are packed level by level into a tile with the closure's halo (exchanged over the
 ocean ranks before sending, so the ML side receives tiles with halos attached; zeros beyond
