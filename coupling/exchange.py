@@ -5,8 +5,8 @@ its output tile; it waits for the result by polling ``Test`` (spinning, or sleep
 polls on an oversubscribed node: see :mod:`coupling.polling`), watching for an error notice
 from the ML rank and for a timeout. An ML rank (:class:`Server`) receives the tiles of all
 its ocean ranks straight into one padded batch, calls ``infer(batch_in, batch_out)`` once
-and sends each tile its interior back. All buffers are preallocated. A start-up handshake exchanges JSON
-descriptions that the server checks with a callback.
+and sends each tile its interior back. All buffers are preallocated. A start-up handshake
+exchanges JSON descriptions that the server checks with a callback.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from .polling import Poller
 from .groups import TAG_DATA, TAG_ERROR, TAG_HELLO, TAG_RESULT, TAG_STOP, TAG_TIMERS
+from .polling import Poller
 from .timers import Timers
 
 WARMUP_BATCHES = 2          # batches left out of the server's timers (first inferences are slower)
