@@ -29,6 +29,7 @@ with one JSON line.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -92,7 +93,9 @@ def run_case(config: str, steps: int, out: Path, ocean: int, ml: int, closure: P
     return {"wall": summary["timed_wall_s"], "steps": summary["timed_steps"], "timers": timers}
 
 
+@functools.lru_cache(maxsize=None)
 def _grid(config: str):
+    """The undecomposed grid of ``config`` (built once: it is needed by several cases)."""
     from ocean import config as ocfg
     from ocean.run import build_model
     return build_model(ocfg.load(config)).grid

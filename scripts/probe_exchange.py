@@ -2,7 +2,7 @@
 """Exchange throughput of the coupler against raw MPI, on the same buffers, in one job.
 
     mpirun -n 2 python scripts/probe_exchange.py IN_SHAPE OUT_SHAPE [--dtype float32] [--reps 200]
-    mpirun -n 2 python scripts/probe_exchange.py 8,68,217 1,50,199
+    mpirun -n 2 python scripts/probe_exchange.py 8,217,68 1,199,50
 
 Rank 0 plays an ocean rank (``coupling.Client``), rank 1 an ML rank (``coupling.Server``)
 whose inference does nothing, so a round trip is pure exchange: the input tile (halo
