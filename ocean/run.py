@@ -19,6 +19,7 @@ from .run_output import RunOutput
 WARMUP_STEPS = 2           # steps left out of the timings (numba cache loading, first inference)
 COUPLED_WORLD = False      # COMM_WORLD was split into ocean and ML groups (error handling)
 ML_ROLE = False
+ABORT_GRACE_S = 0.5        # seconds between the last words of an aborting run and MPI_Abort
 
 
 def world_comm():
@@ -186,6 +187,9 @@ def _end_job_for_silent_ml(model) -> None:
     if d.is_root:
         print(f"warning: ML rank(s) {', '.join(map(str, model.closure.failed_ml))} never answered; the run is "
               "complete and its files are written; ending the job with MPI_Abort(0)", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        # mpiexec stops forwarding output once the abort reaches it: give it time to pass the lines on
+        time.sleep(ABORT_GRACE_S)
         MPI.COMM_WORLD.Abort(0)
     d.barrier()                 # the other ocean ranks wait here for the abort
 
