@@ -57,6 +57,28 @@ def test_published_net_sizes_and_halos():
     assert LevelsAsBatch(GZ21Net(), 3)(torch.zeros(2, 6, 30, 40)).shape == (2, 6, 10, 20)    # halo 10
 
 
+def test_batchnorm_folding_keeps_the_function():
+    torch.manual_seed(1)
+    net = bbz24_fcnn(8)
+    for m in net.layers:                     # BatchNorm statistics far from the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_()
+            m.running_var.uniform_(0.2, 3.0)
+            m.weight.data.normal_()
+            m.bias.data.normal_()
+    net.eval()
+    folded = net.batchnorm_folded()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.layers)
+    assert count_parameters(folded) == 155_969 - 2 * (128 + 64 + 5 * 32)
+    x = torch.randn(2, 8, 30, 40)
+    with torch.inference_mode():
+        ref, got = net(x), folded(x)
+    assert torch.max(torch.abs(got - ref)) <= 1e-5 * torch.max(torch.abs(ref))
+    unfolded = torch.nn.Sequential(*[m for m in net.layers if not isinstance(m, torch.nn.BatchNorm2d)])
+    with torch.inference_mode():             # the statistics matter: dropping them changes the result
+        assert torch.max(torch.abs(unfolded(x) - ref)) > 0.1 * torch.max(torch.abs(ref))
+
+
 def test_model_file_carries_its_declaration(tmp_path):
     c = LoadedClosure(gz21_size_closure(tmp_path / "g.pt", nz=4))
     assert c.spec.halo == 10 and [f.name for f in c.spec.outputs] == ["du", "dv"]
