@@ -2,7 +2,7 @@
 """Coupling overhead: the same ocean run uncoupled and with an ML closure in every mode.
 
     python scripts/bench_coupling.py                  # dino_r1, 2-D (BBZ24-size) and 3-D (GZ21-size) nets
-    python scripts/bench_coupling.py --steps 40 --steps-3d 4 --repeat 3 --ocean-ranks 1 --ml-ranks 1
+    python scripts/bench_coupling.py --steps 40 --steps-3d 4 --repeat 5 --ocean-ranks 1 --ml-ranks 1
 
 The closures are nets of the published sizes with random weights (``closures.zoo``): a 2-D
 one like BBZ24 (8 surface inputs, 1 output, 155,969 parameters, halo 9) and a 3-D one like
@@ -137,7 +137,7 @@ def main() -> int:
     p.add_argument("--config", default="configs/dino_r1.toml")
     p.add_argument("--steps", type=int, default=40, help="timed steps for the 2-D closure")
     p.add_argument("--steps-3d", type=int, default=4, help="timed steps for the 3-D closure (it is slow on CPUs)")
-    p.add_argument("--repeat", type=int, default=3, help="interleaved rounds for the 2-D closure; the fastest counts")
+    p.add_argument("--repeat", type=int, default=5, help="interleaved rounds for the 2-D closure; the fastest counts")
     p.add_argument("--ocean-ranks", type=int, default=1)
     p.add_argument("--ml-ranks", type=int, default=1)
     a = p.parse_args()
