@@ -158,21 +158,6 @@ def rhd_kernel(T, S, depth_t, tmask, a0, b0, lambda1, lambda2, nu, mu1, mu2, rho
 
 
 @numba.njit(cache=True)
-def rho_potential_kernel(T, S, tmask, a0, b0, lambda1, lambda2, nu, mu1, mu2, rho0, out):
-    """out[k,j,i] = rho(T, S, z=0) - rho0 [kg m-3] (surface-referenced potential
-    density anomaly); mu1, mu2, rho0 are unused (kept for a uniform signature)."""
-    nz, ny, nx = T.shape
-    for k in range(nz):
-        for j in range(ny):
-            for i in range(nx):
-                if tmask[k, j, i] != 0:
-                    out[k, j, i] = _rho_anomaly(T[k, j, i], S[k, j, i], 0.0, a0, b0,
-                                                lambda1, lambda2, nu, 0.0, 0.0)
-                else:
-                    out[k, j, i] = 0.0
-
-
-@numba.njit(cache=True)
 def bn2_kernel(T, S, depth_t, depth_w, e3w, tmask,
                a0, b0, lambda1, lambda2, nu, mu1, mu2, rho0, out):
     """Squared Brunt-Vaisala frequency N2 [s-2] at w points, NEMO ``bn2``.

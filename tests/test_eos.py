@@ -7,8 +7,7 @@ rho - rho0 = -a0*(1 + 0.5*lambda1*Ta + mu1*z)*Ta + b0*(1 - 0.5*lambda2*Sa - mu2*
 import numpy as np
 import pytest
 
-from ocean.eos import (GRAV, EosParams, alpha_beta, bn2_kernel, rhd_kernel,
-                       rho_insitu, rho_potential_kernel)
+from ocean.eos import GRAV, EosParams, _rho_anomaly, alpha_beta, bn2_kernel, rhd_kernel, rho_insitu
 
 RTOL = 1e-12
 
@@ -80,18 +79,16 @@ def test_rhd_kernel_hand_values(params, points):
     np.testing.assert_array_equal(out_bool, out)
 
 
-def test_rho_potential_kernel_hand_values():
-    # z = 0, DINO coefficients:
+def test_surface_referenced_density_hand_values():
+    # what the mixed-layer depth compares: rho(T, S, z=0) - rho0 with the depth terms off.
+    # DINO coefficients:
     #  (20, 35): -0.165*(1 + 0.3)*10          = -2.145
     #  (2, 34.5): -0.165*(1 - 0.24)*(-8) = 1.0032 ; + 0.76554*(-0.5) = -0.38277 -> 0.62043
-    T, S, depth, tmask = _column_fields(DINO_POINTS)
-    out = np.full(T.shape, np.nan)
-    rho_potential_kernel(T, S, tmask, *DINO.coeffs(), out)
-    for k, expected in enumerate([0.0, -2.145, 0.62043]):
-        np.testing.assert_allclose(out[k][tmask[k] > 0], expected, rtol=RTOL, atol=0)
-    assert np.all(out[:, 0, 0] == 0.0)
-    ref = rho_insitu(T[:, 1, 1], S[:, 1, 1], 0.0, DINO) - DINO.rho0
-    np.testing.assert_allclose(out[:, 1, 1], ref, rtol=RTOL, atol=1e-12)
+    a0, b0, lambda1, lambda2, nu, _, _, rho0 = DINO.coeffs()
+    for (t, s, _), expected in zip([p for p, _ in DINO_POINTS], [0.0, -2.145, 0.62043]):
+        got = _rho_anomaly(t, s, 0.0, a0, b0, lambda1, lambda2, nu, 0.0, 0.0)
+        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=1e-13)
+        np.testing.assert_allclose(got, rho_insitu(t, s, 0.0, DINO) - rho0, rtol=RTOL, atol=1e-12)
 
 
 def test_alpha_beta_hand_values():
