@@ -30,8 +30,8 @@ class StencilDamping(nn.Module):
 
 class FullyConv(nn.Module):
     """A stack of unpadded convolutions (ReLU, optionally BatchNorm, between them), run on
-    channels-last memory: oneDNN's CPU convolutions are faster on it (the BBZ24-size net by
-    about 10% on one core); the result comes back in the usual contiguous layout."""
+    channels-last memory: oneDNN's CPU convolutions are faster on it (the BBZ24- and GZ21-size
+    nets by 10-20% on one core); the result comes back in the usual contiguous layout."""
 
     def __init__(self, cin: int, cout: int, widths: list[int], kernels: list[int], batch_norm: bool):
         super().__init__()

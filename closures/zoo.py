@@ -35,7 +35,8 @@ def bbz24_size_closure(path, seed: int = 0) -> Path:
     spec = ClosureSpec("bbz24_size",
                        inputs=tuple(FieldDecl(n, p, "surface", u) for n, p, u in BBZ24_INPUTS),
                        outputs=(FieldDecl("wb", "T", "surface", "m2 s-3"),), halo=9, dtype="float32")
-    net = Normalised(bbz24_fcnn(8).eval().batchnorm_folded(), [0.0] * 8, [0.1, 0.1, 10.0, 1.0, 0.5, 100.0, 0.1, 100.0], [0.0], [1e-8])
+    net = Normalised(bbz24_fcnn(8).eval().batchnorm_folded(),
+                     [0.0] * 8, [0.1, 0.1, 10.0, 1.0, 0.5, 100.0, 0.1, 100.0], [0.0], [1e-8])
     return save(net, spec, path)
 
 
