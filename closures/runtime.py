@@ -59,8 +59,7 @@ class LoadedClosure:
             raise ClosureLoadError(f"{path}: missing or invalid closure.json declaration ({exc})") from None
         self.net.eval()
         self.path = path
-        self.torch_dtype = torch.float32 if self.spec.dtype == "float32" else torch.float64
-        self.np_dtype = np.float32 if self.spec.dtype == "float32" else np.float64
+        self.np_dtype = self.spec.np_dtype
 
     def infer(self, batch: np.ndarray, out: np.ndarray) -> None:
         """Run the net on ``batch`` (B, C_in, Y+2h, X+2h) and write (B, C_out, Y, X) into

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 POINTS = ("T", "U", "V", "F")
 
 
@@ -40,6 +42,11 @@ class ClosureSpec:
     outputs: tuple[FieldDecl, ...]
     halo: int                       # points of receptive field beyond the tile, each side
     dtype: str = "float32"          # dtype of the tensors the net takes and returns
+
+    @property
+    def np_dtype(self) -> type:
+        """The numpy dtype of the tensors the net takes and returns."""
+        return np.float32 if self.dtype == "float32" else np.float64
 
     def in_channels(self, nz: int) -> int:
         return sum(f.nlev(nz) for f in self.inputs)

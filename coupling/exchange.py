@@ -70,10 +70,14 @@ class Client:
         if answer != "ok":
             raise CouplingError(answer)
 
-    def post(self) -> None:
-        """Send in_buf and post the receive into out_buf (call wait() before reusing them)."""
+    def _finish_send(self) -> None:
+        """Wait until the last inputs have left in_buf."""
         if self._send is not None:
             _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs", self.poller)
+
+    def post(self) -> None:
+        """Send in_buf and post the receive into out_buf (call wait() before reusing them)."""
+        self._finish_send()
         with self.timers("send"):
             self._recv = self.world.Irecv(self.out_buf, source=self.server, tag=TAG_RESULT)
             self._send = self.world.Isend(self.in_buf, dest=self.server, tag=TAG_DATA)
@@ -99,8 +103,7 @@ class Client:
 
     def stop(self) -> None:
         """Tell the server this rank is done (its timers go to ocean rank 0, see send_timers)."""
-        if self._send is not None:
-            _poll(self._send, self.world, self.server, self.timeout_s, "sending inputs", self.poller)
+        self._finish_send()
         self.world.send(None, dest=self.server, tag=TAG_STOP)
 
 

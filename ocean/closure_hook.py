@@ -48,7 +48,7 @@ FIELDS = {
     "ubar": ("U", lambda m: m.state.ubar, "umask"),
     "vbar": ("V", lambda m: m.state.vbar, "vmask"),
 }
-TENDENCIES = {"du": "gu", "dv": "gv"}
+TENDENCIES = {"du": "U", "dv": "V"}      # outputs added to the momentum tendency -> their C-grid point
 
 
 def read_spec(path: str | Path, key: str = "closure.model_file"):
@@ -83,8 +83,8 @@ def check_spec(spec, grid) -> None:
             raise ConfigError(f"closure {s.name}: input {f.name} is at {FIELDS[f.name][0]} points, "
                               f"the declaration says {f.point}")
     for f in s.outputs:
-        if f.name in TENDENCIES and f.point != {"du": "U", "dv": "V"}[f.name]:
-            raise ConfigError(f"closure {s.name}: output {f.name} must be at {'U' if f.name == 'du' else 'V'} points")
+        if f.name in TENDENCIES and f.point != TENDENCIES[f.name]:
+            raise ConfigError(f"closure {s.name}: output {f.name} must be at {TENDENCIES[f.name]} points")
     if max(f.nlev(g.nz) for f in s.inputs + s.outputs) > g.nz:
         raise ConfigError(f"closure {s.name}: asks for more levels than the grid's {g.nz}")
     if s.halo > min(g.nx, g.ny):
@@ -146,7 +146,7 @@ class ClosureHook:
     def _allocate(self, s) -> None:
         """Input tile (with the closure's halo), output tile and the applied result for spec ``s``."""
         g, d, H = self.model.grid, self.model.domain, s.halo
-        dt = np.float32 if s.dtype == "float32" else np.float64
+        dt = s.np_dtype
         self.inp = np.zeros((1, s.in_channels(g.nz), g.ny + 2 * H, g.nx + 2 * H), dt)
         self.out = np.zeros((1, s.out_channels(g.nz), g.ny, g.nx), dt)
         self.applied = np.zeros_like(self.out)          # the result the step applies
