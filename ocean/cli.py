@@ -2,7 +2,8 @@
 
 A user error (bad configuration, unreadable file) prints one line and exits with status 2.
 Under ``mpirun`` any other exception on one rank prints that rank's error and aborts the
-whole job, so that no rank is left waiting.
+whole job, so that no rank is left waiting. A run stopped by SIGTERM or SIGINT saves its
+state and exits with 143 or 130. Messages also go to ``RUNDIR/run.log`` (``ocean.runlog``).
 """
 from __future__ import annotations
 
@@ -34,14 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _cmd_run(args, comm) -> int:
+def _cmd_run(args, launch) -> int:
     from pathlib import Path
 
     from . import config
     from .run import run
     cfg = config.load(args.config, args.set)
-    out = args.out if args.out is not None else str(Path("runs") / cfg["run"]["name"])
-    run(cfg, out, days=args.days, steps=args.steps, restart=args.restart, progress=not args.no_progress, comm=comm)
+    out = args.out if args.out is not None else str(Path("runs") / cfg.run.name)
+    run(cfg, out, days=args.days, steps=args.steps, restart=args.restart, progress=not args.no_progress,
+        launch=launch)
     return 0
 
 
@@ -51,31 +53,23 @@ def _cmd_merge(args) -> int:
     return 0
 
 
-def _wants_ml_group(args) -> bool:
-    from . import config
-    try:
-        c = config.load(args.config, args.set)["closure"]
-    except config.ConfigError:
-        return False
-    return bool(c["model_file"]) and c["mode"] != "inprocess"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .run import world_comm
-    comm = world_comm() if args.command == "run" else None
-    if comm is not None and _wants_ml_group(args):
-        comm = None         # the run splits COMM_WORLD into the ocean and ML groups itself
-    rank = comm.Get_rank() if comm is not None else _world_rank()
+    from .run import Launch, RunStopped
+    from .runlog import log, setup_console
+    setup_console()
+    launch = Launch()
+    rank = _world_rank() if args.command == "run" else 0
     try:
-        return _cmd_run(args, comm) if args.command == "run" else _cmd_merge(args)
+        return _cmd_run(args, launch) if args.command == "run" else _cmd_merge(args)
     except (ConfigError, ClosureLoadError) as exc:
-        from . import run as run_mod
         if rank == 0:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-        if run_mod.COUPLED_WORLD and not run_mod.ML_ROLE:
+            log.error(str(exc))
+        if launch.coupled and not launch.is_ml:
             _abort_world(2)     # the ML ranks may be waiting for this rank: end them too
         return 2
+    except RunStopped as exc:
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:    # noqa: BLE001 - one rank's failure must end the whole job
@@ -84,32 +78,34 @@ def main(argv: list[str] | None = None) -> int:
         from .closure_hook import ClosureError
         from .model import BlowUp
         if isinstance(exc, MLRankError):       # the ocean ranks save the state and end the job
-            print(f"error: {exc}", file=sys.stderr, flush=True)
+            log.error(str(exc))
             return 1
-        who = f"rank {rank}: " if comm is not None else ""
+        who = f"rank {rank}: " if _world_size() > 1 else ""
         if isinstance(exc, ClosureError):
             if rank == 0:
-                print(f"error: {exc} (ocean state written to the run directory as closure_failure_state.nc)",
-                      file=sys.stderr, flush=True)
+                log.error(f"{exc} (ocean state written to the run directory as closure_failure_state.nc)")
             _abort_world(1)
             return 1
         if isinstance(exc, BlowUp):
             if rank == 0:
-                print(f"error: {exc} (last state written to the run directory as blowup_state.nc)",
-                      file=sys.stderr, flush=True)
+                log.error(f"{exc} (last state written to the run directory as blowup_state.nc)")
             return 1
-        traceback.print_exc()
-        print(f"error: {who}{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        log.error(f"{who}{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         _abort_world(1)
         return 1
 
 
-def _world_rank() -> int:
+def _world_size() -> int:
     try:
         from mpi4py import MPI
-        return MPI.COMM_WORLD.Get_rank() if MPI.Is_initialized() else 0
+        return MPI.COMM_WORLD.Get_size() if MPI.Is_initialized() else 1
     except ImportError:
-        return 0
+        return 1
+
+
+def _world_rank() -> int:
+    from mpi4py import MPI          # initialises MPI (a run needs it anyway)
+    return MPI.COMM_WORLD.Get_rank()
 
 
 def _abort_world(code: int) -> None:

@@ -1,21 +1,23 @@
-"""The ocean's side of an ML closure: the one place where inputs are gathered from the state
-(``gather``) and the one place where outputs are applied to the tendencies (``apply``),
-with the four deployment modes of the ``[closure]`` configuration:
+"""The ocean's side of a net closure: the one place where inputs are gathered from the state
+(``gather``, from the field registry) and where outputs go to the step's slots
+(``closure_slots.py``: du/dv to the momentum tendency, ueiv/veiv to the eddy-induced
+velocity, dT/dS to the tracer tendency; any other output becomes a diagnostic field that
+can be written like any other), with the four deployment modes of a ``[[closure]]`` table:
 
 - ``inprocess``: this rank runs the net itself (zero-copy ``torch.from_numpy``);
 - ``sync``: inputs go to the ML rank serving this tile, the step waits for the result;
 - ``async``: inputs are sent at the start of the step, when they exist, and the result is
-  received only where it is needed: before the momentum tendency is completed for du/dv
-  outputs (inference then overlaps the pressure, vorticity, advection and viscosity
-  computations); for other outputs after the resolved tracer advection and diffusion,
-  before the implicit vertical mixing, where a tracer-side closure acts (an MLE-type
-  buoyancy flux is an operator-split tracer tendency, as MOM6 applies its mixed-layer
-  restratification; inference then overlaps nearly the whole step);
+  received only at the first slot that needs it: the momentum slot for du/dv outputs
+  (inference then overlaps the pressure, vorticity, advection and viscosity computations),
+  the eddy-velocity slot (it overlaps the barotropic mode too), or, for tracer tendencies
+  and diagnostics, after the resolved tracer advection and diffusion, before the implicit
+  vertical mixing (inference then overlaps nearly the whole step);
 - ``lagged``: the step applies the result of the previous step's exchange and the new
   exchange overlaps a whole step (a first-order lag in time: a damping closure's stable
   forward-Euler time step is halved). The first step waits for its own result; a restart
   carries the pending result, so lagged runs restart bitwise.
 
+A run may hold several closures, each with its own mode, ML ranks and MPI communicator.
 ``closure.fallback`` ("none" or a model file with the same outputs) makes a failing closure
 a warning: every ocean rank switches together and the run goes on without a closure or
 with the fallback in-process (mode "off" or "inprocess" from then on).
@@ -32,24 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .closure_slots import EDDY_VELOCITY, MOMENTUM, OUTPUT_SLOTS, SLOT_ORDER, TRACER, Closure
 from .config import ConfigError
+from .fields import MASK_OF_POINT, Field
 from .halo import Halo
-
-# field name -> (C-grid point, how to read it from a Model, mask attribute)
-FIELDS = {
-    "u": ("U", lambda m: m.state.u, "umask"),
-    "v": ("V", lambda m: m.state.v, "vmask"),
-    "T": ("T", lambda m: m.state.T, "tmask"),
-    "S": ("T", lambda m: m.state.S, "tmask"),
-    "ssh": ("T", lambda m: m.state.ssh, "tmask"),
-    "mld": ("T", lambda m: m.mixed_layer_depth(), "tmask"),
-    "taux": ("U", lambda m: m.forcing.taux, "umask"),
-    "qsr": ("T", lambda m: m.forcing.qsr, "tmask"),
-    "ubar": ("U", lambda m: m.state.ubar, "umask"),
-    "vbar": ("V", lambda m: m.state.vbar, "vmask"),
-}
-TENDENCIES = {"du": "U", "dv": "V"}      # outputs added to the momentum tendency -> their C-grid point
-
 
 def read_spec(path: str | Path, key: str = "closure.model_file"):
     """The closure declaration inside a model file, read without torch."""
@@ -72,19 +60,19 @@ class ClosureError(RuntimeError):
     """A closure failed during the run (raised on every ocean rank together)."""
 
 
-def check_spec(spec, grid) -> None:
+def check_spec(spec, model) -> None:
     """Refuse a closure whose declaration this ocean cannot serve (ConfigError)."""
-    g, s = grid, spec
+    g, s, public = model.grid, spec, model.fields.public()
     for f in s.inputs:
-        if f.name not in FIELDS:
+        if f.name not in public:
             raise ConfigError(f"closure {s.name}: input field {f.name!r} is not provided by the ocean "
-                              f"(known: {', '.join(FIELDS)})")
-        if FIELDS[f.name][0] != f.point:
-            raise ConfigError(f"closure {s.name}: input {f.name} is at {FIELDS[f.name][0]} points, "
+                              f"(known: {', '.join(public)})")
+        if public[f.name].point != f.point:
+            raise ConfigError(f"closure {s.name}: input {f.name} is at {public[f.name].point} points, "
                               f"the declaration says {f.point}")
     for f in s.outputs:
-        if f.name in TENDENCIES and f.point != TENDENCIES[f.name]:
-            raise ConfigError(f"closure {s.name}: output {f.name} must be at {TENDENCIES[f.name]} points")
+        if f.name in OUTPUT_SLOTS and f.point != OUTPUT_SLOTS[f.name][1]:
+            raise ConfigError(f"closure {s.name}: output {f.name} must be at {OUTPUT_SLOTS[f.name][1]} points")
     if max(f.nlev(g.nz) for f in s.inputs + s.outputs) > g.nz:
         raise ConfigError(f"closure {s.name}: asks for more levels than the grid's {g.nz}")
     if s.halo > min(g.nx, g.ny):
@@ -100,47 +88,52 @@ def load_inprocess(path, device: str, key: str):
         raise ConfigError(f"key '{key}': {exc}") from None
 
 
-class ClosureHook:
-    """Gathers inputs, runs or exchanges them as configured, applies the outputs."""
+class ClosureHook(Closure):
+    """A net closure of the run: gathers its inputs, runs or exchanges them as configured
+    (``c``: its ``[[closure]]`` table; ``key``: how the configuration names it, for errors;
+    ``service``: its ML ranks and communicator in the remote modes), and puts its outputs
+    into the step's slots or into diagnostic fields."""
 
-    def __init__(self, cfg: dict, model, groups=None, timers=None):
+    def __init__(self, c, model, service=None, key: str = "closure", spin: bool = False):
         from coupling.timers import Timers
-        c = cfg["closure"]
-        self.mode, self.every = c["mode"], c["every_steps"]
-        self.timers = timers or Timers()
-        self.model, self.groups = model, groups
+        self.mode, self.every, self.key = c.mode, c.every_steps, key
+        self.timers = Timers()
+        self.model = model
         g, d = model.grid, model.domain
-        self.spec = read_spec(c["model_file"])
-        check_spec(self.spec, g)
-        self.fallback, self.fallback_net = c["fallback"], None
+        self.spec = read_spec(c.model_file, f"{key}.model_file")
+        check_spec(self.spec, model)
+        self.name = self.spec.name
+        self.fallback, self.fallback_net = c.fallback, None
         if self.fallback not in ("", "none"):
-            fspec = read_spec(self.fallback, "closure.fallback")
-            check_spec(fspec, g)
+            fspec = read_spec(self.fallback, f"{key}.fallback")
+            check_spec(fspec, model)
             if [(f.name, f.point, f.nlev(g.nz)) for f in fspec.outputs] != \
                     [(f.name, f.point, f.nlev(g.nz)) for f in self.spec.outputs]:
-                raise ConfigError(f"key 'closure.fallback': closure {fspec.name} must have the outputs of "
+                raise ConfigError(f"key '{key}.fallback': closure {fspec.name} must have the outputs of "
                                   f"{self.spec.name} (names, points, levels)")
-            self.fallback_net = load_inprocess(self.fallback, c["device"], "closure.fallback")
+            self.fallback_net = load_inprocess(self.fallback, c.device, f"{key}.fallback")
         self.failed_ml: list[int] = []      # world ranks of ML ranks that failed (fallback runs)
         self.silent_ml = False              # one of them never answered: the job must be ended for it
+        self.slots = frozenset(OUTPUT_SLOTS[f.name][0] for f in self.spec.outputs if f.name in OUTPUT_SLOTS)
+        self.first_slot = next((s for s in SLOT_ORDER if s in self.slots), TRACER)  # where async waits
         self.diagnostics: dict[str, np.ndarray] = {}
         self._allocate(self.spec)
+        self._declare_diagnostics(model)
         self.net = None
         self.client = None
+        self.service = service              # its ML ranks (None in-process)
         if self.mode == "inprocess":
-            self.net = load_inprocess(c["model_file"], c["device"], "closure.model_file")
+            self.net = load_inprocess(c.model_file, c.device, f"{key}.model_file")
         else:
             from coupling.exchange import Client, CouplingError
             from coupling.polling import Poller
-            server = groups.ml_world_rank(d.rank)
-            self.client = Client(groups.world, server, self.inp, self.out, c["timeout_s"], self.timers,
-                                 Poller(groups.spin))
+            self.client = Client(service.comm, service.ml_world_rank(d.rank), self.inp, self.out, c.timeout_s,
+                                 self.timers, Poller(spin))
             try:
                 self.client.handshake({"closure": self.spec.to_json(), "shape_in": list(self.inp.shape),
                                        "shape_out": list(self.out.shape), "dtype": self.spec.dtype, "rank": d.rank})
             except CouplingError as exc:
                 raise ConfigError(str(exc)) from None
-        self.forces_momentum = any(f.name in TENDENCIES for f in self.spec.outputs)
         self._have_result = False
 
     def _allocate(self, s) -> None:
@@ -151,7 +144,22 @@ class ClosureHook:
         self.out = np.zeros((1, s.out_channels(g.nz), g.ny, g.nx), dt)
         self.applied = np.zeros_like(self.out)          # the result the step applies
         self.wide = Halo(g.ny, g.nx, H, d.halo.nbr, d.comm, d.rank) if H > 0 else None
-        self.diagnostics.clear()
+
+    def _declare_diagnostics(self, model) -> None:
+        """Outputs that fill no slot become fields of the model (output name = closure output name)."""
+        g = model.grid
+        for f in self.spec.outputs:
+            if f.name in OUTPUT_SLOTS:
+                continue
+            n = f.nlev(g.nz)
+            arr = np.zeros(g.shape2 if n == 1 else g.shape3)
+            self.diagnostics[f.name] = arr
+            try:
+                model.fields.add(Field(f.name, f.point, 2 if n == 1 else 3, f.units,
+                                       f"output {f.name} of closure {self.spec.name}", lambda m, a=arr: a,
+                                       output=f.name, owner=f"closure {self.spec.name}"))
+            except ValueError as exc:
+                raise ConfigError(f"closure {self.spec.name}: output {f.name}: {exc}") from None
 
     # ------------------------------------------------------------------ gather and apply
     def gather(self) -> None:
@@ -161,8 +169,7 @@ class ClosureHook:
         c = 0
         with self.timers("pack"):
             for f in self.spec.inputs:
-                _, get, _ = FIELDS[f.name]
-                a = get(m)
+                a = m.fields[f.name].get(m)
                 n = f.nlev(g.nz)
                 if a.ndim == 2:
                     self.inp[0, c, H:H + g.ny, H:H + g.nx] = a[j, i]
@@ -172,23 +179,60 @@ class ClosureHook:
             if self.wide is not None:
                 self.wide.exchange(self.inp[0])
 
-    def apply(self, gu: np.ndarray, gv: np.ndarray) -> None:
-        """Add the du, dv outputs (m s-2) to the momentum tendencies; keep the others."""
+    def _outputs(self):
+        """(declaration, applied block (levels, ny, nx)) of each output."""
+        g, c = self.model.grid, 0
+        for f in self.spec.outputs:
+            n = f.nlev(g.nz)
+            yield f, self.applied[0, c:c + n]
+            c += n
+
+    def _apply(self, slot: str, targets: dict[str, np.ndarray], scale: float = 1.0) -> None:
         if not self._have_result:
             return
         g = self.model.grid
         j, i = g.interior
-        c = 0
-        for f in self.spec.outputs:
-            n = f.nlev(g.nz)
-            block = self.applied[0, c:c + n]
-            if f.name in TENDENCIES:
-                target = gu if f.name == "du" else gv
-                mask = g.umask if f.name == "du" else g.vmask
-                target[:n, j, i] += block * mask[:n, j, i]
-            else:
-                self.diagnostics[f.name] = block
-            c += n
+        for f, block in self._outputs():
+            if f.name in targets and OUTPUT_SLOTS[f.name][0] == slot:
+                mask = getattr(g, MASK_OF_POINT[f.point])
+                n = block.shape[0]
+                if scale == 1.0:
+                    targets[f.name][:n, j, i] += block * mask[:n, j, i]
+                else:
+                    targets[f.name][:n, j, i] += scale * block * mask[:n, j, i]
+
+    def _store_diagnostics(self) -> None:
+        if not self._have_result or not self.diagnostics:
+            return
+        j, i = self.model.grid.interior
+        for f, block in self._outputs():
+            arr = self.diagnostics.get(f.name)
+            if arr is not None:
+                if arr.ndim == 2:
+                    arr[j, i] = block[0]
+                else:
+                    arr[:block.shape[0], j, i] = block
+
+    def _receive_at(self, slot: str) -> None:
+        """An async closure's result is received at the first slot that needs it, as late as possible."""
+        if self.mode == "async" and self.client.pending and self.first_slot == slot:
+            self._result()
+
+    def momentum_tendency(self, gu: np.ndarray, gv: np.ndarray) -> None:
+        self._receive_at(MOMENTUM)
+        if MOMENTUM in self.slots:
+            self._apply(MOMENTUM, {"du": gu, "dv": gv})
+
+    def eddy_velocity(self, ueiv: np.ndarray, veiv: np.ndarray) -> None:
+        self._receive_at(EDDY_VELOCITY)
+        if EDDY_VELOCITY in self.slots:
+            self._apply(EDDY_VELOCITY, {"ueiv": ueiv, "veiv": veiv})
+
+    def tracer_tendency(self, Ta: np.ndarray, Sa: np.ndarray, dt: float) -> None:
+        self._receive_at(TRACER)
+        if TRACER in self.slots:
+            self._apply(TRACER, {"dT": Ta, "dS": Sa}, dt)
+        self._store_diagnostics()
 
     # ------------------------------------------------------------------ the modes
     def _due(self, nstep: int) -> bool:
@@ -294,18 +338,6 @@ class ClosureHook:
             return True
         return self.mode == "sync" and self._result()
 
-    def before_tendencies(self) -> None:
-        """Called just before the momentum tendency is complete: an async closure whose
-        outputs force the momentum (du, dv) is received here, as late as possible."""
-        if self.mode == "async" and self.client.pending and self.forces_momentum:
-            self._result()
-
-    def before_vertical_mixing(self) -> None:
-        """Called after the resolved tracer advection and diffusion, before the implicit
-        vertical mixing: an async closure with tracer-side outputs is received here."""
-        if self.mode == "async" and self.client.pending:
-            self._result()
-
     def lagged_result(self) -> np.ndarray | None:
         """In lagged mode, the result the next step applies (C, y, x), after receiving it if
         it is still pending; None in the other modes (their steps need no stored result)."""
@@ -313,10 +345,10 @@ class ClosureHook:
             self._result()
         return self.applied[0] if self.mode == "lagged" else None
 
-    def restore_lagged_result(self, name: str, tile: np.ndarray) -> None:
+    def restore_lagged_result(self, tile: np.ndarray) -> None:
         """Take a lagged result from a restart, so the next step applies it, as the run that
         wrote the restart would have."""
-        if self.mode == "lagged" and name == self.spec.name and tile.shape == self.applied.shape[1:]:
+        if self.mode == "lagged" and tile.shape == self.applied.shape[1:]:
             self.applied[0] = tile
             self._have_result = True
 
@@ -328,3 +360,4 @@ class ClosureHook:
                 except Exception:   # noqa: BLE001 - shutting down
                     pass
             self.client.stop()
+            self.client = None

@@ -6,12 +6,17 @@ values with a :class:`ConfigError` that names the file, the key and what was exp
 ``--set section.key=value`` overrides are parsed with the same rules (the value is read as
 TOML, so ``time.dt_s=1800`` is a number and ``grid.kind="box"`` or ``grid.kind=box`` a
 string).
+
+Loading gives a :class:`Config`: one frozen, typed section per table (``cfg.time.dt_s``),
+built once, so that each part of the model is handed only its own section. A run holds any
+number of closures: ``[[closure]]`` tables (or one ``[closure]`` table), each with its own
+mode, ML ranks and frequency (``cfg.closures``).
 """
 from __future__ import annotations
 
 import copy
 import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, make_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,7 +52,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_velocity_m_s": Key(NUM, 10.0, "blow-up bound on |u|, |v| (m/s)", _positive, "> 0"),
         "check_every_steps": Key(int, 1, "steps between blow-up checks", _positive, "> 0"),
         "diagnostics_every_steps": Key(int, 0, "steps between printed diagnostics (0: off)", _nonneg, ">= 0"),
-        "restart_every_days": Key(NUM, 0.0, "days between restart files (0: only at the end)", _nonneg, ">= 0"),
+        "restart_every_days": Key(NUM, 360.0, "days between restart files, besides the one at the end (0: only that)",
+                                  _nonneg, ">= 0"),
     },
     "grid": {
         "kind": Key(str, "dino", "grid kind", choices=("dino", "box")),
@@ -120,19 +126,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "parallel": {
         "px": Key(int, 0, "tiles across x (0: automatic from the number of ranks)", _nonneg, ">= 0"),
         "py": Key(int, 0, "tiles across y (0: automatic)", _nonneg, ">= 0"),
-        "threads": Key(int, 0, "numba threads per rank (0: NUMBA_NUM_THREADS or all cores)", _nonneg, ">= 0"),
-    },
-    "closure": {
-        "model_file": Key(str, "", "closure model file (TorchScript with its declaration); empty: no closure"),
-        "mode": Key(str, "inprocess", "where and how the closure runs", choices=("inprocess", "sync", "async", "lagged")),
-        "every_steps": Key(int, 1, "run the closure every n steps", _positive, "> 0"),
-        "ml_ranks": Key(int, 0, "ranks (the last ones) that serve the closure in sync/async/lagged modes", _nonneg, ">= 0"),
-        "device": Key(str, "auto", "device of the net", choices=("auto", "cpu", "cuda")),
-        "torch_threads": Key(int, 1, "torch threads per ML (or in-process) rank: the cores it owns", _positive, "> 0"),
-        "timeout_s": Key(NUM, 120.0, "seconds an ocean rank waits for a closure result before failing", _positive, "> 0"),
-        "fallback": Key(str, "", "when the closure fails during the run: '' stops the job (saving the state); "
-                        "'none' goes on without a closure; a model file goes on with that closure in-process "
-                        "(same outputs); both with a warning"),
+        "threads": Key(int, 0, "numba threads per ocean rank (0: the node's cores shared among the ranks on it)",
+                       _nonneg, ">= 0"),
     },
     "output": {
         "interval_days": Key(NUM, 30.0, "days between output records (0: none)", _nonneg, ">= 0"),
@@ -142,8 +137,98 @@ SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 
-def defaults() -> dict[str, dict[str, Any]]:
-    return {sec: {k: copy.deepcopy(spec.default) for k, spec in keys.items()} for sec, keys in SCHEMA.items()}
+CLOSURE_SCHEMA: dict[str, Key] = {
+    "model_file": Key(str, "", "closure model file (TorchScript with its declaration); empty: no closure"),
+    "mode": Key(str, "inprocess", "where and how the closure runs", choices=("inprocess", "sync", "async", "lagged")),
+    "every_steps": Key(int, 1, "run the closure every n steps", _positive, "> 0"),
+    "ml_ranks": Key(int, 0, "ranks (the last ones) that serve the closure in sync/async/lagged modes", _nonneg, ">= 0"),
+    "device": Key(str, "auto", "device of the net", choices=("auto", "cpu", "cuda")),
+    "torch_threads": Key(int, 1, "torch threads per ML (or in-process) rank: the cores it owns", _positive, "> 0"),
+    "timeout_s": Key(NUM, 120.0, "seconds an ocean rank waits for a closure result before failing", _positive, "> 0"),
+    "fallback": Key(str, "", "when the closure fails during the run: '' stops the job (saving the state); "
+                    "'none' goes on without a closure; a model file goes on with that closure in-process "
+                    "(same outputs); both with a warning"),
+}
+
+
+def _section_class(name: str, keys: dict[str, Key]) -> type:
+    """A frozen dataclass with one typed attribute per key of a schema section."""
+    def annotation(k: Key):
+        return {NUM: float, int: int, bool: bool, list: tuple, str: str}.get(k.type, object)
+    cls = make_dataclass(f"{name.capitalize()}Config", [(k, annotation(spec)) for k, spec in keys.items()],
+                         frozen=True)
+    cls.__doc__ = f"The [{name}] section: " + "; ".join(f"{k}: {spec.doc}" for k, spec in keys.items())
+    cls.__module__ = __name__
+    return cls
+
+
+RunConfig = _section_class("run", SCHEMA["run"])
+GridConfig = _section_class("grid", SCHEMA["grid"])
+TimeConfig = _section_class("time", SCHEMA["time"])
+EosConfig = _section_class("eos", SCHEMA["eos"])
+MomentumConfig = _section_class("momentum", SCHEMA["momentum"])
+TracersConfig = _section_class("tracers", SCHEMA["tracers"])
+ForcingConfig = _section_class("forcing", SCHEMA["forcing"])
+InitConfig = _section_class("init", SCHEMA["init"])
+ParallelConfig = _section_class("parallel", SCHEMA["parallel"])
+OutputConfig = _section_class("output", SCHEMA["output"])
+ClosureConfig = _section_class("closure", CLOSURE_SCHEMA)
+SECTION_CLASSES = {"run": RunConfig, "grid": GridConfig, "time": TimeConfig, "eos": EosConfig,
+                   "momentum": MomentumConfig, "tracers": TracersConfig, "forcing": ForcingConfig,
+                   "init": InitConfig, "parallel": ParallelConfig, "output": OutputConfig}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration: one typed, frozen section per TOML table, and the run's
+    closures (``[[closure]]`` tables, or a single ``[closure]`` table) in declaration order."""
+    run: RunConfig
+    grid: GridConfig
+    time: TimeConfig
+    eos: EosConfig
+    momentum: MomentumConfig
+    tracers: TracersConfig
+    forcing: ForcingConfig
+    init: InitConfig
+    parallel: ParallelConfig
+    output: OutputConfig
+    closures: tuple = ()
+
+    def to_dict(self) -> dict:
+        """The configuration as nested dicts and lists (TOML's shape; ``closure`` a list)."""
+        d = {sec: _plain(asdict(getattr(self, sec))) for sec in SECTION_CLASSES}
+        d["closure"] = [_plain(asdict(c)) for c in self.closures]
+        return d
+
+    @property
+    def remote_closures(self) -> tuple:
+        """The closures served by ML ranks (modes sync, async, lagged), in declaration order."""
+        return tuple(c for c in self.closures if c.mode != "inprocess")
+
+    @property
+    def ml_ranks(self) -> int:
+        """Ranks of the ML group: the sum of the remote closures' ``ml_ranks``."""
+        return sum(c.ml_ranks for c in self.remote_closures)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def defaults() -> dict[str, Any]:
+    """The raw default configuration (nested dicts; ``closure`` an empty list)."""
+    d: dict[str, Any] = {sec: {k: copy.deepcopy(spec.default) for k, spec in keys.items()}
+                         for sec, keys in SCHEMA.items()}
+    d["closure"] = []
+    return d
+
+
+def _closure_defaults() -> dict[str, Any]:
+    return {k: copy.deepcopy(spec.default) for k, spec in CLOSURE_SCHEMA.items()}
 
 
 def _check_value(where: str, name: str, spec: Key, value: Any) -> Any:
@@ -158,7 +243,8 @@ def _check_value(where: str, name: str, spec: Key, value: Any) -> Any:
         ok = isinstance(value, bool)
         tname = "true or false"
     elif spec.type is list:
-        ok = isinstance(value, list)
+        ok = isinstance(value, (list, tuple))
+        value = list(value) if ok else value
         tname = "a list"
     else:
         ok = isinstance(value, spec.type)
@@ -172,26 +258,42 @@ def _check_value(where: str, name: str, spec: Key, value: Any) -> Any:
     return value
 
 
+def _merge_table(target: dict, table: Any, keys: dict[str, Key], label: str, where: str) -> None:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [{label}] must be a table")
+    for key, value in table.items():
+        if key not in keys:
+            raise ConfigError(f"{where}: unknown key '{label}.{key}' (known in [{label}]: {', '.join(keys)})")
+        target[key] = _check_value(where, f"{label}.{key}", keys[key], value)
+
+
 def merge(cfg: dict, updates: dict, where: str) -> dict:
-    """Validate ``updates`` (nested dict) and write them into ``cfg`` in place."""
+    """Validate ``updates`` (nested dict as TOML gives it) and write them into the raw
+    configuration ``cfg`` in place. ``closure`` may be one table (the run's only closure) or
+    a list of tables (``[[closure]]``), which replaces the closures so far."""
     for sec, table in updates.items():
+        if sec == "closure":
+            tables = [table] if isinstance(table, dict) else table
+            if not isinstance(tables, list):
+                raise ConfigError(f"{where}: [closure] must be a table or [[closure]] tables")
+            cfg["closure"] = []
+            for n, t in enumerate(tables):
+                c = _closure_defaults()
+                _merge_table(c, t, CLOSURE_SCHEMA, "closure" if len(tables) == 1 else f"closure.{n}", where)
+                cfg["closure"].append(c)
+            continue
         if sec not in SCHEMA:
-            raise ConfigError(f"{where}: unknown section [{sec}] (known: {', '.join(SCHEMA)})")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: [{sec}] must be a table")
-        for key, value in table.items():
-            if key not in SCHEMA[sec]:
-                raise ConfigError(
-                    f"{where}: unknown key '{sec}.{key}' (known in [{sec}]: {', '.join(SCHEMA[sec])})")
-            cfg[sec][key] = _check_value(where, f"{sec}.{key}", SCHEMA[sec][key], value)
+            raise ConfigError(f"{where}: unknown section [{sec}] (known: {', '.join(SCHEMA)}, closure)")
+        _merge_table(cfg[sec], table, SCHEMA[sec], sec, where)
     _check_consistency(cfg, where)
     return cfg
 
 
 def _check_consistency(cfg: dict, where: str) -> None:
-    c = cfg["closure"]
-    if c["model_file"] and c["mode"] != "inprocess" and c["ml_ranks"] == 0:
-        raise ConfigError(f"{where}: closure.mode = '{c['mode']}' needs closure.ml_ranks >= 1")
+    for n, c in enumerate(cfg["closure"]):
+        label = "closure" if len(cfg["closure"]) == 1 else f"closure.{n}"
+        if c["model_file"] and c["mode"] != "inprocess" and c["ml_ranks"] == 0:
+            raise ConfigError(f"{where}: {label}.mode = '{c['mode']}' needs {label}.ml_ranks >= 1")
     g = cfg["grid"]
     if g["kind"] == "dino":
         if not g["channel_south_deg"] < g["channel_north_deg"]:
@@ -215,8 +317,45 @@ def parse_set(item: str) -> tuple[str, str, Any]:
     return sec, key, value
 
 
-def load(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> dict:
-    """Read and validate a TOML configuration, then apply ``--set`` overrides."""
+def _apply_overrides(cfg: dict, overrides) -> None:
+    """``--set`` overrides. ``closure.KEY=V`` sets the run's only closure (creating it if the
+    configuration has none); with several closures, ``closure.N.KEY=V`` sets closure N (from 0)."""
+    updates: dict[str, dict] = {}
+    closures = [dict(c) for c in cfg["closure"]]
+    for item in overrides:
+        sec, key, value = parse_set(item)
+        if sec != "closure":
+            updates.setdefault(sec, {})[key] = value
+            continue
+        index, _, name = key.partition(".")
+        if name and index.isdigit():
+            if int(index) >= len(closures):
+                raise ConfigError(f"--set {item!r}: the configuration has {len(closures)} closure(s)")
+            closures[int(index)][name] = value
+        elif len(closures) > 1:
+            raise ConfigError(f"--set {item!r}: the configuration has {len(closures)} closures; "
+                              f"say which, e.g. closure.0.{key}")
+        else:
+            if not closures:
+                closures.append({})
+            closures[0][key] = value
+    if closures != cfg["closure"]:
+        updates["closure"] = closures
+    if updates:
+        merge(cfg, updates, "--set")
+
+
+def build(raw: dict) -> Config:
+    """The typed configuration from a validated raw one. Closures with no model file (the
+    default table) are left out."""
+    sections = {sec: cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw[sec].items()})
+                for sec, cls in SECTION_CLASSES.items()}
+    closures = tuple(ClosureConfig(**c) for c in raw["closure"] if c["model_file"])
+    return Config(**sections, closures=closures)
+
+
+def load(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read and validate a TOML configuration, apply ``--set`` overrides, build the typed form."""
     cfg = defaults()
     if path is not None:
         path = Path(path)
@@ -229,15 +368,16 @@ def load(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         merge(cfg, data, str(path))
-    updates: dict[str, dict] = {}
-    for item in overrides:
-        sec, key, value = parse_set(item)
-        updates.setdefault(sec, {})[key] = value
-    if updates:
-        merge(cfg, updates, "--set")
-    return cfg
+    _apply_overrides(cfg, overrides)
+    return build(cfg)
 
 
-def from_dict(updates: dict) -> dict:
+def from_dict(updates: dict) -> Config:
     """A validated configuration from defaults plus a nested dict (for tests and scripts)."""
-    return merge(defaults(), updates, "<dict>")
+    return build(merge(defaults(), updates, "<dict>"))
+
+
+def replace(cfg: Config, **sections: dict) -> Config:
+    """A copy of ``cfg`` with some keys changed, validated: ``replace(cfg, run={"days": 2})``."""
+    raw = cfg.to_dict()
+    return build(merge(raw, sections, "<replace>"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import fields
 from .eos import _rho_anomaly
 from .kernels import kernel, prange, serial_kernel
 
@@ -110,3 +111,7 @@ def tile_sums(u, v, w, T, S, ssh, e1e2t, e1e2u, e1e2v, e1u, e2v, e3t, e3w, tmask
                 if k > 0:
                     cfl_v = max(cfl_v, abs(w[k, j, i]) * dt / e3w[k] * tmask[k, j, i])
     return vol_anom, heat, salt, ke, vol, umax, cfl_h, cfl_v
+
+
+fields.declare("mld", "T", 2, "m", "mixed layer depth (0.03 kg m-3 from 10 m)", lambda m: m.mixed_layer_depth(),
+               output="mld", standard_name="ocean_mixed_layer_thickness_defined_by_sigma_theta", owner=__name__)

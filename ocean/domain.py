@@ -171,8 +171,8 @@ def serial_domain(nx: int, ny: int, periodic_x: bool, halo: int) -> Domain:
     return Domain(lay, 0, None, periodic_x, halo)
 
 
-def mpi_domain(cfg: dict, wet: np.ndarray, periodic_x: bool, comm) -> Domain:
+def mpi_domain(cfg, wet: np.ndarray, periodic_x: bool, comm) -> Domain:
     """The domain of this rank of ``comm`` (the ocean ranks)."""
-    p = cfg["parallel"]
-    lay = choose_layout(wet, comm.Get_size(), cfg["grid"]["halo"], p["px"], p["py"])
-    return Domain(lay, comm.Get_rank(), comm if comm.Get_size() > 1 else None, periodic_x, cfg["grid"]["halo"])
+    p, halo = cfg.parallel, cfg.grid.halo
+    lay = choose_layout(wet, comm.Get_size(), halo, p.px, p.py)
+    return Domain(lay, comm.Get_rank(), comm if comm.Get_size() > 1 else None, periodic_x, halo)

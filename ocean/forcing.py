@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import fields
 from . import forcing_dino as dino
 from .diagnostics import RHO0_CP
 from .kernels import serial_kernel
@@ -57,14 +58,14 @@ class SurfaceForcing:
     """Surface fields on a tile (all 2-D with halo): taux (U points), tauy (V) in N m-2;
     tstar (degC), sstar (psu), qsr (W m-2) at T points."""
 
-    def __init__(self, cfg: dict, grid, rho0: float):
-        f = cfg["forcing"]
-        self.kind, self.grid, self.rho0 = f["kind"], grid, rho0
-        self.update_s = f["update_hours"] * 3600.0
-        self.start_day = day_of_year(cfg["time"]["start_date"])
-        self.trp = f["t_restoring_w_m2_k"] if self.kind == "dino" else 0.0
-        self.srp = f["s_restoring_kg_m2_s"] if self.kind == "dino" else 0.0
-        self.solar = f["solar_w_m2"]
+    def __init__(self, f, start_date: str, grid, rho0: float):
+        """``f``: the [forcing] section; ``start_date``: the model date of time 0."""
+        self.kind, self.grid, self.rho0 = f.kind, grid, rho0
+        self.update_s = f.update_hours * 3600.0
+        self.start_day = day_of_year(start_date)
+        self.trp = f.t_restoring_w_m2_k if self.kind == "dino" else 0.0
+        self.srp = f.s_restoring_kg_m2_s if self.kind == "dino" else 0.0
+        self.solar = f.solar_w_m2
         z = lambda: np.zeros(grid.shape2)  # noqa: E731
         self.taux, self.tauy, self.tstar, self.sstar, self.qsr = z(), z(), z(), z(), z()
         self.src_t, self.src_s, self.pen_t, self.src_zero = z(), z(), z(), z()
@@ -80,7 +81,7 @@ class SurfaceForcing:
             ly = gh.y_v[-1]                                  # box: y_v[-1] is the northern wall
             dy = gh.y_v[0] - gh.y_t[0]
             y = gh.y_t[0] + 2 * dy * (np.arange(grid.shape2[0]) - grid.h + grid.j0)
-            self.taux[:] = -f["wind_tau0_n_m2"] * np.cos(np.pi * y[:, None] / ly) * grid.umask[0]
+            self.taux[:] = -f.wind_tau0_n_m2 * np.cos(np.pi * y[:, None] / ly) * grid.umask[0]
 
     def update(self, time_s: float) -> None:
         """Recompute the seasonal fields when due (time_s: seconds since the run's start date)."""
@@ -99,3 +100,11 @@ class SurfaceForcing:
         """Fill src_t, src_s, pen_t from the current surface T and S."""
         surface_sources(T, S, self.tstar, self.sstar, self.qsr, self.trp, self.srp, self.rho0,
                         RHO0_CP, self.grid.tmask, self.grid.h, self.src_t, self.src_s, self.pen_t)
+
+
+fields.declare("taux", "U", 2, "N m-2", "surface downward x stress", lambda m: m.forcing.taux, output="taux",
+               standard_name="surface_downward_x_stress", owner=__name__)
+fields.declare("tauy", "V", 2, "N m-2", "surface downward y stress", lambda m: m.forcing.tauy, output="tauy",
+               standard_name="surface_downward_y_stress", owner=__name__)
+fields.declare("qsr", "T", 2, "W m-2", "net downward shortwave flux at the sea surface", lambda m: m.forcing.qsr,
+               output="rsntds", standard_name="net_downward_shortwave_flux_at_sea_water_surface", owner=__name__)

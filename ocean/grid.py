@@ -86,14 +86,14 @@ def _mercator_lat(y):
     return np.degrees(np.arcsin(np.tanh(y)))
 
 
-def dino_horizontal(g: dict) -> GlobalHorizontal:
-    dl = np.radians(g["resolution_deg"])
-    nx = max(3, int(round(g["lon_extent_deg"] / g["resolution_deg"])))
-    jmax = int(np.floor(np.arctanh(np.sin(np.radians(g["lat_max_deg"]))) / dl))
+def dino_horizontal(g) -> GlobalHorizontal:
+    dl = np.radians(g.resolution_deg)
+    nx = max(3, int(round(g.lon_extent_deg / g.resolution_deg)))
+    jmax = int(np.floor(np.arctanh(np.sin(np.radians(g.lat_max_deg))) / dl))
     jt = np.arange(-jmax, jmax + 1, dtype=float)          # T rows; j = 0 on the equator
     ny = jt.size
-    lon_t = (np.arange(nx) + 0.5) * g["resolution_deg"]
-    lon_u = (np.arange(nx) + 1.0) * g["resolution_deg"]
+    lon_t = (np.arange(nx) + 0.5) * g.resolution_deg
+    lon_u = (np.arange(nx) + 1.0) * g.resolution_deg
     lat_t1 = _mercator_lat(jt * dl)
     lat_v1 = _mercator_lat((jt + 0.5) * dl)
     lat_t = np.repeat(lat_t1[:, None], nx, 1)
@@ -104,22 +104,22 @@ def dino_horizontal(g: dict) -> GlobalHorizontal:
 
     # Bathymetry: distance (degrees) to the nearest coast, with the wall column at i = 0.
     lon2 = np.repeat(lon_t[None, :], ny, 0)
-    width = nx * g["resolution_deg"]
-    cs, cn = g["channel_south_deg"], g["channel_north_deg"]
+    width = nx * g.resolution_deg
+    cs, cn = g.channel_south_deg, g.channel_north_deg
     lat_min = lat_t1[0] - 0.5 * (lat_t1[1] - lat_t1[0])
     lat_max = lat_t1[-1] + 0.5 * (lat_t1[-1] - lat_t1[-2])
-    dwall_x = np.minimum(lon2 - lon_t[0] - 0.5 * g["resolution_deg"], width - (lon2 - lon_t[0] + 0.5 * g["resolution_deg"]))
+    dwall_x = np.minimum(lon2 - lon_t[0] - 0.5 * g.resolution_deg, width - (lon2 - lon_t[0] + 0.5 * g.resolution_deg))
     dwall_x = np.maximum(dwall_x, 0.0)
     in_channel = (lat_t > cs) & (lat_t < cn)
     # inside the channel band the wall is replaced by its two end points (cn, cs)
     d_to_band_end = np.minimum(np.abs(lat_t - cn), np.abs(lat_t - cs))
     dwall = np.where(in_channel, np.hypot(dwall_x, d_to_band_end), dwall_x)
     d = np.minimum.reduce([dwall, lat_t - lat_min, lat_max - lat_t])
-    H, Hc = g["depth_m"], g["coast_depth_m"]
-    bathy = H - (H - Hc) * np.exp(-d / g["slope_width_deg"])
+    H, Hc = g.depth_m, g.coast_depth_m
+    bathy = H - (H - Hc) * np.exp(-d / g.slope_width_deg)
     # Gaussian Drake sill across the channel, centred on the wall's longitude
     dsill = np.minimum(lon2, width - lon2)
-    sill = H - (H - g["sill_depth_m"]) * np.exp(-(dsill / (0.5 * g["sill_width_deg"])) ** 2)
+    sill = H - (H - g.sill_depth_m) * np.exp(-(dsill / (0.5 * g.sill_width_deg)) ** 2)
     bathy = np.where(in_channel, np.minimum(bathy, sill), bathy)
     land = (~in_channel) & (np.arange(nx)[None, :] == 0)
     bathy[land] = 0.0
@@ -132,23 +132,23 @@ def dino_horizontal(g: dict) -> GlobalHorizontal:
         ff_f=f(lat_v), ff_t=f(lat_t), ff_u=f(lat_t), ff_v=f(lat_v), bathy=bathy)
 
 
-def box_horizontal(g: dict) -> GlobalHorizontal:
-    nx, ny, dx, dy = g["nx"], g["ny"], g["dx_m"], g["dy_m"]
+def box_horizontal(g) -> GlobalHorizontal:
+    nx, ny, dx, dy = g.nx, g.ny, g.dx_m, g.dy_m
     x_t = (np.arange(nx) + 0.5) * dx
     y_t = (np.arange(ny) + 0.5) * dy
     x_u, y_v = x_t + 0.5 * dx, y_t + 0.5 * dy
     yc = 0.5 * ny * dy
     Y_t = np.repeat(y_t[:, None], nx, 1)
     Y_v = np.repeat(y_v[:, None], nx, 1)
-    f = lambda y: g["f0"] + g["beta"] * (y - yc)  # noqa: E731
+    f = lambda y: g.f0 + g.beta * (y - yc)  # noqa: E731
     ones = np.ones((ny, nx))
-    bathy = g["depth_m"] * ones
-    if g["bathymetry"] == "ridge":   # a meridional ridge up to half depth in the middle
+    bathy = g.depth_m * ones
+    if g.bathymetry == "ridge":   # a meridional ridge up to half depth in the middle
         X = np.repeat(x_t[None, :], ny, 0)
-        bathy = g["depth_m"] * (1.0 - 0.5 * np.exp(-((X - 0.5 * nx * dx) / (0.1 * nx * dx)) ** 2))
+        bathy = g.depth_m * (1.0 - 0.5 * np.exp(-((X - 0.5 * nx * dx) / (0.1 * nx * dx)) ** 2))
     fd = lambda ff: np.degrees(np.arcsin(np.clip(ff / (2 * OMEGA_S), -1, 1)))  # noqa: E731
     return GlobalHorizontal(
-        kind="box", periodic_x=g["periodic_x"],
+        kind="box", periodic_x=g.periodic_x,
         x_t=x_t, x_u=x_u, y_t=y_t, y_v=y_v, x_units="m", y_units="m",
         lat_t=fd(f(Y_t)), lat_u=fd(f(Y_t)), lat_v=fd(f(Y_v)),
         e1t=dx * ones, e2t=dy * ones, e1u=dx * ones, e2u=dy * ones,
@@ -274,19 +274,20 @@ class Grid:
         return float(min(self.e1t[self.kbot_t > 0].min(initial=np.inf), self.e2t[self.kbot_t > 0].min(initial=np.inf)))
 
 
-def build_global(cfg: dict) -> tuple[GlobalHorizontal, Vertical, dict]:
-    g = cfg["grid"]
-    gh = dino_horizontal(g) if g["kind"] == "dino" else box_horizontal(g)
-    vert = tanh_levels(g["nz"], g["depth_m"], g["dz_top_m"], g["stretch_kth"], g["stretch_acr"])
+def build_global(cfg) -> tuple[GlobalHorizontal, Vertical, dict]:
+    """The global horizontal grid, the levels and the wet-level counts of a configuration."""
+    g = cfg.grid
+    gh = dino_horizontal(g) if g.kind == "dino" else box_horizontal(g)
+    vert = tanh_levels(g.nz, g.depth_m, g.dz_top_m, g.stretch_kth, g.stretch_acr)
     return gh, vert, level_counts(gh, vert)
 
 
-def lateral_slip(cfg: dict) -> float:
+def lateral_slip(cfg) -> float:
     """NEMO's rn_shlat: 0 for free-slip walls, 2 for no-slip walls."""
-    return 2.0 if cfg["momentum"]["lateral_bc"] == "no-slip" else 0.0
+    return 2.0 if cfg.momentum.lateral_bc == "no-slip" else 0.0
 
 
-def build_grid(cfg: dict, *, i0=0, j0=0, nx=None, ny=None) -> Grid:
+def build_grid(cfg, *, i0=0, j0=0, nx=None, ny=None) -> Grid:
     """The grid of a tile (default: the whole domain) from a validated configuration."""
     gh, vert, counts = build_global(cfg)
-    return Grid(gh, vert, counts, h=cfg["grid"]["halo"], i0=i0, j0=j0, nx=nx, ny=ny, shlat=lateral_slip(cfg))
+    return Grid(gh, vert, counts, h=cfg.grid.halo, i0=i0, j0=j0, nx=nx, ny=ny, shlat=lateral_slip(cfg))

@@ -18,8 +18,9 @@ import math
 
 import numpy as np
 
-from . import barotropic, diagnostics, momentum, tracers
-from .config import ConfigError
+from . import barotropic, diagnostics, fields, momentum, tracers
+from .closure_slots import EDDY_VELOCITY, Closure
+from .config import Config, ConfigError
 from .domain import Domain, serial_domain
 from .eos import GRAV, EosParams, bn2_kernel, rhd_kernel
 from .forcing import SurfaceForcing
@@ -54,28 +55,62 @@ class State:
         self.time_s = 0.0         # model time since start_date (s)
 
 
+def _declare_state_fields() -> None:
+    """The prognostic fields, the Adams-Bashforth history the next steps use, and the
+    vertical velocity that advects tracers."""
+    own = "ocean.model"
+    fields.declare("u", "U", 3, "m s-1", "sea water x velocity", lambda m: m.state.u, output="uo",
+                   standard_name="sea_water_x_velocity", restart=True, owner=own)
+    fields.declare("v", "V", 3, "m s-1", "sea water y velocity", lambda m: m.state.v, output="vo",
+                   standard_name="sea_water_y_velocity", restart=True, owner=own)
+    fields.declare("T", "T", 3, "degC", "sea water potential temperature", lambda m: m.state.T, output="thetao",
+                   standard_name="sea_water_potential_temperature", restart=True, owner=own)
+    fields.declare("S", "T", 3, "1e-3", "sea water salinity", lambda m: m.state.S, output="so",
+                   standard_name="sea_water_salinity", restart=True, owner=own)
+    fields.declare("ssh", "T", 2, "m", "sea surface height above geoid", lambda m: m.state.ssh, output="zos",
+                   standard_name="sea_surface_height_above_geoid", restart=True, owner=own)
+    fields.declare("ubar", "U", 2, "m s-1", "depth-mean x velocity", lambda m: m.state.ubar, output="ubar",
+                   standard_name="barotropic_sea_water_x_velocity", restart=True, owner=own)
+    fields.declare("vbar", "V", 2, "m s-1", "depth-mean y velocity", lambda m: m.state.vbar, output="vbar",
+                   standard_name="barotropic_sea_water_y_velocity", restart=True, owner=own)
+    fields.declare("w", "W", 3, "m s-1", "upward sea water velocity (advecting tracers)", lambda m: m.wadv,
+                   output="wo", standard_name="upward_sea_water_velocity", owner=own)
+    # AB3 history: the tendencies of steps n-1 and n-2 (slots of the ring of 3) and the
+    # barotropic velocities they saw
+    for lag in (1, 2):
+        for name, hist, ndim, units in (("gu", "gu_hist", 3, "m s-2"), ("gv", "gv_hist", 3, "m s-2"),
+                                        ("ubar", "ubar_hist", 2, "m s-1"), ("vbar", "vbar_hist", 2, "m s-1")):
+            fields.declare(f"{name}_nm{lag}", "U" if name in ("gu", "ubar") else "V", ndim, units,
+                           f"{name} of step n-{lag} (Adams-Bashforth history)",
+                           lambda m, hist=hist, lag=lag: getattr(m.state, hist)[(m.state.nstep - lag) % 3],
+                           restart=True, owner=own)
+
+
+_declare_state_fields()
+
+
 class Model:
     """One tile of the ocean. ``Model(cfg)`` is the whole domain on one process;
     ``Model(cfg, domain)`` a tile of an MPI decomposition."""
 
-    def __init__(self, cfg: dict, domain: Domain | None = None,
+    def __init__(self, cfg: Config, domain: Domain | None = None,
                  global_grid: tuple[GlobalHorizontal, Vertical, dict] | None = None):
         self.cfg = cfg
         gh, vert, counts = global_grid or build_global(cfg)
-        h = cfg["grid"]["halo"]
+        h = cfg.grid.halo
         NY, NX = gh.shape
         self.domain = domain or serial_domain(NX, NY, gh.periodic_x, h)
         d = self.domain
         self.grid = g = Grid(gh, vert, counts, h=h, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=lateral_slip(cfg))
         self.halo = d.halo
-        self.dt = cfg["time"]["dt_s"]
-        self.eos = EosParams.dino() if cfg["eos"]["kind"] == "seos" else EosParams.linear()
+        self.dt = cfg.time.dt_s
+        self.eos = EosParams.dino() if cfg.eos.kind == "seos" else EosParams.linear()
         self.rho0 = self.eos.rho0
         self._setup_barotropic(counts, gh)
         self._setup_coefficients()
         self.state = State(g)
-        self.bt_coefs = barotropic.SubstepCoefficients(g, GRAV, cfg["momentum"]["coriolis"])
-        self.forcing = SurfaceForcing(cfg, g, self.rho0)
+        self.bt_coefs = barotropic.SubstepCoefficients(g, GRAV, cfg.momentum.coriolis)
+        self.forcing = SurfaceForcing(cfg.forcing, cfg.time.start_date, g, self.rho0)
         z3, z2 = lambda: np.zeros(g.shape3), lambda: np.zeros(g.shape2)  # noqa: E731
         # work arrays
         self.ua, self.va, self.gu, self.gv, self.q, self.w = z3(), z3(), z3(), z3(), z3(), z3()
@@ -90,62 +125,64 @@ class Model:
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
         self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
-        self.closure = None       # an ocean.closure_hook.ClosureHook, set by the run driver
+        self.fields = fields.FieldTable()   # the registry's fields, plus those the closures add
+        self.closures: list[Closure] = []   # in the order of the configuration (add_closure)
+        self.ueiv = self.veiv = None        # the eddy-velocity slot, once a closure fills it
         self.initialise()
 
     # ------------------------------------------------------------------ set-up
     def _setup_barotropic(self, counts, gh):
         """Number of sub-steps from the gravity-wave CFL on the global grid."""
-        t = self.cfg["time"]
+        t = self.cfg.time
         wet = counts["T"] > 0
         vert_depth = float(np.max(gh.bathy[wet])) if wet.any() else 1.0
         inv_dx2 = (1.0 / gh.e1t ** 2 + 1.0 / gh.e2t ** 2)[wet]
         c = math.sqrt(GRAV * vert_depth)
-        dte_max = t["barotropic_cfl"] / (c * math.sqrt(float(inv_dx2.max())))
+        dte_max = t.barotropic_cfl / (c * math.sqrt(float(inv_dx2.max())))
         need = math.ceil(self.dt / dte_max)
         need += need % 2
-        m = t["barotropic_substeps"]
+        m = t.barotropic_substeps
         if m == 0:
             m = max(need, 4)
         elif m % 2 or m < need:
             raise ConfigError(
                 f"key 'time.barotropic_substeps' = {m} breaks the barotropic gravity-wave CFL "
                 f"(c = {c:.0f} m/s on a {math.sqrt(1 / inv_dx2.max()) / 1e3:.1f} km grid needs an even number "
-                f">= {need} sub-steps of time.dt_s = {self.dt:g} s at CFL {t['barotropic_cfl']})")
+                f">= {need} sub-steps of time.dt_s = {self.dt:g} s at CFL {t.barotropic_cfl})")
         self.n_sub = m
         self.bt_a, self.bt_c = barotropic.filter_weights(m)
 
     def _setup_coefficients(self):
-        g, mo = self.grid, self.cfg["momentum"]
+        g, mo = self.grid, self.cfg.momentum
         emax_t = np.maximum(g.e1t, g.e2t)
         emax_f = np.maximum(g.e1f, g.e2f)
-        self.viscosity = mo["viscosity"]
+        self.viscosity = mo.viscosity
         if self.viscosity == "laplacian":
-            if mo["visc_coeff"] > 0:
-                self.ahm_t = np.full(g.shape2, mo["visc_coeff"])
+            if mo.visc_coeff > 0:
+                self.ahm_t = np.full(g.shape2, mo.visc_coeff)
                 self.ahm_f = self.ahm_t.copy()
             else:
-                self.ahm_t, self.ahm_f = 0.5 * mo["visc_velocity_m_s"] * emax_t, 0.5 * mo["visc_velocity_m_s"] * emax_f
+                self.ahm_t, self.ahm_f = 0.5 * mo.visc_velocity_m_s * emax_t, 0.5 * mo.visc_velocity_m_s * emax_f
         elif self.viscosity == "biharmonic":       # operator applied twice with sqrt(B)
-            if mo["visc_coeff"] > 0:
-                self.ahm_t = np.full(g.shape2, math.sqrt(mo["visc_coeff"]))
+            if mo.visc_coeff > 0:
+                self.ahm_t = np.full(g.shape2, math.sqrt(mo.visc_coeff))
                 self.ahm_f = self.ahm_t.copy()
             else:
-                self.ahm_t = np.sqrt(mo["visc_velocity_m_s"] * emax_t ** 3 / 12.0)
-                self.ahm_f = np.sqrt(mo["visc_velocity_m_s"] * emax_f ** 3 / 12.0)
-        self.aht_u, self.aht_v = tracers.lateral_diffusivity(g, self.cfg["tracers"])
+                self.ahm_t = np.sqrt(mo.visc_velocity_m_s * emax_t ** 3 / 12.0)
+                self.ahm_f = np.sqrt(mo.visc_velocity_m_s * emax_f ** 3 / 12.0)
+        self.aht_u, self.aht_v = tracers.lateral_diffusivity(g, self.cfg.tracers)
 
     def initialise(self):
         """Initial state: at rest, with the configured stratification."""
-        g, s, ini = self.grid, self.state, self.cfg["init"]
-        if ini["kind"] == "dino":
+        g, s, ini = self.grid, self.state, self.cfg.init
+        if ini.kind == "dino":
             t1, s1 = initial_stratification(g.gdept)
             T, S = t1[:, None, None], s1[:, None, None]
-        elif ini["kind"] == "uniform":
-            T, S = np.full((g.nz, 1, 1), ini["t0_degc"]), np.full((g.nz, 1, 1), ini["s0_psu"])
+        elif ini.kind == "uniform":
+            T, S = np.full((g.nz, 1, 1), ini.t0_degc), np.full((g.nz, 1, 1), ini.s0_psu)
         else:
-            T = (ini["t0_degc"] + ini["dtdz_k_m"] * g.gdept)[:, None, None]
-            S = np.full((g.nz, 1, 1), ini["s0_psu"])
+            T = (ini.t0_degc + ini.dtdz_k_m * g.gdept)[:, None, None]
+            S = np.full((g.nz, 1, 1), ini.s0_psu)
         s.T[:] = T * g.tmask
         s.S[:] = S * g.tmask
         s.u[:] = s.v[:] = s.ssh[:] = s.ubar[:] = s.vbar[:] = 0.0
@@ -157,11 +194,11 @@ class Model:
     def step(self) -> None:
         """Advance the tile by one time step dt (the order of all processes is here)."""
         g, s, h, dt, halo = self.grid, self.state, self.grid.h, self.dt, self.halo
-        co = self.cfg["momentum"]["coriolis"]
+        co = self.cfg.momentum.coriolis
         ec = self.eos.coeffs()
         self.forcing.update(s.time_s)
-        if self.closure is not None:
-            self.closure.start_of_step()             # inputs exist now: send (or run) the closure
+        for c in self.closures:
+            c.start_of_step()                        # inputs exist now: send (or run) the closures
 
         # 1. density and vertical velocity at time n
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
@@ -180,14 +217,13 @@ class Model:
         momentum.hydrostatic_pressure(self.rhd, g.e3w, GRAV, self.ph)
         momentum.pressure_gradient(self.ph, g.e1u, g.e2v, g.umask, g.vmask, h, self.gu, self.gv)
         self._lateral_viscosity()
-        if self.closure is not None:
-            self.closure.before_tendencies()         # receive as late as possible
-            self.closure.apply(self.gu, self.gv)
+        for c in self.closures:                      # slot: momentum tendency
+            c.momentum_tendency(self.gu, self.gv)
         momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, h)
-        mo = self.cfg["momentum"]
+        mo = self.cfg.momentum
         momentum.implicit_vertical_viscosity(self.ua, self.va, s.u, s.v, self.forcing.taux, self.forcing.tauy,
-                                             g.umask, g.vmask, g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo["vertical_viscosity_m2_s"],
-                                             mo["bottom_drag_cd"], mo["bottom_drag_ke0_m2_s2"], self.rho0, dt, h, self.cp)
+                                             g.umask, g.vmask, g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo.vertical_viscosity_m2_s,
+                                             mo.bottom_drag_cd, mo.bottom_drag_ke0_m2_s2, self.rho0, dt, h, self.cp)
 
         # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean.
         # The Coriolis force of the depth-mean flow is removed from the forcing at the same
@@ -252,27 +288,46 @@ class Model:
 
     def _tracers(self):
         g, s, h, dt = self.grid, self.state, self.grid.h, self.dt
-        tr, ec = self.cfg["tracers"], self.eos.coeffs()
+        tr, ec = self.cfg.tracers, self.eos.coeffs()
+        if self.ueiv is not None:
+            self._eddy_velocity()
         momentum.divergence_curl(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
                                  g.tmask, g.fmask, self.div, self.rot)
         momentum.vertical_velocity(self.div, g.e3t, h, 0, self.wadv)
         bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
-        tracers.vertical_diffusivity(self.bn2, g.tmask, tr["vertical_diffusivity_m2_s"],
-                                     tr["convection_diffusivity_m2_s"], h, self.avt)
+        tracers.vertical_diffusivity(self.bn2, g.tmask, tr.vertical_diffusivity_m2_s,
+                                     tr.convection_diffusivity_m2_s, h, self.avt)
         f = self.forcing
         f.sources(s.T, s.S)
-        advect = tr["advection"] == "tvd"
+        advect = tr.advection == "tvd"
         for X, Xa, src, pen in ((s.T, self.Ta, f.src_t, f.pen_t), (s.S, self.Sa, f.src_s, f.src_zero)):
             tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, g.e1u, g.e2u, g.e1v, g.e2v,
                            g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, h, self.fx, self.fy, self.fz)
             tracers.update(X, self.fx, self.fy, self.fz, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
                            dt, h, Xa)
-        if self.closure is not None:
-            self.closure.before_vertical_mixing()
+        for c in self.closures:                      # slot: tracer tendency (after the resolved fluxes)
+            c.tracer_tendency(self.Ta, self.Sa, dt)
         tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.e3t, g.e3w, dt, h, self.cp)
         self.halo.exchange(self.Ta, self.Sa)
         s.T, self.Ta = self.Ta, s.T
         s.S, self.Sa = self.Sa, s.S
+
+    def _eddy_velocity(self):
+        """Slot: the closures' eddy-induced velocity, added to the velocity that advects the
+        tracers (its vertical part then follows from continuity with the resolved w)."""
+        self.ueiv.fill(0.0)
+        self.veiv.fill(0.0)
+        for c in self.closures:
+            c.eddy_velocity(self.ueiv, self.veiv)
+        self.halo.exchange(self.ueiv, self.veiv)
+        self.uadv += self.ueiv
+        self.vadv += self.veiv
+
+    def add_closure(self, closure: Closure) -> None:
+        """Plug a closure into the step's slots (closures act in the order they are added)."""
+        self.closures.append(closure)
+        if EDDY_VELOCITY in closure.slots and self.ueiv is None:
+            self.ueiv, self.veiv = np.zeros(self.grid.shape3), np.zeros(self.grid.shape3)
 
     # ------------------------------------------------------------------ checks and diagnostics
     def check(self, umax: float) -> None:

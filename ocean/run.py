@@ -1,49 +1,154 @@
-"""Running an experiment: set-up on every rank, the time loop, output, restarts, summary."""
+"""Running an experiment: ``run`` reads as the list of its jobs, each a function below.
+
+Set-up on every rank (threads, the split into ocean and ML groups, the model and its
+closures, a restart), the time loop (``TimeLoop``: progress, diagnostics, periodic
+restarts, a stop on SIGTERM or SIGINT), and the end (restart, output, summary, coupling
+report). Everything the run says goes through ``ocean.runlog`` to the console and to
+``RUNDIR/run.log``.
+"""
 from __future__ import annotations
 
 import json
-import os
-import sys
+import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import restart as restart_io
-from .config import ConfigError
+from .closure_hook import ClosureError, ClosureHook
+from .config import Config, ConfigError
 from .domain import mpi_domain
 from .grid import build_global
-from .closure_hook import ClosureError
 from .model import BlowUp, Model
 from .run_output import RunOutput
-
+from .runlog import attach_file, log
 
 WARMUP_STEPS = 2           # steps left out of the timings (numba cache loading, first inference)
-COUPLED_WORLD = False      # COMM_WORLD was split into ocean and ML groups (error handling)
-ML_ROLE = False
 ABORT_GRACE_S = 0.5        # seconds between the last words of an aborting run and MPI_Abort
+DAY_S = 86400.0
+YEAR_S = 360 * DAY_S
 
 
+class RunStopped(Exception):
+    """The run was stopped by a signal after saving its state; ``exit_code`` is 128 + signal."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum, self.exit_code = signum, 128 + signum
+
+
+@dataclass
+class Launch:
+    """What the command line learns about the job while it runs (for its error handling):
+    whether COMM_WORLD was split into an ocean and an ML group, and this rank's role."""
+    coupled: bool = False
+    is_ml: bool = False
+
+
+class StopSignal:
+    """Records SIGTERM and SIGINT instead of dying, so that every rank can finish its step,
+    save the state and exit together (mpiexec forwards both signals to every rank)."""
+
+    def __init__(self):
+        self.signum = 0
+        self._old = {}
+
+    def __enter__(self) -> "StopSignal":
+        for s in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._old[s] = signal.signal(s, self._handle)
+            except ValueError:          # not the main thread (embedded use): no handler
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.signum = signum
+
+    def __exit__(self, *exc) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+# ---------------------------------------------------------------------------- set-up jobs
 def world_comm():
     """COMM_WORLD when launched by mpirun with more than one rank, else None."""
-    try:
-        from mpi4py import MPI
-    except ImportError:     # pragma: no cover - mpi4py is a dependency
-        return None
+    from mpi4py import MPI
     comm = MPI.COMM_WORLD
     return comm if comm.Get_size() > 1 else None
 
 
-def set_threads(cfg: dict) -> int:
+@dataclass
+class ThreadChoice:
+    threads: int
+    why: str
+    oversubscribed: bool = False
+
+
+def choose_threads(cfg: Config, is_ml: bool = False) -> ThreadChoice:
+    """Numba threads of this ocean rank: ``parallel.threads``, or by default the node's usable
+    cores shared among the ranks on that node (ocean and ML, counted through a shared-memory
+    communicator), at least 1 and at most NUMBA_NUM_THREADS. Collective over COMM_WORLD."""
     import numba
-    n = cfg["parallel"]["threads"]
-    if n > 0:
-        if n > numba.config.NUMBA_NUM_THREADS:
-            raise ConfigError(f"key 'parallel.threads' = {n} exceeds NUMBA_NUM_THREADS = "
-                              f"{numba.config.NUMBA_NUM_THREADS}")
+    from mpi4py import MPI
+
+    from coupling.polling import usable_cpus
+    world = MPI.COMM_WORLD
+    node = world.Split_type(MPI.COMM_TYPE_SHARED) if world.Get_size() > 1 else None
+    on_node = node.Get_size() if node is not None else 1
+    cores = usable_cpus()
+    asked = cfg.parallel.threads
+    if asked > numba.config.NUMBA_NUM_THREADS:
+        if node is not None:
+            node.Free()
+        raise ConfigError(f"key 'parallel.threads' = {asked} exceeds NUMBA_NUM_THREADS = "
+                          f"{numba.config.NUMBA_NUM_THREADS}")
+    if asked > 0:
+        n, why = asked, "parallel.threads"
+    else:
+        n = max(1, min(cores // on_node, numba.config.NUMBA_NUM_THREADS))
+        why = f"{cores} core(s) shared by {on_node} rank(s) on this node"
+    busy = max((c.torch_threads for c in cfg.remote_closures), default=1) if is_ml else n
+    demand = node.allreduce(busy) if node is not None else busy
+    if node is not None:
+        node.Free()
+    if not is_ml:
         numba.set_num_threads(n)
-    return numba.get_num_threads()
+    return ThreadChoice(n, why, demand > cores)
 
 
-def build_model(cfg: dict, comm=None) -> Model:
+def split_groups(cfg: Config, threads: int, is_ml_guess: bool):
+    """Split COMM_WORLD into the ocean group and the ML group (one block of ML ranks per
+    remote closure); returns (groups, the ocean group's communicator or None)."""
+    from mpi4py import MPI
+
+    from coupling.groups import split_world
+    try:
+        groups = split_world(MPI.COMM_WORLD, [c.ml_ranks for c in cfg.remote_closures],
+                             max((c.torch_threads for c in cfg.remote_closures), default=1) if is_ml_guess
+                             else threads)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return groups, (groups.local if groups.n_ocean > 1 else None)
+
+
+def closure_key(cfg: Config, index: int) -> str:
+    """How the configuration names closure ``index`` (for errors)."""
+    return "closure" if len(cfg.closures) == 1 else f"closure.{index}"
+
+
+def serve_ml(cfg: Config, groups) -> dict:
+    """This rank belongs to the ML group: serve its closure until the ocean ranks stop."""
+    from closures.serve import serve
+    service = groups.my_service()
+    index = cfg.closures.index(cfg.remote_closures[service.index])
+    with StopSignal() as stop:          # the ocean ranks decide when to stop; keep serving until then
+        batches = serve(cfg.remote_closures[service.index], service, groups.spin, closure_key(cfg, index))
+    if stop.signum:
+        raise RunStopped(stop.signum, f"ML rank {groups.world.Get_rank()} stopped with the ocean ranks")
+    return {"role": "ml", "batches": batches}
+
+
+def build_model(cfg: Config, comm=None) -> Model:
     gg = build_global(cfg)
     gh, _, counts = gg
     if comm is None:
@@ -52,194 +157,271 @@ def build_model(cfg: dict, comm=None) -> Model:
     return Model(cfg, domain, global_grid=gg)
 
 
-def steps_for(cfg: dict, days: float | None, steps: int | None) -> int:
+def attach_closures(model: Model, cfg: Config, groups) -> None:
+    """Every configured closure, in declaration order, each with its service if remote."""
+    services = iter(groups.services) if groups is not None else iter(())
+    for k, c in enumerate(cfg.closures):
+        service = next(services) if c.mode != "inprocess" else None
+        model.add_closure(ClosureHook(c, model, service, closure_key(cfg, k), groups.spin if groups else False))
+    names = [c.name for c in model.closures]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two closures have the same name ({', '.join(names)}): their outputs and restart "
+                          "entries would collide")
+
+
+def steps_for(cfg: Config, days: float | None, steps: int | None) -> int:
     if steps is not None:
         if steps < 0:
             raise ConfigError(f"--steps must be >= 0, got {steps}")
         return steps
-    d = cfg["run"]["days"] if days is None else days
+    d = cfg.run.days if days is None else days
     if d <= 0:
         raise ConfigError(f"--days must be > 0, got {d}")
-    return int(round(d * 86400.0 / cfg["time"]["dt_s"]))
+    return int(round(d * DAY_S / cfg.time.dt_s))
 
 
-def run(cfg: dict, out_dir: str | Path | None = None, *, days: float | None = None, steps: int | None = None,
-        restart: str | Path | None = None, progress: bool = True, comm=None, log=print) -> dict:
-    """Run the configured experiment; returns the summary (on every rank)."""
-    threads = set_threads(cfg)
-    c = cfg["closure"]
-    groups = None
-    if c["model_file"] and c["mode"] != "inprocess":
-        global COUPLED_WORLD, ML_ROLE
-        groups, comm = _split(cfg)
-        COUPLED_WORLD, ML_ROLE = True, groups.is_ml
-        if groups.is_ml:
-            from closures.serve import serve
-            batches = serve(cfg, groups)
-            return {"role": "ml", "batches": batches}
-    model = build_model(cfg, comm)
-    d = model.domain
-    if c["model_file"]:
-        from .closure_hook import ClosureHook
-        model.closure = ClosureHook(cfg, model, groups)
-    if restart is not None:
-        restart_io.read(model, restart)
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None and d.is_root:
-        out.mkdir(parents=True, exist_ok=True)
-    d.barrier()
-    nsteps = steps_for(cfg, days, steps)
-    output = RunOutput(model, out / "output.nc" if out else None, cfg, title=f"ocean run {cfg['run']['name']}")
-    rcfg = cfg["run"]
-    restart_every = int(round(rcfg["restart_every_days"] * 86400.0 / model.dt)) if rcfg["restart_every_days"] else 0
-    g = model.grid
-    cells = g.nx_glo * g.ny_glo * g.nz
-    if d.is_root and progress:
-        lay = d.layout
-        log(f"{cfg['run']['name']}: {g.nx_glo}x{g.ny_glo}x{g.nz} grid, dt {model.dt:g} s, {model.n_sub} barotropic "
-            f"sub-steps, {d.size} rank(s) on a {lay.px}x{lay.py} process grid ({lay.n_land} land tiles dropped), "
-            f"{threads} thread(s) per rank, {nsteps} steps")
-    bar = None
-    if d.is_root and progress:
-        from tqdm import tqdm
-        bar = tqdm(total=nsteps, unit="step", dynamic_ncols=True, mininterval=1.0)
-    fault = _injected_fault(d.rank)
-    t_start = t_warm = time.perf_counter()
-    halo_s0 = model.halo.seconds
-    try:
-        for n in range(nsteps):
-            if n == WARMUP_STEPS:
-                t_warm = time.perf_counter()
-                halo_s0 = model.halo.seconds
-                if model.closure is not None:
-                    model.closure.timers.reset()
-            if n == fault:
-                raise RuntimeError(f"fault injected on rank {d.rank} at step {n} (OCEAN_INJECT_FAULT)")
-            model.step()
-            s = model.state
-            if s.nstep % rcfg["check_every_steps"] == 0:
-                model.check(rcfg["max_velocity_m_s"])
-            output.after_step()
-            if restart_every and s.nstep % restart_every == 0 and out is not None:
-                restart_io.write(model, out / f"restart_{s.nstep:08d}.nc")
-            if rcfg["diagnostics_every_steps"] and s.nstep % rcfg["diagnostics_every_steps"] == 0:
-                diag = model.global_diagnostics()
-                if d.is_root:
-                    msg = " ".join(f"{k}={v:.6g}" for k, v in diag.items())
-                    (bar.write if bar else log)(f"step {s.nstep} day {s.time_s / 86400:.2f}: {msg}")
+# ---------------------------------------------------------------------------- the time loop
+@dataclass
+class TimeLoop:
+    """Steps the model, with checks, output, periodic restarts, diagnostics and progress;
+    stops early, on every rank together, after a SIGTERM or SIGINT."""
+    model: Model
+    output: RunOutput
+    out: Path | None
+    restart_every: int
+    check_every: int
+    max_velocity: float
+    diagnostics_every: int
+    progress: bool
+    t_start: float = 0.0
+    t_warm: float = 0.0
+    halo_s0: float = 0.0
+    steps_done: int = 0
+    stop_signal: int = 0
+    restarts: list = field(default_factory=list)
+
+    def run(self, nsteps: int) -> None:
+        from coupling.faults import ocean_fault_step
+        m, d = self.model, self.model.domain
+        bar = None
+        if d.is_root and self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=nsteps, unit="step", dynamic_ncols=True, mininterval=1.0)
+        fault = ocean_fault_step(d.rank)
+        self.t_start = self.t_warm = time.perf_counter()
+        self.halo_s0 = m.halo.seconds
+        try:
+            with StopSignal() as stop:
+                for n in range(nsteps):
+                    if n == WARMUP_STEPS:
+                        self._start_timing()
+                    if n == fault:
+                        raise RuntimeError(f"fault injected on rank {d.rank} at step {n} (OCEAN_INJECT_FAULT)")
+                    m.step()
+                    self.steps_done = n + 1
+                    self._after_step(bar, n, nsteps)
+                    if self._stop_requested(stop):
+                        break
+        finally:
             if bar is not None:
-                bar.update(1)
-                if n % 20 == 0 or n == nsteps - 1:
-                    wall = time.perf_counter() - t_start
-                    sim_years = (n + 1) * model.dt / (360 * 86400.0)
-                    bar.set_postfix_str(f"day {s.time_s / 86400:.1f}, {sim_years / max(wall, 1e-9) * 86400:.2f} SYPD",
-                                        refresh=False)
-    except (BlowUp, ClosureError) as exc:
-        if out is not None:
-            name = "blowup_state.nc" if isinstance(exc, BlowUp) else "closure_failure_state.nc"
-            restart_io.write(model, out / name, settle_closure=False)
-        d.barrier()           # the file is complete before any rank may end the job
-        output.close()
+                bar.close()
+
+    def _start_timing(self) -> None:
+        self.t_warm = time.perf_counter()
+        self.halo_s0 = self.model.halo.seconds
+        for c in self.model.closures:
+            c.timers.reset()
+
+    def _after_step(self, bar, n: int, nsteps: int) -> None:
+        m, s, d = self.model, self.model.state, self.model.domain
+        if s.nstep % self.check_every == 0:
+            m.check(self.max_velocity)
+        self.output.after_step()
+        if self.restart_every and s.nstep % self.restart_every == 0 and self.out is not None:
+            path = self.out / f"restart_{s.nstep:08d}.nc"
+            restart_io.write(m, path)
+            self.restarts.append(path)
+        if self.diagnostics_every and s.nstep % self.diagnostics_every == 0:
+            diag = m.global_diagnostics()
+            if d.is_root:
+                log.info(f"step {s.nstep} day {s.time_s / DAY_S:.2f}: "
+                         + " ".join(f"{k}={v:.6g}" for k, v in diag.items()))
         if bar is not None:
-            bar.close()
-        raise
-    t_end = time.perf_counter()
-    wall = t_end - t_start
-    timed_steps = nsteps - WARMUP_STEPS if nsteps > WARMUP_STEPS else nsteps
-    timed = (t_end - t_warm) if nsteps > WARMUP_STEPS else wall
-    if bar is not None:
-        bar.close()
+            bar.update(1)
+            if n % 20 == 0 or n == nsteps - 1:
+                wall = time.perf_counter() - self.t_start
+                sypd = (n + 1) * m.dt / YEAR_S / max(wall, 1e-9) * DAY_S
+                bar.set_postfix_str(f"day {s.time_s / DAY_S:.1f}, {sypd:.2f} SYPD", refresh=False)
+
+    def _stop_requested(self, stop: StopSignal) -> bool:
+        """Did any rank receive SIGTERM or SIGINT? (all ranks agree, so all stop after the same step)"""
+        d = self.model.domain
+        got = float(stop.signum)
+        if d.comm is not None:
+            got = float(d.allreduce([got], "max")[0])
+        self.stop_signal = int(got)
+        return self.stop_signal != 0
+
+
+# ---------------------------------------------------------------------------- the jobs of the end
+def save_on_failure(model: Model, out: Path | None, exc: Exception) -> None:
+    """Write the state a blow-up or a closure failure left, for inspection."""
     if out is not None:
-        restart_io.write(model, out / "restart.nc")
-    output.close()
-    halo_s = d.allreduce([model.halo.seconds - halo_s0], "max")[0]
+        name = "blowup_state.nc" if isinstance(exc, BlowUp) else "closure_failure_state.nc"
+        restart_io.write(model, out / name, settle_closure=False)
+    model.domain.barrier()            # the file is complete before any rank may end the job
+
+
+def summarise(cfg: Config, model: Model, loop: TimeLoop, threads: int) -> dict:
+    d, g = model.domain, model.grid
+    nsteps = loop.steps_done
+    t_end = time.perf_counter()
+    wall = t_end - loop.t_start
+    timed_steps = nsteps - WARMUP_STEPS if nsteps > WARMUP_STEPS else nsteps
+    timed = (t_end - loop.t_warm) if nsteps > WARMUP_STEPS else wall
+    halo_s = d.allreduce([model.halo.seconds - loop.halo_s0], "max")[0]
+    cells = g.nx_glo * g.ny_glo * g.nz
     cores = d.size * threads
-    summary = {
-        "config": cfg["run"]["name"], "steps": nsteps, "wall_s": wall, "ranks": d.size, "threads": threads,
+    return {
+        "config": cfg.run.name, "steps": nsteps, "wall_s": wall, "ranks": d.size, "threads": threads,
         "cells": cells, "timed_steps": timed_steps, "timed_wall_s": timed,
         "us_per_cell_step": timed * 1e6 / max(cells * timed_steps, 1),
         "us_per_cell_step_per_core": timed * 1e6 * cores / max(cells * timed_steps, 1),
-        "sypd": (timed_steps * model.dt / (360 * 86400.0)) / max(timed, 1e-12) * 86400.0,
+        "sypd": (timed_steps * model.dt / YEAR_S) / max(timed, 1e-12) * DAY_S,
         "halo_share": halo_s / max(timed, 1e-12),
-        "model_days": model.state.time_s / 86400.0,
+        "model_days": model.state.time_s / DAY_S,
     }
-    if d.is_root:
-        if progress:
-            log(f"done: {nsteps} steps in {wall:.1f} s; after the first {WARMUP_STEPS} steps "
-                f"{summary['us_per_cell_step_per_core']:.3f} us per cell per step per core ({cells} cells, {cores} "
-                f"core(s)), {summary['sypd']:.2f} simulated years per day")
-        if out is not None:
-            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    if model.closure is not None:
-        summary["coupling"] = _coupling_report(model, groups, timed, out, log if (d.is_root and progress) else None)
-        if model.closure.silent_ml:
-            _end_job_for_silent_ml(model)
-    model.summary = summary
-    return summary
 
 
-def _end_job_for_silent_ml(model) -> None:
+def coupling_report(model: Model, wall: float, out: Path | None, say: bool) -> dict:
+    """Stop the closures, collect every rank's timers, print one table per closure, write the JSON."""
+    from coupling.exchange import recv_timers
+    from coupling.timers import table
+    d = model.domain
+    reports = []
+    for hook in model.closures:
+        service = hook.service
+        hook.close()
+        mine = {**hook.timers.as_dict(), "wall": wall, "rank": d.rank}
+        ocean = d.comm.gather(mine, root=0) if d.comm is not None else [mine]
+        if not d.is_root:
+            continue
+        ml = [recv_timers(service.comm, service.first + k) for k in range(service.n_ml)
+              if service.first + k not in hook.failed_ml] if service is not None else []
+        for o in ocean:
+            o["seconds"]["compute"] = o["wall"] - sum(o["seconds"].values())
+        rows = [(f"ocean {o['rank']}", o) for o in ocean] + [(f"ML {m['ml_rank']}", m) for m in ml]
+        walls = {f"ocean {o['rank']}": o["wall"] for o in ocean}
+        walls.update({f"ML {m['ml_rank']}": wall for m in ml})
+        reports.append({"closure": hook.name, "mode": hook.mode, "failed_ml_ranks": hook.failed_ml,
+                        "ocean": ocean, "ml": ml})
+        if say:
+            log.info(f"closure {hook.name}, mode {hook.mode}: seconds per rank\n" + table(rows, walls))
+    if d.is_root and out is not None and reports:
+        (out / "coupling_timers.json").write_text(json.dumps({"closures": reports}, indent=1) + "\n")
+    return {"closures": reports}
+
+
+def end_job_for_silent_ml(model: Model) -> None:
     """An ML rank that never answered cannot reach MPI_Finalize, so the job would never end:
     once every file is written, end it with MPI_Abort(0) (mpirun then exits with status 0)."""
     from mpi4py import MPI
     d = model.domain
     d.barrier()
     if d.is_root:
-        print(f"warning: ML rank(s) {', '.join(map(str, model.closure.failed_ml))} never answered; the run is "
-              "complete and its files are written; ending the job with MPI_Abort(0)", file=sys.stderr, flush=True)
-        sys.stdout.flush()
+        failed = sorted({r for c in model.closures if c.silent_ml for r in c.failed_ml})
+        log.warning(f"ML rank(s) {', '.join(map(str, failed))} never answered; the run is complete and its files "
+                    "are written; ending the job with MPI_Abort(0)")
         # mpiexec stops forwarding output once the abort reaches it: give it time to pass the lines on
         time.sleep(ABORT_GRACE_S)
         MPI.COMM_WORLD.Abort(0)
     d.barrier()                 # the other ocean ranks wait here for the abort
 
 
-def _split(cfg):
-    """Split COMM_WORLD into the ocean group and the ML group; returns (groups, ocean comm)."""
+# ---------------------------------------------------------------------------- the run
+def run(cfg: Config, out_dir: str | Path | None = None, *, days: float | None = None, steps: int | None = None,
+        restart: str | Path | None = None, progress: bool = True, launch: Launch | None = None) -> dict:
+    """Run the configured experiment; returns the summary (on every rank). Raises RunStopped
+    after saving the state if a SIGTERM or SIGINT stopped it."""
     from mpi4py import MPI
-
-    from coupling.groups import split_world
-    try:
-        c = cfg["closure"]
-        busy = c["torch_threads"] if MPI.COMM_WORLD.Get_rank() >= MPI.COMM_WORLD.Get_size() - c["ml_ranks"] \
-            else cfg["parallel"]["threads"]
-        groups = split_world(MPI.COMM_WORLD, c["ml_ranks"], busy)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    return groups, (groups.local if groups.n_ocean > 1 else None)
-
-
-def _coupling_report(model, groups, wall: float, out, log) -> dict:
-    """Stop the ML ranks, collect every rank's timers, print the table, write the JSON."""
-    from coupling.exchange import recv_timers
-    from coupling.timers import table
-    hook, d = model.closure, model.domain
-    hook.close()
-    mine = {**hook.timers.as_dict(), "wall": wall, "rank": d.rank}
-    ocean = d.comm.gather(mine, root=0) if d.comm is not None else [mine]
-    if not d.is_root:
-        return {}
-    ml = [recv_timers(groups.world, groups.n_ocean + k) for k in range(groups.n_ml)
-          if groups.n_ocean + k not in hook.failed_ml] if groups else []
-    for o in ocean:
-        o["seconds"]["compute"] = o["wall"] - sum(o["seconds"].values())
-    rows = [(f"ocean {o['rank']}", o) for o in ocean] + [(f"ML {m['ml_rank']}", m) for m in ml]
-    walls = {f"ocean {o['rank']}": o["wall"] for o in ocean}
-    walls.update({f"ML {m['ml_rank']}": wall for m in ml})
-    report = {"closure": hook.spec.name, "mode": hook.mode, "failed_ml_ranks": hook.failed_ml, "ocean": ocean, "ml": ml}
-    if log is not None:
-        log(f"closure {hook.spec.name}, mode {hook.mode}: seconds per rank\n" + table(rows, walls))
+    launch = launch or Launch()
+    world = MPI.COMM_WORLD
+    is_ml = bool(cfg.remote_closures) and world.Get_rank() >= world.Get_size() - cfg.ml_ranks
+    out = Path(out_dir) if out_dir is not None else None
     if out is not None:
-        (out / "coupling_timers.json").write_text(json.dumps(report, indent=1) + "\n")
-    return report
+        attach_file(out, world.Get_rank())
+    threads = choose_threads(cfg, is_ml)
+    groups, comm = None, world_comm()
+    if cfg.remote_closures:
+        groups, comm = split_groups(cfg, threads.threads, is_ml)
+        launch.coupled, launch.is_ml = True, groups.is_ml
+        if groups.is_ml:
+            return serve_ml(cfg, groups)
+    model = build_model(cfg, comm)
+    d = model.domain
+    attach_closures(model, cfg, groups)
+    if restart is not None:
+        restart_io.read(model, restart)
+    if out is not None and d.is_root:
+        out.mkdir(parents=True, exist_ok=True)
+    d.barrier()
+    nsteps = steps_for(cfg, days, steps)
+    output = RunOutput(model, out / "output.nc" if out else None, cfg.output, cfg.time.start_date,
+                       title=f"ocean run {cfg.run.name}", attrs={"configuration": cfg.run.name})
+    r = cfg.run
+    loop = TimeLoop(model, output, out, int(round(r.restart_every_days * DAY_S / model.dt)) if r.restart_every_days
+                    else 0, r.check_every_steps, r.max_velocity_m_s, r.diagnostics_every_steps, progress)
+    if d.is_root and progress:
+        announce(cfg, model, threads, nsteps)
+    try:
+        loop.run(nsteps)
+    except (BlowUp, ClosureError) as exc:
+        save_on_failure(model, out, exc)
+        output.close()
+        raise
+    return finish(cfg, model, loop, output, out, threads.threads, progress)
 
 
-def _injected_fault(rank: int) -> int:
-    """Testing hook: OCEAN_INJECT_FAULT=RANK:STEP makes that rank raise at that step, to check
-    that one rank's failure ends the whole job. Returns the step, or -1."""
-    spec = os.environ.get("OCEAN_INJECT_FAULT", "")
-    if ":" in spec:
-        r, n = spec.split(":", 1)
-        if int(r) == rank:
-            return int(n)
-    return -1
+def announce(cfg: Config, model: Model, threads: ThreadChoice, nsteps: int) -> None:
+    """The run's first line: grid, time step, decomposition, threads and why."""
+    g, d, lay = model.grid, model.domain, model.domain.layout
+    log.info(f"{cfg.run.name}: {g.nx_glo}x{g.ny_glo}x{g.nz} grid, dt {model.dt:g} s, {model.n_sub} barotropic "
+             f"sub-steps, {d.size} ocean rank(s) on a {lay.px}x{lay.py} process grid ({lay.n_land} land tiles "
+             f"dropped), {threads.threads} thread(s) per rank ({threads.why}), {nsteps} steps")
+    if threads.oversubscribed:
+        log.warning("the ranks on this node ask for more threads than it has cores (parallel.threads, "
+                    "closure.torch_threads): expect them to slow each other down")
+
+
+def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Path | None, threads: int,
+           progress: bool) -> dict:
+    """Restart, output and summary at the end of the run (or at a stop), then the closures' report."""
+    d = model.domain
+    if out is not None:
+        restart_io.write(model, out / "restart.nc")
+        if loop.stop_signal and not (loop.restarts and loop.restarts[-1].stem.endswith(f"{model.state.nstep:08d}")):
+            restart_io.write(model, out / f"restart_{model.state.nstep:08d}.nc")
+    output.close()
+    summary = summarise(cfg, model, loop, threads)
+    if d.is_root:
+        if progress:
+            log.info(f"done: {loop.steps_done} steps in {summary['wall_s']:.1f} s; after the first {WARMUP_STEPS} "
+                     f"steps {summary['us_per_cell_step_per_core']:.3f} us per cell per step per core "
+                     f"({summary['cells']} cells, {d.size * threads} core(s)), {summary['sypd']:.2f} simulated "
+                     "years per day")
+        if out is not None:
+            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if model.closures:
+        summary["coupling"] = coupling_report(model, summary["timed_wall_s"], out, d.is_root and progress)
+        if any(c.silent_ml for c in model.closures):
+            end_job_for_silent_ml(model)
+    model.summary = summary
+    if loop.stop_signal:
+        name = signal.Signals(loop.stop_signal).name
+        where = f"; continue with --restart {out / f'restart_{model.state.nstep:08d}.nc'}" if out else ""
+        msg = (f"stopped by {name} after step {model.state.nstep} (day {model.state.time_s / DAY_S:.2f}); "
+               f"restart and output written{where}")
+        if d.is_root:
+            log.warning(msg)
+        raise RunStopped(loop.stop_signal, msg)
+    return summary

@@ -144,10 +144,11 @@ def implicit_vertical_diffusion(T, S, avt, e3t, e3w, dt, h, cp):
                 S[k, j, i] -= cp[k, j, i] * S[k + 1, j, i]
 
 
-def lateral_diffusivity(grid, cfg_tracers: dict) -> tuple[np.ndarray, np.ndarray]:
-    """K_h at U and V points (m2/s): constant, or grid-scaled U_d * e / 2 (NEMO rn_Ud)."""
-    if cfg_tracers["diff_coeff_m2_s"] > 0:
-        k = cfg_tracers["diff_coeff_m2_s"]
+def lateral_diffusivity(grid, tr) -> tuple[np.ndarray, np.ndarray]:
+    """K_h at U and V points (m2/s) from the [tracers] section ``tr``: constant, or grid-scaled
+    U_d * e / 2 (NEMO rn_Ud)."""
+    if tr.diff_coeff_m2_s > 0:
+        k = tr.diff_coeff_m2_s
         return np.full(grid.shape2, k), np.full(grid.shape2, k)
-    ud = cfg_tracers["diff_velocity_m_s"]
+    ud = tr.diff_velocity_m_s
     return 0.5 * ud * np.maximum(grid.e1u, grid.e2u), 0.5 * ud * np.maximum(grid.e1v, grid.e2v)

@@ -43,7 +43,7 @@ def bench(path: str, steps: int, warmup: int, threads: int, comm) -> dict:
     cells = g.nx_glo * g.ny_glo * g.nz
     cores = d.size * threads
     model.check(10.0)
-    return {"config": cfg["run"]["name"], "cells": cells, "steps": steps, "ranks": d.size, "threads": threads,
+    return {"config": cfg.run.name, "cells": cells, "steps": steps, "ranks": d.size, "threads": threads,
             "s_per_step": wall / steps,
             "us_per_cell_step": wall * 1e6 * cores / (cells * steps),
             "sypd": steps * model.dt / (360 * 86400.0) / wall * 86400.0,

@@ -37,7 +37,7 @@ def test_bad_set_override_and_missing_file(tmp_path):
 
 def test_set_parses_toml_values():
     cfg = config.load("configs/dino_r4.toml", ["time.dt_s=1800", "grid.kind=box", "run.name=\"x y\""])
-    assert cfg["time"]["dt_s"] == 1800.0 and cfg["grid"]["kind"] == "box" and cfg["run"]["name"] == "x y"
+    assert cfg.time.dt_s == 1800.0 and cfg.grid.kind == "box" and cfg.run.name == "x y"
 
 
 def test_shipped_configs_load():

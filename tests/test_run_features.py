@@ -54,3 +54,5 @@ def test_more_threads_than_numba_allows_is_refused(tmp_path):
 def test_config_defaults_are_valid():
     cfg = config.defaults()
     assert config.merge(cfg, {}, "<defaults>") is cfg
+    typed = config.build(cfg)
+    assert typed.time.dt_s == 2700.0 and typed.closures == () and typed.output.fields[0] == "thetao"
