@@ -5,10 +5,13 @@ A closure's declaration travels inside its model file (a TorchScript archive wit
 batch ``(batch, channels, ny + 2*halo, nx + 2*halo)`` holding the input fields level by level
 (in declaration order) and returns ``(batch, out_channels, ny, nx)`` for the interior.
 
-Input fields the ocean provides (``ocean/closure_hook.py``): u, v (m s-1, U/V points),
-T (degC), S (psu), ssh (m), mld (m), taux (N m-2), qsr (W m-2), ubar, vbar (m s-1).
-Output fields the ocean applies: ``du``, ``dv`` (m s-2, added to the momentum tendency at
-U/V points); any other output is kept as a diagnostic field.
+Input fields the ocean provides: every public field of its registry (``ocean/fields.py``):
+u, v (m s-1, U/V points), w (m s-1, W points), T (degC), S (psu), ssh (m), mld (m), taux,
+tauy (N m-2), qsr (W m-2), ubar, vbar (m s-1). Outputs the ocean puts into the step's slots
+(``ocean/closure_slots.py``): ``du``, ``dv`` (m s-2, momentum tendency at U/V points),
+``ueiv``, ``veiv`` (m s-1, eddy-induced velocity advecting the tracers), ``dT``, ``dS``
+(degC s-1, 1e-3 s-1, tracer tendency); any other output becomes a diagnostic field that
+can be written to the output file under its own name.
 """
 from __future__ import annotations
 
@@ -17,13 +20,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-POINTS = ("T", "U", "V", "F")
+POINTS = ("T", "U", "V", "F", "W")
 
 
 @dataclass(frozen=True)
 class FieldDecl:
     name: str
-    point: str           # C-grid point: T, U, V or F
+    point: str           # C-grid point: T, U, V, F or W
     levels: int | str    # "surface" (1 level), "all" (every level) or a number of levels from the top
     units: str
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, make_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import forcing_dino as dino_forcing
+
 
 class ConfigError(Exception):
     """A user error in a configuration: printed as one line, exit status 2."""
@@ -112,9 +114,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "forcing": {
         "kind": Key(str, "dino", "surface forcing", choices=("dino", "box_wind", "none")),
         "wind_tau0_n_m2": Key(NUM, 0.1, "box_wind: amplitude of tau_x = -tau0 cos(pi y / Ly) (N/m2)"),
-        "t_restoring_w_m2_k": Key(NUM, -40.0, "dino: SST restoring coefficient (W m-2 K-1)", lambda x: x <= 0, "<= 0"),
-        "s_restoring_kg_m2_s": Key(NUM, -3.858e-3, "dino: SSS restoring coefficient (kg m-2 s-1 psu-1)", lambda x: x <= 0, "<= 0"),
-        "solar_w_m2": Key(NUM, 230.0, "dino: peak solar heating (W m-2)", _nonneg, ">= 0"),
+        "t_restoring_w_m2_k": Key(NUM, dino_forcing.T_RESTORING_W_M2_K, "dino: SST restoring coefficient (W m-2 K-1)", lambda x: x <= 0, "<= 0"),
+        "s_restoring_kg_m2_s": Key(NUM, dino_forcing.S_RESTORING_KG_M2_S, "dino: SSS restoring coefficient (kg m-2 s-1 psu-1)", lambda x: x <= 0, "<= 0"),
+        "solar_w_m2": Key(NUM, dino_forcing.SOLAR_MAX_W_M2, "dino: peak solar heating (W m-2)", _nonneg, ">= 0"),
         "update_hours": Key(NUM, 24.0, "interval between updates of the seasonal forcing (hours)", _positive, "> 0"),
     },
     "init": {

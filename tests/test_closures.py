@@ -39,8 +39,9 @@ def _state(path):
 
 
 @pytest.fixture(scope="module")
-def reference(stencil, tmp_path_factory, warm_jit):
-    """The closure on the undecomposed global field: one rank, in-process."""
+def reference_and_plain(stencil, tmp_path_factory, warm_jit):
+    """The closure on the undecomposed global field (one rank, in-process), and the same
+    run without the closure."""
     out = tmp_path_factory.mktemp("ref")
     r = run_cli("run", "configs/dino_r4.toml", "--out", out, *STEPS, *_closure_args(stencil, "inprocess"))
     assert r.returncode == 0, r.stderr
@@ -48,7 +49,12 @@ def reference(stencil, tmp_path_factory, warm_jit):
     assert run_cli("run", "configs/dino_r4.toml", "--out", none, *STEPS).returncode == 0
     ref, plain = _state(out / "restart.nc"), _state(none / "restart.nc")
     assert np.max(np.abs(ref["u"] - plain["u"])) > 1e-6          # the closure does change the flow
-    return ref
+    return ref, plain
+
+
+@pytest.fixture(scope="module")
+def reference(reference_and_plain):
+    return reference_and_plain[0]
 
 
 def test_published_net_sizes_and_halos():
@@ -91,13 +97,18 @@ def test_model_file_carries_its_declaration(tmp_path):
     ("sync", 2, 1, True), ("async", 2, 1, True), ("lagged", 2, 1, None),
     ("inprocess", 2, 0, False), ("sync", 3, 1, False), ("async", 6, 2, False),
 ])
-def test_modes_and_decompositions_agree(reference, stencil, tmp_path, mode, ranks, ml, exact):
+def test_modes_and_decompositions_agree(reference_and_plain, stencil, tmp_path, mode, ranks, ml, exact):
     r = run_mpi(ranks, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_closure_args(stencil, mode, ml))
     assert r.returncode == 0, r.stderr[-3000:]
     got = _state(tmp_path / "restart.nc")
+    reference, plain = reference_and_plain
     for name, ref in reference.items():
         if exact is None:            # lagged is another numerical choice: close, not equal
-            assert np.max(np.abs(got[name] - ref)) > 0
+            lag = np.max(np.abs(got[name] - ref))
+            effect = np.max(np.abs(ref - plain[name]))        # what the closure does in 12 steps
+            # a one-step lag changes the closure's 12-step effect, not the flow: measured 0.19-0.28 of it
+            assert 0 < lag <= 0.35 * effect, (name, lag, effect)
+            continue
             continue
         if exact:                     # one ocean tile: sync and async must be bitwise the in-process result
             assert np.array_equal(got[name], ref), name

@@ -14,7 +14,8 @@ def test_dino_r4_runs_one_year_and_output_opens(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     ds = xr.open_dataset(tmp_path / "output.nc")
     assert ds.sizes["time"] == 12
-    assert ds.time.dt.calendar == "360_day" if hasattr(ds.time.dt, "calendar") else True
+    assert ds.time.encoding["calendar"] == "360_day" and ds.time.attrs.get("calendar", "360_day") == "360_day"
+    assert type(ds.time.values[0]).__name__ == "Datetime360Day" and ds.time.values[-1].day == 16   # mid-month
     sst = ds.thetao.isel(depth_t=0)
     assert float(sst.min()) >= -3.0 and float(sst.max()) <= 32.0
     assert float(sst.isel(time=-1).max() - sst.isel(time=-1).min()) > 5.0     # a meridional SST contrast formed

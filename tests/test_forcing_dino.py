@@ -76,10 +76,29 @@ def test_solar_ranges_and_season():
     assert fd.solar_heating(-90.0, 171.0) == 0.0  # floored at zero
 
 
-def test_constants():
-    assert fd.T_RESTORING_W_M2_K == -40.0
-    assert fd.S_RESTORING_KG_M2_S == -3.858e-3
-    assert fd.DAYS_PER_YEAR == 360
+def test_the_model_restores_with_dinos_coefficients_on_a_360_day_year():
+    """A surface 1 K warmer and 1 psu saltier than the targets loses 40 W m-2 of heat and
+    3.858e-3 kg m-2 s-1 of salt (DINO's rn_trp, rn_srp); the forcing repeats after 360 days."""
+    from ocean import config
+    from ocean.model import Model
+    m = Model(config.from_dict({"grid": {"resolution_deg": 4.0}, "time": {"dt_s": 3600.0}}))
+    f, g = m.forcing, m.grid
+    f.update(0.0)
+    first = (f.tstar.copy(), f.sstar.copy(), f.qsr.copy())
+    T, S = m.state.T.copy(), m.state.S.copy()
+    T[0] = f.tstar + 1.0
+    S[0] = f.sstar + 1.0
+    f.sources(T, S)
+    wet = g.interior_of(g.tmask[0]) > 0
+    rho0_cp = m.eos.rho0 * m.eos.cp
+    q_net = g.interior_of((f.src_t + f.pen_t) * rho0_cp)[wet]
+    assert np.allclose(q_net, fd.T_RESTORING_W_M2_K, rtol=1e-12)
+    assert np.allclose(g.interior_of(f.src_s * m.eos.rho0)[wet], fd.S_RESTORING_KG_M2_S, rtol=1e-12)
+    f.update(fd.DAYS_PER_YEAR * 86400.0 + 1.0)
+    for a, b in zip(first, (f.tstar, f.sstar, f.qsr)):
+        assert np.array_equal(a, b)
+    f.update(180 * 86400.0)
+    assert not np.array_equal(first[2], f.qsr)           # and it does change within the year
 
 
 def test_initial_stratification():

@@ -56,3 +56,26 @@ def test_config_defaults_are_valid():
     assert config.merge(cfg, {}, "<defaults>") is cfg
     typed = config.build(cfg)
     assert typed.time.dt_s == 2700.0 and typed.closures == () and typed.output.fields[0] == "thetao"
+
+
+def _cores() -> int:
+    import os
+    return len(os.sched_getaffinity(0))
+
+
+def test_default_threads_share_the_node_among_its_ranks(tmp_path, warm_jit):
+    from conftest import run_mpi
+    cores = _cores()
+    many = {"NUMBA_NUM_THREADS": str(cores)}            # numba allows every core; the run must not take them all
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--steps", "2", "--out", tmp_path / "a",
+                "--set", "output.interval_days=0", env=many)
+    assert r.returncode == 0, r.stderr[-2000:]
+    first = r.stdout.splitlines()[0]
+    assert f"{max(1, cores // 2)} thread(s) per rank ({cores} core(s) shared by 2 rank(s) on this node)" in first
+    assert "warning" not in r.stderr
+    r = run_cli("run", "configs/dino_r4.toml", "--steps", "2", "--out", tmp_path / "b",
+                "--set", "output.interval_days=0", env=many)
+    assert f"{cores} thread(s) per rank ({cores} core(s) shared by 1 rank(s) on this node)" in r.stdout
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--steps", "2", "--out", tmp_path / "c",
+                "--set", "output.interval_days=0", "--set", f"parallel.threads={cores}", env=many)
+    assert r.returncode == 0 and "ask for more threads than it has cores" in r.stderr
