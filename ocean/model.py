@@ -55,34 +55,34 @@ class State:
         self.time_s = 0.0         # model time since start_date (s)
 
 
+# prognostic fields: name, point, ndim, units, long name, output name, CF standard name
+PROGNOSTIC = (
+    ("u", "U", 3, "m s-1", "sea water x velocity", "uo", "sea_water_x_velocity"),
+    ("v", "V", 3, "m s-1", "sea water y velocity", "vo", "sea_water_y_velocity"),
+    ("T", "T", 3, "degC", "sea water potential temperature", "thetao", "sea_water_potential_temperature"),
+    ("S", "T", 3, "1e-3", "sea water salinity", "so", "sea_water_salinity"),
+    ("ssh", "T", 2, "m", "sea surface height above geoid", "zos", "sea_surface_height_above_geoid"),
+    ("ubar", "U", 2, "m s-1", "depth-mean x velocity", "ubar", "barotropic_sea_water_x_velocity"),
+    ("vbar", "V", 2, "m s-1", "depth-mean y velocity", "vbar", "barotropic_sea_water_y_velocity"),
+)
+
+
 def _declare_state_fields() -> None:
     """The prognostic fields, the Adams-Bashforth history the next steps use, and the
     vertical velocity that advects tracers."""
     own = "ocean.model"
-    fields.declare("u", "U", 3, "m s-1", "sea water x velocity", lambda m: m.state.u, output="uo",
-                   standard_name="sea_water_x_velocity", restart=True, owner=own)
-    fields.declare("v", "V", 3, "m s-1", "sea water y velocity", lambda m: m.state.v, output="vo",
-                   standard_name="sea_water_y_velocity", restart=True, owner=own)
-    fields.declare("T", "T", 3, "degC", "sea water potential temperature", lambda m: m.state.T, output="thetao",
-                   standard_name="sea_water_potential_temperature", restart=True, owner=own)
-    fields.declare("S", "T", 3, "1e-3", "sea water salinity", lambda m: m.state.S, output="so",
-                   standard_name="sea_water_salinity", restart=True, owner=own)
-    fields.declare("ssh", "T", 2, "m", "sea surface height above geoid", lambda m: m.state.ssh, output="zos",
-                   standard_name="sea_surface_height_above_geoid", restart=True, owner=own)
-    fields.declare("ubar", "U", 2, "m s-1", "depth-mean x velocity", lambda m: m.state.ubar, output="ubar",
-                   standard_name="barotropic_sea_water_x_velocity", restart=True, owner=own)
-    fields.declare("vbar", "V", 2, "m s-1", "depth-mean y velocity", lambda m: m.state.vbar, output="vbar",
-                   standard_name="barotropic_sea_water_y_velocity", restart=True, owner=own)
+    for name, point, ndim, units, long_name, output, standard in PROGNOSTIC:
+        fields.declare(name, point, ndim, units, long_name, lambda m, a=name: getattr(m.state, a), output=output,
+                       standard_name=standard, restart=True, owner=own)
     fields.declare("w", "W", 3, "m s-1", "upward sea water velocity (advecting tracers)", lambda m: m.wadv,
                    output="wo", standard_name="upward_sea_water_velocity", owner=own)
     # AB3 history: the tendencies of steps n-1 and n-2 (slots of the ring of 3) and the
     # barotropic velocities they saw
     for lag in (1, 2):
-        for name, hist, ndim, units in (("gu", "gu_hist", 3, "m s-2"), ("gv", "gv_hist", 3, "m s-2"),
-                                        ("ubar", "ubar_hist", 2, "m s-1"), ("vbar", "vbar_hist", 2, "m s-1")):
-            fields.declare(f"{name}_nm{lag}", "U" if name in ("gu", "ubar") else "V", ndim, units,
-                           f"{name} of step n-{lag} (Adams-Bashforth history)",
-                           lambda m, hist=hist, lag=lag: getattr(m.state, hist)[(m.state.nstep - lag) % 3],
+        for name, point, ndim, units in (("gu", "U", 3, "m s-2"), ("gv", "V", 3, "m s-2"),
+                                         ("ubar", "U", 2, "m s-1"), ("vbar", "V", 2, "m s-1")):
+            fields.declare(f"{name}_nm{lag}", point, ndim, units, f"{name} of step n-{lag} (Adams-Bashforth history)",
+                           lambda m, hist=f"{name}_hist", lag=lag: getattr(m.state, hist)[(m.state.nstep - lag) % 3],
                            restart=True, owner=own)
 
 

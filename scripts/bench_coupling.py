@@ -89,7 +89,8 @@ def run_case(config: str, steps: int, out: Path, ocean: int, ml: int, closure: P
             p.kill()
             p.wait()
     summary = json.loads((out / "summary.json").read_text())
-    timers = json.loads((out / "coupling_timers.json").read_text()) if (out / "coupling_timers.json").exists() else None
+    timers = json.loads((out / "coupling_timers.json").read_text())["closures"][0] \
+        if (out / "coupling_timers.json").exists() else None
     return {"wall": summary["timed_wall_s"], "steps": summary["timed_steps"], "timers": timers}
 
 
