@@ -40,12 +40,12 @@ def solar_penetration(gdepw: np.ndarray, r=0.58, xi1=0.35, xi2=23.0) -> np.ndarr
 
 
 @serial_kernel
-def surface_sources(T, S, tstar, sstar, qsr, trp, srp, rho0, rho0_cp, tmask, h, src_t, src_s, pen_t):
+def surface_sources(T, S, tstar, sstar, qsr, trp, srp, rho0, rho0_cp, tmask, nhalo, src_t, src_s, pen_t):
     """Surface sources for the tracer equation: src_t (degC m/s) and src_s (psu m/s) into the
     top cell, pen_t (degC m/s) the shortwave distributed over depth by the tracer update."""
     nj, ni = src_t.shape
-    for j in range(h, nj - h):
-        for i in range(h, ni - h):
+    for j in range(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
             m = tmask[0, j, i]
             q_net = trp * (T[0, j, i] - tstar[j, i])
             src_t[j, i] = (q_net - qsr[j, i]) / rho0_cp * m
@@ -79,7 +79,7 @@ class SurfaceForcing:
         elif self.kind == "box_wind":
             ly = gh.y_v[-1]                                  # box: y_v[-1] is the northern wall
             dy = gh.y_v[0] - gh.y_t[0]
-            y = gh.y_t[0] + 2 * dy * (np.arange(grid.shape2[0]) - grid.h + grid.j0)
+            y = gh.y_t[0] + 2 * dy * (np.arange(grid.shape2[0]) - grid.nhalo + grid.j0)
             self.taux[:] = -f["wind_tau0_n_m2"] * np.cos(np.pi * y[:, None] / ly) * grid.umask[0]
 
     def update(self, time_s: float) -> None:
@@ -98,4 +98,4 @@ class SurfaceForcing:
     def sources(self, T: np.ndarray, S: np.ndarray) -> None:
         """Fill src_t, src_s, pen_t from the current surface T and S."""
         surface_sources(T, S, self.tstar, self.sstar, self.qsr, self.trp, self.srp, self.rho0,
-                        RHO0_CP, self.grid.tmask, self.grid.h, self.src_t, self.src_s, self.pen_t)
+                        RHO0_CP, self.grid.tmask, self.grid.nhalo, self.src_t, self.src_s, self.pen_t)

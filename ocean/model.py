@@ -62,11 +62,11 @@ class Model:
                  global_grid: tuple[GlobalHorizontal, Vertical, dict] | None = None):
         self.cfg = cfg
         gh, vert, counts = global_grid or build_global(cfg)
-        h = cfg["grid"]["halo"]
+        nhalo = cfg["grid"]["halo"]
         NY, NX = gh.shape
-        self.domain = domain or serial_domain(NX, NY, gh.periodic_x, h)
+        self.domain = domain or serial_domain(NX, NY, gh.periodic_x, nhalo)
         d = self.domain
-        self.grid = g = Grid(gh, vert, counts, h=h, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=lateral_slip(cfg))
+        self.grid = g = Grid(gh, vert, counts, nhalo=nhalo, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=lateral_slip(cfg))
         self.halo = d.halo
         self.dt = cfg["time"]["dt_s"]
         self.eos = EosParams.dino() if cfg["eos"]["kind"] == "seos" else EosParams.linear()
@@ -84,9 +84,9 @@ class Model:
         self.div2, self.rot2 = (z3(), z3()) if self.viscosity == "biharmonic" else (None, None)
         self.uadv, self.vadv, self.wadv = z3(), z3(), z3()
         self.rhd, self.bn2, self.avt, self.cp = z3(), z3(), z3(), z3()
-        self.fx, self.fy, self.fz, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
+        self.flux_x, self.flux_y, self.flux_z, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
         self.mld = z2()
-        self.fu, self.fv, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
+        self.bt_force_u, self.bt_force_v, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
         self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
@@ -156,7 +156,7 @@ class Model:
     # ------------------------------------------------------------------ the time step
     def step(self) -> None:
         """Advance the tile by one time step dt (the order of all processes is here)."""
-        g, s, h, dt, halo = self.grid, self.state, self.grid.h, self.dt, self.halo
+        g, s, nhalo, dt, halo = self.grid, self.state, self.grid.nhalo, self.dt, self.halo
         co = self.cfg["momentum"]["coriolis"]
         ec = self.eos.coeffs()
         self.forcing.update(s.time_s)
@@ -167,27 +167,27 @@ class Model:
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
         momentum.divergence_curl(s.u, s.v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f, g.tmask, g.fmask,
                                  self.div, self.rot)
-        momentum.vertical_velocity(self.div, g.e3t, h, 1, self.w)
+        momentum.vertical_velocity(self.div, g.e3t, nhalo, 1, self.w)
 
         # 2. momentum: AB3 advective terms, forward pressure gradient and viscosity
-        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.ff_f, g.e1u, g.e2u, g.e1v, g.e2v,
+        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.fcor_f, g.e1u, g.e2u, g.e1v, g.e2v,
                                     g.e1e2t, g.e1e2u, g.e1e2v, g.umask, g.vmask, g.fmask_any,
-                                    g.e3t, co, h, self.q, self.gu, self.gv)
+                                    g.e3t, co, nhalo, self.q, self.gu, self.gv)
         n = s.nstep
         c0, c1, c2 = ((1.0, 0.0, 0.0), (1.5, -0.5, 0.0), (23 / 12, -16 / 12, 5 / 12))[min(n, 2)]
         momentum.ab3_update(s.u, s.v, self.gu, self.gv, s.gu_hist, s.gv_hist, n % 3, (n - 1) % 3, (n - 2) % 3,
-                            c0, c1, c2, dt, h, self.ua, self.va)
+                            c0, c1, c2, dt, nhalo, self.ua, self.va)
         momentum.hydrostatic_pressure(self.rhd, g.e3w, GRAV, self.ph)
-        momentum.pressure_gradient(self.ph, g.e1u, g.e2v, g.umask, g.vmask, h, self.gu, self.gv)
+        momentum.pressure_gradient(self.ph, g.e1u, g.e2v, g.umask, g.vmask, nhalo, self.gu, self.gv)
         self._lateral_viscosity()
         if self.closure is not None:
             self.closure.before_tendencies()         # receive as late as possible
             self.closure.apply(self.gu, self.gv)
-        momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, h)
+        momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, nhalo)
         mo = self.cfg["momentum"]
         momentum.implicit_vertical_viscosity(self.ua, self.va, s.u, s.v, self.forcing.taux, self.forcing.tauy,
                                              g.umask, g.vmask, g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo["vertical_viscosity_m2_s"],
-                                             mo["bottom_drag_cd"], mo["bottom_drag_ke0_m2_s2"], self.rho0, dt, h, self.cp)
+                                             mo["bottom_drag_cd"], mo["bottom_drag_ke0_m2_s2"], self.rho0, dt, nhalo, self.cp)
 
         # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean.
         # The Coriolis force of the depth-mean flow is removed from the forcing at the same
@@ -196,8 +196,8 @@ class Model:
         barotropic.ab3_extrapolate(s.ubar, s.vbar, s.ubar_hist, s.vbar_hist, slots[0], slots[1], slots[2],
                                    c0, c1, c2, self.ubar_x, self.vbar_x)
         self._barotropic(co)
-        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, h,
-                                      self.fu, self.fv)
+        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, nhalo,
+                                      self.bt_force_u, self.bt_force_v)
         halo.exchange(self.ua, self.va)
         barotropic.advective_velocity(s.u, s.v, self.ua, self.va, self.ubar_old, self.vbar_old, s.ubar, s.vbar,
                                       self.utr, self.vtr, g.r1_hu, g.r1_hv, g.umask, g.vmask, self.uadv, self.vadv)
@@ -211,8 +211,8 @@ class Model:
 
     def _lateral_viscosity(self):
         """Add the lateral viscosity of u^n (from self.div, self.rot) to gu, gv."""
-        g, h = self.grid, self.grid.h
-        metrics = (g.e1u, g.e2u, g.e1v, g.e2v, g.umask, g.vmask, h)
+        g, nhalo = self.grid, self.grid.nhalo
+        metrics = (g.e1u, g.e2u, g.e1v, g.e2v, g.umask, g.vmask, nhalo)
         if self.viscosity == "laplacian":
             momentum.laplacian_viscosity(self.div, self.rot, self.ahm_t, self.ahm_f, *metrics, 0, 1.0, self.gu, self.gv)
         elif self.viscosity == "biharmonic":        # -lap(lap(u)), each with sqrt(B), no halo exchange between
@@ -226,11 +226,11 @@ class Model:
                                          self.gu, self.gv)
 
     def _barotropic(self, coriolis: bool):
-        g, s, h = self.grid, self.state, self.grid.h
+        g, s, nhalo = self.grid, self.state, self.grid.nhalo
         barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, self.ubar_x, self.vbar_x, g.e3t, g.umask, g.vmask,
-                                      g.r1_hu, g.r1_hv, g.hu, g.hv, g.ff_u, g.ff_v, coriolis, self.dt, h,
-                                      self.fu, self.fv)
-        self.halo.exchange(self.fu, self.fv)
+                                      g.r1_hu, g.r1_hv, g.hu, g.hv, g.fcor_u, g.fcor_v, coriolis, self.dt, nhalo,
+                                      self.bt_force_u, self.bt_force_v)
+        self.halo.exchange(self.bt_force_u, self.bt_force_v)
         self.ssh_w[:] = s.ssh
         self.ubar_w[:] = s.ubar
         self.vbar_w[:] = s.vbar
@@ -239,8 +239,8 @@ class Model:
         dte = self.dt / self.n_sub
         coefs = self.bt_coefs.args()
         for m in range(len(self.bt_c)):
-            barotropic.substep(self.ssh_w, self.ubar_w, self.vbar_w, self.fu, self.fv, g.hu, g.hv, *coefs,
-                               dte, self.bt_a[m + 1], self.bt_c[m], h,
+            barotropic.substep(self.ssh_w, self.ubar_w, self.vbar_w, self.bt_force_u, self.bt_force_v, g.hu, g.hv, *coefs,
+                               dte, self.bt_a[m + 1], self.bt_c[m], nhalo,
                                self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
             self.halo.exchange(self.ubar_w, self.vbar_w)
         self.ubar_old[:] = s.ubar
@@ -251,25 +251,25 @@ class Model:
         self.halo.exchange(s.ubar, s.vbar)
 
     def _tracers(self):
-        g, s, h, dt = self.grid, self.state, self.grid.h, self.dt
+        g, s, nhalo, dt = self.grid, self.state, self.grid.nhalo, self.dt
         tr, ec = self.cfg["tracers"], self.eos.coeffs()
         momentum.divergence_curl(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
                                  g.tmask, g.fmask, self.div, self.rot)
-        momentum.vertical_velocity(self.div, g.e3t, h, 0, self.wadv)
+        momentum.vertical_velocity(self.div, g.e3t, nhalo, 0, self.wadv)
         bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
         tracers.vertical_diffusivity(self.bn2, g.tmask, tr["vertical_diffusivity_m2_s"],
-                                     tr["convection_diffusivity_m2_s"], h, self.avt)
+                                     tr["convection_diffusivity_m2_s"], nhalo, self.avt)
         f = self.forcing
         f.sources(s.T, s.S)
         advect = tr["advection"] == "tvd"
         for X, Xa, src, pen in ((s.T, self.Ta, f.src_t, f.pen_t), (s.S, self.Sa, f.src_s, f.src_zero)):
             tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, g.e1u, g.e2u, g.e1v, g.e2v,
-                           g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, h, self.fx, self.fy, self.fz)
-            tracers.update(X, self.fx, self.fy, self.fz, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
-                           dt, h, Xa)
+                           g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, nhalo, self.flux_x, self.flux_y, self.flux_z)
+            tracers.update(X, self.flux_x, self.flux_y, self.flux_z, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
+                           dt, nhalo, Xa)
         if self.closure is not None:
             self.closure.before_vertical_mixing()
-        tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.e3t, g.e3w, dt, h, self.cp)
+        tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.e3t, g.e3w, dt, nhalo, self.cp)
         self.halo.exchange(self.Ta, self.Sa)
         s.T, self.Ta = self.Ta, s.T
         s.S, self.Sa = self.Sa, s.S
@@ -278,12 +278,12 @@ class Model:
     def check(self, umax: float) -> None:
         """Raise :class:`BlowUp` (on every rank) if any rank holds a NaN, inf or |u| > umax."""
         g, s = self.grid, self.state
-        code, k, j, i = diagnostics.first_bad_point(s.u, s.v, s.T, s.S, s.ssh, g.tmask, umax, g.h)
+        code, k, j, i = diagnostics.first_bad_point(s.u, s.v, s.T, s.S, s.ssh, g.tmask, umax, g.nhalo)
         d = self.domain
         flag = d.allreduce([1.0 if code >= 0 else 0.0], "max")[0]
         if flag == 0:
             return
-        where = np.array([code, k, j - g.h + g.j0, i - g.h + g.i0, d.rank]) if code >= 0 else np.full(5, -1)
+        where = np.array([code, k, j - g.nhalo + g.j0, i - g.nhalo + g.i0, d.rank]) if code >= 0 else np.full(5, -1)
         if d.comm is not None:
             allw = d.comm.allgather(where)
             where = next(w for w in allw if w[0] >= 0)
@@ -302,7 +302,7 @@ class Model:
         g, s = self.grid, self.state
         vol_a, heat, salt, ke, vol, umax, cflh, cflv = diagnostics.tile_sums(
             s.u, s.v, self.w, s.T, s.S, s.ssh, g.e1e2t, g.e1e2u, g.e1e2v, g.e1u, g.e2v, g.e3t, g.e3w,
-            g.tmask, g.umask, g.vmask, self.dt, g.h)
+            g.tmask, g.umask, g.vmask, self.dt, g.nhalo)
         sums = self.domain.allreduce([vol_a, heat, salt, ke, vol])
         maxs = self.domain.allreduce([umax, cflh, cflv], "max")
         return {"volume_anomaly_m3": sums[0], "heat_content_J": sums[1] * diagnostics.RHO0_CP,
@@ -315,7 +315,7 @@ class Model:
         g, s = self.grid, self.state
         a0, b0, lambda1, lambda2, nu = self.eos.coeffs()[:5]
         diagnostics.mixed_layer_depth(s.T, s.S, g.gdept, g.gdepw, g.kbot_t, 10.0, 0.03, a0, b0, lambda1, lambda2, nu,
-                                      g.h, self.mld)
+                                      g.nhalo, self.mld)
         return self.mld
 
     def exchange_state(self) -> None:
