@@ -25,6 +25,7 @@ from .eos import GRAV, EosParams, bn2_kernel, rhd_kernel
 from .forcing import SurfaceForcing
 from .forcing_dino import initial_stratification
 from .grid import GlobalHorizontal, Grid, Vertical, build_global, lateral_slip
+from .vertical_mixing import VerticalMixing
 
 class BlowUp(RuntimeError):
     """The model state went out of bounds; carries where and when."""
@@ -83,7 +84,11 @@ class Model:
         self.div, self.rot, self.ph = z3(), z3(), z3()
         self.div2, self.rot2 = (z3(), z3()) if self.viscosity == "biharmonic" else (None, None)
         self.uadv, self.vadv, self.wadv = z3(), z3(), z3()
-        self.rhd, self.bn2, self.avt, self.cp = z3(), z3(), z3(), z3()
+        self.rhd, self.bn2 = z3(), z3()
+        mo, tr = cfg["momentum"], cfg["tracers"]
+        self.vmix = VerticalMixing(g, avm=mo["vertical_viscosity_m2_s"], kz_bg=tr["vertical_diffusivity_m2_s"],
+                                   kz_conv=tr["convection_diffusivity_m2_s"], cd=mo["bottom_drag_cd"],
+                                   ke0=mo["bottom_drag_ke0_m2_s2"], rho0=self.rho0, dt=self.dt)
         self.flux_x, self.flux_y, self.flux_z, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
         self.mld = z2()
         self.bt_force_u, self.bt_force_v, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
@@ -163,8 +168,10 @@ class Model:
         if self.closure is not None:
             self.closure.start_of_step()             # inputs exist now: send (or run) the closure
 
-        # 1. density and vertical velocity at time n
+        # 1. density, vertical mixing coefficients and vertical velocity at time n
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
+        bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
+        self.vmix.update(self.bn2, s.u, s.v)
         momentum.divergence_curl(s.u, s.v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f, g.tmask, g.fmask,
                                  self.div, self.rot)
         momentum.vertical_velocity(self.div, g.e3t, nhalo, 1, self.w)
@@ -184,10 +191,7 @@ class Model:
             self.closure.before_tendencies()         # receive as late as possible
             self.closure.apply(self.gu, self.gv)
         momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, nhalo)
-        mo = self.cfg["momentum"]
-        momentum.implicit_vertical_viscosity(self.ua, self.va, s.u, s.v, self.forcing.taux, self.forcing.tauy,
-                                             g.umask, g.vmask, g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo["vertical_viscosity_m2_s"],
-                                             mo["bottom_drag_cd"], mo["bottom_drag_ke0_m2_s2"], self.rho0, dt, nhalo, self.cp)
+        self.vmix.momentum(self.ua, self.va, self.forcing.taux, self.forcing.tauy)
 
         # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean.
         # The Coriolis force of the depth-mean flow is removed from the forcing at the same
@@ -252,13 +256,10 @@ class Model:
 
     def _tracers(self):
         g, s, nhalo, dt = self.grid, self.state, self.grid.nhalo, self.dt
-        tr, ec = self.cfg["tracers"], self.eos.coeffs()
+        tr = self.cfg["tracers"]
         momentum.divergence_curl(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
                                  g.tmask, g.fmask, self.div, self.rot)
         momentum.vertical_velocity(self.div, g.e3t, nhalo, 0, self.wadv)
-        bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
-        tracers.vertical_diffusivity(self.bn2, g.tmask, tr["vertical_diffusivity_m2_s"],
-                                     tr["convection_diffusivity_m2_s"], nhalo, self.avt)
         f = self.forcing
         f.sources(s.T, s.S)
         advect = tr["advection"] == "tvd"
@@ -269,7 +270,7 @@ class Model:
                            dt, nhalo, Xa)
         if self.closure is not None:
             self.closure.before_vertical_mixing()
-        tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.e3t, g.e3w, dt, nhalo, self.cp)
+        self.vmix.tracers(self.Ta, self.Sa)
         self.halo.exchange(self.Ta, self.Sa)
         s.T, self.Ta = self.Ta, s.T
         s.S, self.Sa = self.Sa, s.S

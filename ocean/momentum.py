@@ -9,8 +9,9 @@ dynldf/dynzdf):
 
 with the energy-and-enstrophy-conserving (EEN, Arakawa & Lamb 1981) vorticity term, the
 hydrostatic pressure gradient of NEMO's z-coordinate scheme, a Laplacian or biharmonic
-lateral viscosity in rotational/divergent form, surface wind stress as a flux into the top
-level and a quadratic bottom drag, both inside the implicit vertical viscosity solve.
+lateral viscosity in rotational/divergent form. The vertical viscosity, with the surface
+wind stress as a flux into the top level and a quadratic bottom drag, is solved implicitly
+by ``vertical_mixing.py`` (one solver for momentum and tracers).
 
 Full cells make the level thickness e3 uniform along a level, so it cancels from the EEN
 and viscosity operators and is written only where it does not cancel. Units: velocities
@@ -18,12 +19,10 @@ m/s, tendencies m/s2, metrics m, Coriolis s-1, viscosities m2/s (Laplacian) or m
 
 Index conventions: u[k, j, i] sits east of T[k, j, i], v[k, j, i] north of it, the F point
 [j, i] at its north-east corner, w[k] on the top face of level k. Loops cover the interior
-``[nhalo, nhalo+ny) x [nhalo, nhalo+nx)``; helper values are evaluated on the fly in the halo where the
-stencil needs them (halo width >= 3).
+``[nhalo, nhalo+ny) x [nhalo, nhalo+nx)``; helper values are evaluated on the fly in the
+halo where the stencil needs them (halo width >= 3).
 """
 from __future__ import annotations
-
-import numpy as np
 
 from .kernels import kernel, prange
 
@@ -181,45 +180,3 @@ def add_tendency(ua, va, gu, gv, dt, nhalo):
             for i in range(nhalo, ni - nhalo):
                 ua[k, j, i] += dt * gu[k, j, i]
                 va[k, j, i] += dt * gv[k, j, i]
-
-
-@kernel
-def implicit_vertical_viscosity(ua, va, u, v, taux, tauy, umask, vmask, kbot_u, kbot_v, e3t, e3w, avm, cd, ke0,
-                                rho0, dt, nhalo, cp):
-    """Backward-Euler vertical viscosity on ua, va (in place): constant background ``avm``
-    (m2/s), the surface stress taux/tauy (N/m2 at U/V points) as a flux into level 0 and a
-    quadratic bottom drag Cd*sqrt(|u_b|^2 + ke0) (m/s) from the step's start velocity u, v.
-    Land levels are identity rows, so the Thomas sweep runs along i for a whole row of
-    columns at once. ``cp`` is a work array shaped like ua."""
-    nz, nj, ni = ua.shape
-    for j in prange(nhalo, nj - nhalo):
-        for comp in range(2):
-            x = ua if comp == 0 else va
-            mask = umask if comp == 0 else vmask
-            for k in range(nz):
-                for i in range(nhalo, ni - nhalo):
-                    mk = mask[k, j, i]
-                    below = mask[k + 1, j, i] if k < nz - 1 else 0.0
-                    a = -dt * avm / (e3w[k] * e3t[k]) * mk * mask[k - 1, j, i] if k > 0 else 0.0
-                    c = -dt * avm / (e3w[k + 1] * e3t[k]) * mk * below if k < nz - 1 else 0.0
-                    b = 1.0 - a - c
-                    if mk > 0.0 and below == 0.0:       # the sea floor: quadratic drag
-                        if comp == 0:
-                            ub = u[k, j, i]
-                            vb = 0.25 * (v[k, j, i] + v[k, j, i + 1] + v[k, j - 1, i] + v[k, j - 1, i + 1])
-                        else:
-                            ub = 0.25 * (u[k, j, i] + u[k, j + 1, i] + u[k, j, i - 1] + u[k, j + 1, i - 1])
-                            vb = v[k, j, i]
-                        b += dt * cd * np.sqrt(ub * ub + vb * vb + ke0) / e3t[k]
-                    if k == 0:
-                        tau = taux[j, i] if comp == 0 else tauy[j, i]
-                        rhs = x[0, j, i] + dt * tau / (rho0 * e3t[0]) * mk
-                        denom = b
-                        x[0, j, i] = rhs / denom
-                    else:
-                        denom = b - a * cp[k - 1, j, i]
-                        x[k, j, i] = (x[k, j, i] - a * x[k - 1, j, i]) / denom
-                    cp[k, j, i] = c / denom
-            for k in range(nz - 2, -1, -1):
-                for i in range(nhalo, ni - nhalo):
-                    x[k, j, i] -= cp[k, j, i] * x[k + 1, j, i]

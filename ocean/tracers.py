@@ -8,8 +8,8 @@ advective_velocity``). Advection is a TVD scheme: the Lax-Wendroff flux limited 
 Leer's limiter (Sweby 1984), monotone for Courant numbers below 1/2 in each direction;
 lateral diffusion is a Laplacian along levels with K_h at U/V points (m2/s); vertical
 diffusion is implicit with a background K_z plus a large convective K_z where N2 < 0
-(NEMO's enhanced vertical diffusion). Being in flux form, the content sum(T e1e2t e3t)
-changes only through the surface: the surface forcing and, as in every linear-free-surface
+(NEMO's enhanced vertical diffusion; coefficients and solver in ``vertical_mixing.py``).
+Being in flux form, the content sum(T e1e2t e3t) changes only through the surface: the surface forcing and, as in every linear-free-surface
 model (NEMO ln_linssh), the advective flux w(0) T(0) through the fixed surface.
 """
 from __future__ import annotations
@@ -102,46 +102,6 @@ def update(T, flux_x, flux_y, flux_z, src, pen, ipen, kbot_t, e1e2t, e3t, tmask,
                 absorbed = ipen[k] - ipen[k + 1] if k < kb - 1 else ipen[k]
                 tend += pen[j, i] * absorbed / e3t[k]
                 Tn[k, j, i] = (T[k, j, i] + dt * tend) * tmask[k, j, i]
-
-
-@kernel
-def vertical_diffusivity(bn2, tmask, kz_bg, kz_conv, nhalo, avt):
-    """K_z (m2/s) at w points: background, or ``kz_conv`` where N2 < 0 (convection)."""
-    nz, nj, ni = bn2.shape
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
-                if k == 0:
-                    avt[k, j, i] = 0.0
-                else:
-                    kz = kz_conv if bn2[k, j, i] < 0.0 else kz_bg
-                    avt[k, j, i] = kz * tmask[k, j, i] * tmask[k - 1, j, i]
-
-
-@kernel
-def implicit_vertical_diffusion(T, S, avt, e3t, e3w, dt, nhalo, cp):
-    """Backward-Euler d/dz(K_z d/dz) on T and S in place (K_z = 0 across land makes land
-    levels identity rows); ``cp`` is a work array."""
-    nz, nj, ni = T.shape
-    for j in prange(nhalo, nj - nhalo):
-        for k in range(nz):
-            for i in range(nhalo, ni - nhalo):
-                a = -dt * avt[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
-                c = -dt * avt[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < nz - 1 else 0.0
-                b = 1.0 - a - c
-                if k == 0:
-                    denom = b
-                    T[0, j, i] = T[0, j, i] / denom
-                    S[0, j, i] = S[0, j, i] / denom
-                else:
-                    denom = b - a * cp[k - 1, j, i]
-                    T[k, j, i] = (T[k, j, i] - a * T[k - 1, j, i]) / denom
-                    S[k, j, i] = (S[k, j, i] - a * S[k - 1, j, i]) / denom
-                cp[k, j, i] = c / denom
-        for k in range(nz - 2, -1, -1):
-            for i in range(nhalo, ni - nhalo):
-                T[k, j, i] -= cp[k, j, i] * T[k + 1, j, i]
-                S[k, j, i] -= cp[k, j, i] * S[k + 1, j, i]
 
 
 def lateral_diffusivity(grid, cfg_tracers: dict) -> tuple[np.ndarray, np.ndarray]:
