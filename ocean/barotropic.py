@@ -21,6 +21,8 @@ round-off and tracer advection is consistent with the free surface.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .kernels import kernel, prange, serial_kernel
@@ -51,11 +53,14 @@ def ab3_extrapolate(ubar, vbar, ubar_hist, vbar_hist, slot_n, slot_n1, slot_n2, 
 
 
 @kernel
-def depth_mean_forcing(ua, va, u, v, ubar, vbar, e3t, umask, vmask, r1_hu, r1_hv, hu, hv,
-                       fcor_u, fcor_v, coriolis, dt, nhalo, bt_force_u, bt_force_v):
+def depth_mean_forcing(ua, va, u, v, ubar, vbar, metrics, masks, fcor_u, fcor_v, coriolis, dt, nhalo,
+                       bt_force_u, bt_force_v):
     """F (m/s2): the depth-mean of (ua - u)/dt minus the barotropic Coriolis of ubar
-    (pass the AB3-extrapolated ubar, vbar: the 3-D Coriolis term is AB3 too)."""
+    (pass the AB3-extrapolated ubar, vbar: the 3-D Coriolis term is AB3 too); fcor_u,
+    fcor_v (s-1) the Coriolis parameter at U/V points, used when ``coriolis``."""
     nz, nj, ni = ua.shape
+    e3t, umask, vmask = metrics.e3t, masks.umask, masks.vmask
+    r1_hu, r1_hv, hu, hv = metrics.r1_hu, metrics.r1_hv, metrics.hu, metrics.hv
     fc = 1.0 if coriolis else 0.0
     for j in prange(nhalo, nj - nhalo):
         for i in range(nhalo, ni - nhalo):
@@ -74,31 +79,63 @@ def depth_mean_forcing(ua, va, u, v, ubar, vbar, e3t, umask, vmask, r1_hu, r1_hv
             bt_force_v[j, i] = (bt_force_v[j, i] * r1_hv[j, i] / dt + fc * fcor_v[j, i] * uav * r1_hv[j, i]) * vmask[0, j, i]
 
 
-class SubstepCoefficients:
-    """Constant 2-D coefficients of the sub-step (computed once per tile): transport widths
-    wu = e2u H_u, wv = e1v H_v (m2), 1/area on wet T points (m-2), g/e1u, g/e2v (m s-2),
-    Coriolis weights f/(4 H) (s-1 m-1) and the surface U/V masks."""
+class SubstepCoefficients(NamedTuple):
+    """Constant 2-D coefficients of the sub-step (:func:`substep_coefficients`, once per
+    tile): water depths at rest hu, hv (m), transport widths wu = e2u H_u, wv = e1v H_v
+    (m2), 1/area on wet T points (m-2), g/e1u, g/e2v (m s-2), Coriolis weights f/(4 H)
+    (s-1 m-1) and the surface U/V masks."""
+    hu: np.ndarray
+    hv: np.ndarray
+    wu: np.ndarray
+    wv: np.ndarray
+    rarea: np.ndarray
+    gx: np.ndarray
+    gy: np.ndarray
+    cu: np.ndarray
+    cv: np.ndarray
+    umask: np.ndarray
+    vmask: np.ndarray
 
-    def __init__(self, g, grav: float, coriolis: bool):
-        fc = 1.0 if coriolis else 0.0
-        c = np.ascontiguousarray
-        self.wu, self.wv = c(g.e2u * g.hu), c(g.e1v * g.hv)
-        self.rarea = c(g.tmask[0] / g.e1e2t)
-        self.gx, self.gy = c(grav / g.e1u), c(grav / g.e2v)
-        self.cu, self.cv = c(0.25 * fc * g.fcor_u * g.r1_hu), c(0.25 * fc * g.fcor_v * g.r1_hv)
-        self.umask, self.vmask = c(g.umask[0]), c(g.vmask[0])
 
-    def args(self):
-        return (self.wu, self.wv, self.rarea, self.gx, self.gy, self.cu, self.cv, self.umask, self.vmask)
+def substep_coefficients(g, grav: float, coriolis: bool) -> SubstepCoefficients:
+    """The :class:`SubstepCoefficients` of grid ``g`` (gravity ``grav`` in m s-2)."""
+    fc = 1.0 if coriolis else 0.0
+    c = np.ascontiguousarray
+    return SubstepCoefficients(
+        hu=g.hu, hv=g.hv, wu=c(g.e2u * g.hu), wv=c(g.e1v * g.hv), rarea=c(g.tmask[0] / g.e1e2t),
+        gx=c(grav / g.e1u), gy=c(grav / g.e2v),
+        cu=c(0.25 * fc * g.fcor_u * g.r1_hu), cv=c(0.25 * fc * g.fcor_v * g.r1_hv),
+        umask=c(g.umask[0]), vmask=c(g.vmask[0]))
+
+
+class SubstepState(NamedTuple):
+    """The sub-stepped state (2-D): ssh (m), ubar, vbar (m/s)."""
+    ssh: np.ndarray
+    ubar: np.ndarray
+    vbar: np.ndarray
+
+
+class FilteredAccumulators(NamedTuple):
+    """The time-filtered sums over the sub-steps (2-D): ssh (m), ubar, vbar (m/s) and the
+    transports utr, vtr (m2/s)."""
+    ssh: np.ndarray
+    ubar: np.ndarray
+    vbar: np.ndarray
+    utr: np.ndarray
+    vtr: np.ndarray
 
 
 @serial_kernel
-def substep(ssh, ubar, vbar, bt_force_u, bt_force_v, hu, hv, wu, wv, rarea, gx, gy, cu, cv, umask, vmask,
-            dte, a_next, c_now, nhalo, ssh_f, ubar_f, vbar_f, utr, vtr):
-    """One forward-backward sub-step (coefficients: :class:`SubstepCoefficients`);
-    accumulates the filtered ssh/ubar/vbar (weight ``a_next``) and the transports utr, vtr
-    (m2/s, weight ``c_now``). Needs valid halos of ubar, vbar (3 points) and bt_force_u, bt_force_v
-    (1 point); exchange ubar, vbar after it."""
+def substep(state, bt_force_u, bt_force_v, coefs, dte, a_next, c_now, nhalo, filtered):
+    """One forward-backward sub-step of ``state`` (:class:`SubstepState`) over ``dte`` (s),
+    with the forcing bt_force_u, bt_force_v (m/s2) and the :class:`SubstepCoefficients`;
+    accumulates into ``filtered`` (:class:`FilteredAccumulators`) ssh/ubar/vbar with weight
+    ``a_next`` and the transports utr, vtr with weight ``c_now``. Needs valid halos of ubar,
+    vbar (3 points) and bt_force_u, bt_force_v (1 point); exchange ubar, vbar after it."""
+    ssh, ubar, vbar = state.ssh, state.ubar, state.vbar
+    hu, hv, wu, wv, rarea = coefs.hu, coefs.hv, coefs.wu, coefs.wv, coefs.rarea
+    gx, gy, cu, cv, umask, vmask = coefs.gx, coefs.gy, coefs.cu, coefs.cv, coefs.umask, coefs.vmask
+    ssh_f, ubar_f, vbar_f, utr, vtr = filtered.ssh, filtered.ubar, filtered.vbar, filtered.utr, filtered.vtr
     nj, ni = ssh.shape
     for j in range(nj):
         for i in range(ni):
@@ -134,10 +171,11 @@ def substep(ssh, ubar, vbar, bt_force_u, bt_force_v, hu, hv, wu, wv, rarea, gx, 
 
 
 @kernel
-def replace_depth_mean(ua, va, ubar_new, vbar_new, e3t, umask, vmask, r1_hu, r1_hv, nhalo, su, sv):
+def replace_depth_mean(ua, va, ubar_new, vbar_new, metrics, masks, nhalo, su, sv):
     """ua <- ua - depth_mean(ua) + ubar_new (m/s), and the same for va, on the interior;
     su, sv are 2-D work arrays."""
     nz, nj, ni = ua.shape
+    e3t, umask, vmask, r1_hu, r1_hv = metrics.e3t, masks.umask, masks.vmask, metrics.r1_hu, metrics.r1_hv
     for j in prange(nhalo, nj - nhalo):
         for i in range(nhalo, ni - nhalo):
             su[j, i] = 0.0
@@ -157,11 +195,13 @@ def replace_depth_mean(ua, va, ubar_new, vbar_new, e3t, umask, vmask, r1_hu, r1_
 
 @kernel
 def advective_velocity(u_old, v_old, u_new, v_new, ubar_old, vbar_old, ubar_new, vbar_new,
-                       utr, vtr, r1_hu, r1_hv, umask, vmask, uadv, vadv):
+                       utr, vtr, metrics, masks, uadv, vadv):
     """The velocity that advects tracers over the step (m/s): the mean of the old and new
     baroclinic velocities with the depth mean replaced by the filtered transport / H.
-    Computed everywhere, halo included (all inputs have valid halos)."""
+    Computed everywhere, halo included (all inputs have valid halos); utr, vtr (m2/s) the
+    filtered transports."""
     nz, nj, ni = u_old.shape
+    r1_hu, r1_hv, umask, vmask = metrics.r1_hu, metrics.r1_hv, masks.umask, masks.vmask
     for k in prange(nz):
         for j in range(nj):
             for i in range(ni):

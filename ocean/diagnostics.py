@@ -11,7 +11,8 @@ import numpy as np
 from .eos import _rho_anomaly
 from .kernels import kernel, prange, serial_kernel
 
-RHO0_CP = 1028.0 * 3991.86795711963     # J m-3 K-1 (NEMO rho0 * rcp)
+MLD_ZREF_M = 10.0            # reference depth of the mixed-layer criterion (m)
+MLD_DSIGMA_KG_M3 = 0.03      # density excess over the reference that ends the mixed layer (kg m-3)
 
 BAD_FIELDS = ("uo", "vo", "thetao", "so", "zos")
 
@@ -43,12 +44,14 @@ def first_bad_point(u, v, T, S, ssh, tmask, umax, nhalo):
 
 
 @kernel
-def mixed_layer_depth(T, S, gdept, gdepw, kbot_t, zref, dsigma, a0, b0, lambda1, lambda2, nu, nhalo, mld):
-    """Depth (m) where potential density first exceeds its value at ``zref`` (10 m) by
-    ``dsigma`` (0.03 kg m-3), interpolated linearly between T points; the column depth where
-    it never does. Potential density (the EOS at z = 0, coefficients a0..nu as in
-    :mod:`ocean.eos`) is evaluated only down to the level where the criterion is met."""
+def mixed_layer_depth(T, S, metrics, masks, zref, dsigma, a0, b0, lambda1, lambda2, nu, nhalo, mld):
+    """Depth (m) where potential density first exceeds its value at ``zref`` (m, e.g.
+    MLD_ZREF_M) by ``dsigma`` (kg m-3, e.g. MLD_DSIGMA_KG_M3), interpolated linearly between T
+    points; the column depth where it never does. Potential density (the EOS at z = 0,
+    coefficients a0..nu as in :mod:`ocean.eos`) is evaluated only down to the level where
+    the criterion is met."""
     nz, nj, ni = T.shape
+    gdept, gdepw, kbot_t = metrics.gdept, metrics.gdepw, masks.kbot_t
     for j in prange(nhalo, nj - nhalo):
         for i in range(nhalo, ni - nhalo):
             kb = kbot_t[j, i]
@@ -79,11 +82,13 @@ def mixed_layer_depth(T, S, gdept, gdepw, kbot_t, zref, dsigma, a0, b0, lambda1,
 
 
 @serial_kernel
-def tile_sums(u, v, w, T, S, ssh, e1e2t, e1e2u, e1e2v, e1u, e2v, e3t, e3w, tmask, umask, vmask, dt, nhalo):
+def tile_sums(u, v, w, T, S, ssh, metrics, masks, dt, nhalo):
     """Sums over the interior: (volume anomaly sum(ssh*area) m3, heat sum(T*vol) degC m3,
     salt sum(S*vol) psu m3, kinetic energy sum(0.5|u|^2 vol) m5/s2, ocean volume m3,
     max |u|, |v| (m/s), max horizontal and vertical Courant numbers)."""
     nz, nj, ni = u.shape
+    e1e2t, e1e2u, e1e2v, e1u, e2v = metrics.e1e2t, metrics.e1e2u, metrics.e1e2v, metrics.e1u, metrics.e2v
+    e3t, e3w, tmask, umask, vmask = metrics.e3t, metrics.e3w, masks.tmask, masks.umask, masks.vmask
     vol_anom = 0.0
     heat = 0.0
     salt = 0.0

@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import forcing_dino as dino
-from .diagnostics import RHO0_CP
 from .kernels import serial_kernel
 
 SECONDS_PER_DAY = 86400.0
@@ -57,9 +56,12 @@ class SurfaceForcing:
     """Surface fields on a tile (all 2-D with halo): taux (U points), tauy (V) in N m-2;
     tstar (degC), sstar (psu), qsr (W m-2) at T points."""
 
-    def __init__(self, cfg: dict, grid, rho0: float):
+    def __init__(self, cfg: dict, grid, eos):
+        """``eos``: the :class:`ocean.eos.EosParams` whose rho0 (kg m-3) and cp
+        (J kg-1 K-1) turn heat and salt fluxes into tracer fluxes."""
         f = cfg["forcing"]
-        self.kind, self.grid, self.rho0 = f["kind"], grid, rho0
+        self.kind, self.grid, self.rho0 = f["kind"], grid, eos.rho0
+        self.rho0_cp = eos.rho0 * eos.cp             # J m-3 K-1
         self.update_s = f["update_hours"] * 3600.0
         self.start_day = day_of_year(cfg["time"]["start_date"])
         self.trp = f["t_restoring_w_m2_k"] if self.kind == "dino" else 0.0
@@ -98,4 +100,4 @@ class SurfaceForcing:
     def sources(self, T: np.ndarray, S: np.ndarray) -> None:
         """Fill src_t, src_s, pen_t from the current surface T and S."""
         surface_sources(T, S, self.tstar, self.sstar, self.qsr, self.trp, self.srp, self.rho0,
-                        RHO0_CP, self.grid.tmask, self.grid.nhalo, self.src_t, self.src_s, self.pen_t)
+                        self.rho0_cp, self.grid.tmask, self.grid.nhalo, self.src_t, self.src_s, self.pen_t)

@@ -22,6 +22,7 @@ holds exactly the values of its neighbour's interior.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,6 +37,46 @@ class Vertical:
     gdepw: np.ndarray   # (nz+1,) depth of W points; gdepw[0] = 0, gdepw[nz] = bottom
     e3t: np.ndarray     # (nz,) level thickness
     e3w: np.ndarray     # (nz,) distance between T points k-1 and k (e3w[0] = gdept[0])
+
+
+class Metrics(NamedTuple):
+    """The metric group the kernels take (:attr:`Grid.metrics`): scale factors (m) and
+    areas (m2) at T, U, V, F points (2-D ``[j, i]``, halo included), the z-levels (m, 1-D
+    ``[k]``) and the water depths at rest (m) with their inverses (m-1, 0 on land)."""
+    e1t: np.ndarray
+    e2t: np.ndarray
+    e1u: np.ndarray
+    e2u: np.ndarray
+    e1v: np.ndarray
+    e2v: np.ndarray
+    e1f: np.ndarray
+    e2f: np.ndarray
+    e1e2t: np.ndarray
+    e1e2u: np.ndarray
+    e1e2v: np.ndarray
+    e3t: np.ndarray     # (nz,) level thickness
+    e3w: np.ndarray     # (nz,) distance between T points k-1 and k
+    gdept: np.ndarray   # (nz,) depth of T points
+    gdepw: np.ndarray   # (nz+1,) depth of W points
+    hu: np.ndarray
+    hv: np.ndarray
+    r1_hu: np.ndarray
+    r1_hv: np.ndarray
+
+
+class Masks(NamedTuple):
+    """The mask group the kernels take (:attr:`Grid.masks`): 3-D ``[k, j, i]`` float masks
+    (tmask, umask, vmask 0/1; fmask 1 in the fluid, 0 on free-slip and 2 on no-slip walls;
+    fmask_any 1 where any T cell around the F point is wet) and the 2-D int32 numbers of
+    wet levels kbot_t, kbot_u, kbot_v."""
+    tmask: np.ndarray
+    umask: np.ndarray
+    vmask: np.ndarray
+    fmask: np.ndarray
+    fmask_any: np.ndarray
+    kbot_t: np.ndarray
+    kbot_u: np.ndarray
+    kbot_v: np.ndarray
 
 
 def tanh_levels(nz: int, depth: float, dz_top: float, kth: float, acr: float) -> Vertical:
@@ -200,7 +241,8 @@ class Grid:
     bathy (m); 1-D gdept, gdepw, e3t, e3w (m); 3-D masks tmask, umask, vmask (0/1) and
     fmask (1 in the fluid, 0 on free-slip walls, 2 on no-slip walls), fmask_any (1 where
     any T cell around the F point is wet); 2-D kbot_t, kbot_u, kbot_v (wet levels);
-    hu, hv, ht (m) water depth at rest.
+    hu, hv, ht (m) water depth at rest; ``metrics`` (:class:`Metrics`) and ``masks``
+    (:class:`Masks`), the groups the kernels take, built once (they share these arrays).
     """
 
     def __init__(self, gh: GlobalHorizontal, vert: Vertical, counts: dict, *, nhalo: int,
@@ -234,6 +276,8 @@ class Grid:
         self.hv = (self.vmask * e3).sum(0)
         self.r1_hu = np.where(self.hu > 0, 1.0 / np.where(self.hu > 0, self.hu, 1.0), 0.0)
         self.r1_hv = np.where(self.hv > 0, 1.0 / np.where(self.hv > 0, self.hv, 1.0), 0.0)
+        self.metrics = Metrics(*(getattr(self, name) for name in Metrics._fields))
+        self.masks = Masks(*(getattr(self, name) for name in Masks._fields))
 
     def _fmasks(self, shlat: float) -> tuple[np.ndarray, np.ndarray]:
         """fmask (1 in the fluid, shlat on walls next to wet U/V points, 0 elsewhere) and

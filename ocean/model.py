@@ -27,6 +27,12 @@ from .forcing_dino import initial_stratification
 from .grid import GlobalHorizontal, Grid, Vertical, build_global, lateral_slip
 from .vertical_mixing import VerticalMixing
 
+AB3_COEFFS = ((1.0, 0.0, 0.0), (1.5, -0.5, 0.0), (23 / 12, -16 / 12, 5 / 12))
+"""Adams-Bashforth weights (c0, c1, c2) of the tendencies of steps n, n-1, n-2: forward
+Euler at the first step, AB2 at the second, AB3 from the third on (``AB3_COEFFS[min(n, 2)]``);
+used for the advective momentum tendencies and the barotropic velocities they saw."""
+
+
 class BlowUp(RuntimeError):
     """The model state went out of bounds; carries where and when."""
 
@@ -75,8 +81,8 @@ class Model:
         self._setup_barotropic(counts, gh)
         self._setup_coefficients()
         self.state = State(g)
-        self.bt_coefs = barotropic.SubstepCoefficients(g, GRAV, cfg["momentum"]["coriolis"])
-        self.forcing = SurfaceForcing(cfg, g, self.rho0)
+        self.bt_coefs = barotropic.substep_coefficients(g, GRAV, cfg["momentum"]["coriolis"])
+        self.forcing = SurfaceForcing(cfg, g, self.eos)
         z3, z2 = lambda: np.zeros(g.shape3), lambda: np.zeros(g.shape2)  # noqa: E731
         # work arrays
         self.ua, self.va, self.gu, self.gv, self.q, self.w = z3(), z3(), z3(), z3(), z3(), z3()
@@ -89,12 +95,15 @@ class Model:
         self.vmix = VerticalMixing(g, avm=mo["vertical_viscosity_m2_s"], kz_bg=tr["vertical_diffusivity_m2_s"],
                                    kz_conv=tr["convection_diffusivity_m2_s"], cd=mo["bottom_drag_cd"],
                                    ke0=mo["bottom_drag_ke0_m2_s2"], rho0=self.rho0, dt=self.dt)
-        self.flux_x, self.flux_y, self.flux_z, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
+        self.flux = tracers.TracerFluxes(z3(), z3(), z3())
+        self.Ta, self.Sa = z3(), z3()
         self.mld = z2()
         self.bt_force_u, self.bt_force_v, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
         self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
+        self.bt_state = barotropic.SubstepState(self.ssh_w, self.ubar_w, self.vbar_w)
+        self.bt_filtered = barotropic.FilteredAccumulators(self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
         self.closure = None       # an ocean.closure_hook.ClosureHook, set by the run driver
         self.initialise()
 
@@ -172,20 +181,19 @@ class Model:
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
         bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
         self.vmix.update(self.bn2, s.u, s.v)
-        momentum.divergence_curl(s.u, s.v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f, g.tmask, g.fmask,
-                                 self.div, self.rot)
+        met, msk = g.metrics, g.masks
+        momentum.divergence_curl(s.u, s.v, met, msk, self.div, self.rot)
         momentum.vertical_velocity(self.div, g.e3t, nhalo, 1, self.w)
 
         # 2. momentum: AB3 advective terms, forward pressure gradient and viscosity
-        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.fcor_f, g.e1u, g.e2u, g.e1v, g.e2v,
-                                    g.e1e2t, g.e1e2u, g.e1e2v, g.umask, g.vmask, g.fmask_any,
-                                    g.e3t, co, nhalo, self.q, self.gu, self.gv)
+        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.fcor_f, met, msk, co, nhalo,
+                                    self.q, self.gu, self.gv)
         n = s.nstep
-        c0, c1, c2 = ((1.0, 0.0, 0.0), (1.5, -0.5, 0.0), (23 / 12, -16 / 12, 5 / 12))[min(n, 2)]
+        c0, c1, c2 = AB3_COEFFS[min(n, 2)]
         momentum.ab3_update(s.u, s.v, self.gu, self.gv, s.gu_hist, s.gv_hist, n % 3, (n - 1) % 3, (n - 2) % 3,
                             c0, c1, c2, dt, nhalo, self.ua, self.va)
         momentum.hydrostatic_pressure(self.rhd, g.e3w, GRAV, self.ph)
-        momentum.pressure_gradient(self.ph, g.e1u, g.e2v, g.umask, g.vmask, nhalo, self.gu, self.gv)
+        momentum.pressure_gradient(self.ph, met, msk, nhalo, self.gu, self.gv)
         self._lateral_viscosity()
         if self.closure is not None:
             self.closure.before_tendencies()         # receive as late as possible
@@ -200,11 +208,11 @@ class Model:
         barotropic.ab3_extrapolate(s.ubar, s.vbar, s.ubar_hist, s.vbar_hist, slots[0], slots[1], slots[2],
                                    c0, c1, c2, self.ubar_x, self.vbar_x)
         self._barotropic(co)
-        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, nhalo,
+        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, met, msk, nhalo,
                                       self.bt_force_u, self.bt_force_v)
         halo.exchange(self.ua, self.va)
         barotropic.advective_velocity(s.u, s.v, self.ua, self.va, self.ubar_old, self.vbar_old, s.ubar, s.vbar,
-                                      self.utr, self.vtr, g.r1_hu, g.r1_hv, g.umask, g.vmask, self.uadv, self.vadv)
+                                      self.utr, self.vtr, met, msk, self.uadv, self.vadv)
         s.u, self.ua = self.ua, s.u
         s.v, self.va = self.va, s.v
 
@@ -216,24 +224,24 @@ class Model:
     def _lateral_viscosity(self):
         """Add the lateral viscosity of u^n (from self.div, self.rot) to gu, gv."""
         g, nhalo = self.grid, self.grid.nhalo
-        metrics = (g.e1u, g.e2u, g.e1v, g.e2v, g.umask, g.vmask, nhalo)
+        met, msk = g.metrics, g.masks
         if self.viscosity == "laplacian":
-            momentum.laplacian_viscosity(self.div, self.rot, self.ahm_t, self.ahm_f, *metrics, 0, 1.0, self.gu, self.gv)
+            ahm_t, ahm_f = self.ahm_t, self.ahm_f
+            momentum.laplacian_viscosity(self.div, self.rot, ahm_t, ahm_f, met, msk, nhalo, 0, 1.0, self.gu, self.gv)
         elif self.viscosity == "biharmonic":        # -lap(lap(u)), each with sqrt(B), no halo exchange between
+            ahm_t, ahm_f = self.ahm_t, self.ahm_f
             self.tmp_u.fill(0.0)
             self.tmp_v.fill(0.0)
-            momentum.laplacian_viscosity(self.div, self.rot, self.ahm_t, self.ahm_f, *metrics, 1, 1.0,
+            momentum.laplacian_viscosity(self.div, self.rot, ahm_t, ahm_f, met, msk, nhalo, 1, 1.0,
                                          self.tmp_u, self.tmp_v)
-            momentum.divergence_curl(self.tmp_u, self.tmp_v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
-                                     g.tmask, g.fmask, self.div2, self.rot2)
-            momentum.laplacian_viscosity(self.div2, self.rot2, self.ahm_t, self.ahm_f, *metrics, 0, -1.0,
+            momentum.divergence_curl(self.tmp_u, self.tmp_v, met, msk, self.div2, self.rot2)
+            momentum.laplacian_viscosity(self.div2, self.rot2, ahm_t, ahm_f, met, msk, nhalo, 0, -1.0,
                                          self.gu, self.gv)
 
     def _barotropic(self, coriolis: bool):
         g, s, nhalo = self.grid, self.state, self.grid.nhalo
-        barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, self.ubar_x, self.vbar_x, g.e3t, g.umask, g.vmask,
-                                      g.r1_hu, g.r1_hv, g.hu, g.hv, g.fcor_u, g.fcor_v, coriolis, self.dt, nhalo,
-                                      self.bt_force_u, self.bt_force_v)
+        barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, self.ubar_x, self.vbar_x, g.metrics, g.masks,
+                                      g.fcor_u, g.fcor_v, coriolis, self.dt, nhalo, self.bt_force_u, self.bt_force_v)
         self.halo.exchange(self.bt_force_u, self.bt_force_v)
         self.ssh_w[:] = s.ssh
         self.ubar_w[:] = s.ubar
@@ -241,11 +249,9 @@ class Model:
         for a in (self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr):
             a.fill(0.0)
         dte = self.dt / self.n_sub
-        coefs = self.bt_coefs.args()
         for m in range(len(self.bt_c)):
-            barotropic.substep(self.ssh_w, self.ubar_w, self.vbar_w, self.bt_force_u, self.bt_force_v, g.hu, g.hv, *coefs,
-                               dte, self.bt_a[m + 1], self.bt_c[m], nhalo,
-                               self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
+            barotropic.substep(self.bt_state, self.bt_force_u, self.bt_force_v, self.bt_coefs,
+                               dte, self.bt_a[m + 1], self.bt_c[m], nhalo, self.bt_filtered)
             self.halo.exchange(self.ubar_w, self.vbar_w)
         self.ubar_old[:] = s.ubar
         self.vbar_old[:] = s.vbar
@@ -257,17 +263,16 @@ class Model:
     def _tracers(self):
         g, s, nhalo, dt = self.grid, self.state, self.grid.nhalo, self.dt
         tr = self.cfg["tracers"]
-        momentum.divergence_curl(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
-                                 g.tmask, g.fmask, self.div, self.rot)
+        met, msk = g.metrics, g.masks
+        momentum.divergence_curl(self.uadv, self.vadv, met, msk, self.div, self.rot)
         momentum.vertical_velocity(self.div, g.e3t, nhalo, 0, self.wadv)
         f = self.forcing
         f.sources(s.T, s.S)
         advect = tr["advection"] == "tvd"
         for X, Xa, src, pen in ((s.T, self.Ta, f.src_t, f.pen_t), (s.S, self.Sa, f.src_s, f.src_zero)):
-            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, g.e1u, g.e2u, g.e1v, g.e2v,
-                           g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, nhalo, self.flux_x, self.flux_y, self.flux_z)
-            tracers.update(X, self.flux_x, self.flux_y, self.flux_z, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
-                           dt, nhalo, Xa)
+            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, met, msk, dt, advect, nhalo,
+                           self.flux)
+            tracers.update(X, self.flux, src, pen, f.ipen, met, msk, dt, nhalo, Xa)
         if self.closure is not None:
             self.closure.before_vertical_mixing()
         self.vmix.tracers(self.Ta, self.Sa)
@@ -302,21 +307,21 @@ class Model:
         """Volume, heat and salt content, kinetic energy, max |u|, CFL numbers (all ranks)."""
         g, s = self.grid, self.state
         vol_a, heat, salt, ke, vol, umax, cflh, cflv = diagnostics.tile_sums(
-            s.u, s.v, self.w, s.T, s.S, s.ssh, g.e1e2t, g.e1e2u, g.e1e2v, g.e1u, g.e2v, g.e3t, g.e3w,
-            g.tmask, g.umask, g.vmask, self.dt, g.nhalo)
+            s.u, s.v, self.w, s.T, s.S, s.ssh, g.metrics, g.masks, self.dt, g.nhalo)
         sums = self.domain.allreduce([vol_a, heat, salt, ke, vol])
         maxs = self.domain.allreduce([umax, cflh, cflv], "max")
-        return {"volume_anomaly_m3": sums[0], "heat_content_J": sums[1] * diagnostics.RHO0_CP,
+        return {"volume_anomaly_m3": sums[0], "heat_content_J": sums[1] * (self.eos.rho0 * self.eos.cp),
                 "salt_content_psu_m3": sums[2], "kinetic_energy_J": sums[3] * self.rho0,
                 "ocean_volume_m3": sums[4], "mean_T_degC": sums[1] / sums[4], "mean_S_psu": sums[2] / sums[4],
                 "max_speed_m_s": maxs[0], "cfl_horizontal": maxs[1], "cfl_vertical": maxs[2]}
 
     def mixed_layer_depth(self) -> np.ndarray:
-        """Mixed-layer depth (m, 2-D with halo): 0.03 kg m-3 criterion from 10 m."""
+        """Mixed-layer depth (m, 2-D with halo): the density criterion of
+        diagnostics.MLD_DSIGMA_KG_M3 (0.03 kg m-3) from diagnostics.MLD_ZREF_M (10 m)."""
         g, s = self.grid, self.state
         a0, b0, lambda1, lambda2, nu = self.eos.coeffs()[:5]
-        diagnostics.mixed_layer_depth(s.T, s.S, g.gdept, g.gdepw, g.kbot_t, 10.0, 0.03, a0, b0, lambda1, lambda2, nu,
-                                      g.nhalo, self.mld)
+        diagnostics.mixed_layer_depth(s.T, s.S, g.metrics, g.masks, diagnostics.MLD_ZREF_M,
+                                      diagnostics.MLD_DSIGMA_KG_M3, a0, b0, lambda1, lambda2, nu, g.nhalo, self.mld)
         return self.mld
 
     def exchange_state(self) -> None:

@@ -30,10 +30,13 @@ R1_12 = 1.0 / 12.0
 
 
 @kernel
-def divergence_curl(u, v, e2u, e1v, e1e2t, e1u, e2v, e1f, e2f, tmask, fmask, div, rot):
+def divergence_curl(u, v, metrics, masks, div, rot):
     """Horizontal divergence (s-1) at T points and relative vorticity (s-1) at F points
-    (fmask: 0 free slip, 2 no slip on walls), everywhere but the outermost halo ring."""
+    (fmask: 0 free slip, 2 no slip on walls), everywhere but the outermost halo ring;
+    ``metrics``, ``masks``: :class:`ocean.grid.Metrics`, :class:`ocean.grid.Masks`."""
     nz, nj, ni = u.shape
+    e1u, e2u, e1v, e2v, e1f, e2f = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e1f, metrics.e2f
+    e1e2t, tmask, fmask = metrics.e1e2t, masks.tmask, masks.fmask
     for k in prange(nz):
         for j in range(1, nj - 1):
             for i in range(1, ni - 1):
@@ -57,12 +60,15 @@ def vertical_velocity(div, e3t, nhalo, m, w):
 
 
 @kernel
-def advective_tendency(u, v, w, rot, fcor_f, e1u, e2u, e1v, e2v, e1e2t, e1e2u, e1e2v,
-                       umask, vmask, fmask_any, e3t, coriolis, nhalo, q, gu, gv):
+def advective_tendency(u, v, w, rot, fcor_f, metrics, masks, coriolis, nhalo, q, gu, gv):
     """Vorticity (EEN), kinetic-energy gradient and vertical advection: gu, gv (m/s2).
-    ``rot`` is the relative vorticity at F points, ``q`` a work array (nz, nj, ni) for the
-    absolute vorticity (s-1)."""
+    ``rot`` is the relative vorticity at F points, ``fcor_f`` the Coriolis parameter (s-1)
+    at F points (used when ``coriolis``), ``q`` a work array (nz, nj, ni) for the absolute
+    vorticity (s-1)."""
     nz, nj, ni = u.shape
+    e1u, e2u, e1v, e2v, e3t = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e3t
+    e1e2t, e1e2u, e1e2v = metrics.e1e2t, metrics.e1e2u, metrics.e1e2v
+    umask, vmask, fmask_any = masks.umask, masks.vmask, masks.fmask_any
     fc = 1.0 if coriolis else 0.0
     for k in prange(nz):
         for j in range(nhalo - 1, nj - nhalo + 1):
@@ -127,9 +133,10 @@ def hydrostatic_pressure(rhd, e3w, grav, ph):
 
 
 @kernel
-def pressure_gradient(ph, e1u, e2v, umask, vmask, nhalo, gu, gv):
+def pressure_gradient(ph, metrics, masks, nhalo, gu, gv):
     """Write the hydrostatic pressure gradient -(1/rho0) grad p_h (m/s2) into gu, gv."""
     nz, nj, ni = ph.shape
+    e1u, e2v, umask, vmask = metrics.e1u, metrics.e2v, masks.umask, masks.vmask
     for k in prange(nz):
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
@@ -138,12 +145,13 @@ def pressure_gradient(ph, e1u, e2v, umask, vmask, nhalo, gu, gv):
 
 
 @kernel
-def laplacian_viscosity(div, rot, ahm_t, ahm_f, e1u, e2u, e1v, e2v, umask, vmask, nhalo, m, sign, gu, gv):
+def laplacian_viscosity(div, rot, ahm_t, ahm_f, metrics, masks, nhalo, m, sign, gu, gv):
     """Add sign * [grad(A div) - curl(A zeta)] (m/s2) to gu, gv on the interior plus ``m``
     halo points, from the divergence ``div`` (T points) and vorticity ``rot`` (F points);
     A at T (``ahm_t``) and F (``ahm_f``) points in m2/s. Zero vorticity on walls (fmask = 0)
     gives free slip, fmask = 2 no slip (NEMO rn_shlat)."""
     nz, nj, ni = div.shape
+    e1u, e2u, e1v, e2v, umask, vmask = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, masks.umask, masks.vmask
     for k in prange(nz):
         for j in range(nhalo - m, nj - nhalo + m):
             for i in range(nhalo - m, ni - nhalo + m):

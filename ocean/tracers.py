@@ -14,9 +14,19 @@ model (NEMO ln_linssh), the advective flux w(0) T(0) through the fixed surface.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .kernels import kernel, prange, serial_kernel
+
+
+class TracerFluxes(NamedTuple):
+    """Work arrays (nz, nj, ni) of the tracer fluxes (tracer units * m3/s) through the east,
+    north and top faces of each T cell."""
+    flux_x: np.ndarray
+    flux_y: np.ndarray
+    flux_z: np.ndarray
 
 
 @serial_kernel
@@ -29,11 +39,15 @@ def _limited(tup, d_up, d_c, courant):
 
 
 @kernel
-def fluxes(T, uadv, vadv, wadv, ahu, ahv, e1u, e2u, e1v, e2v, e1e2t, umask, vmask, tmask,
-           e3t, e3w, dt, advect, nhalo, flux_x, flux_y, flux_z):
-    """Advective + diffusive fluxes (T m3/s) through the east (flux_x), north (flux_y) and top (flux_z)
-    faces of the interior cells and of the cells just west/south of them."""
+def fluxes(T, uadv, vadv, wadv, ahu, ahv, metrics, masks, dt, advect, nhalo, flux):
+    """Advective + diffusive fluxes (T m3/s) through the east (``flux.flux_x``), north
+    (``flux_y``) and top (``flux_z``) faces of the interior cells and of the cells just
+    west/south of them (``flux``: a :class:`TracerFluxes`); advective velocities in m/s,
+    lateral diffusivities ``ahu``, ``ahv`` (m2/s) at U/V points, ``dt`` in s."""
     nz, nj, ni = T.shape
+    e1u, e2u, e1v, e2v, e1e2t = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e1e2t
+    e3t, e3w, umask, vmask, tmask = metrics.e3t, metrics.e3w, masks.umask, masks.vmask, masks.tmask
+    flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
     adv = 1.0 if advect else 0.0
     for k in prange(nz):
         for j in range(nhalo - 1, nj - nhalo):
@@ -81,11 +95,14 @@ def fluxes(T, uadv, vadv, wadv, ahu, ahv, e1u, e2u, e1v, e2v, e1e2t, umask, vmas
 
 
 @kernel
-def update(T, flux_x, flux_y, flux_z, src, pen, ipen, kbot_t, e1e2t, e3t, tmask, dt, nhalo, Tn):
+def update(T, flux, src, pen, ipen, metrics, masks, dt, nhalo, Tn):
     """Tn = T + dt * (flux convergence / volume + sources): ``src`` (degC m/s or psu m/s)
     enters the top cell; ``pen`` (same units) is spread over the column by the fraction
-    ``ipen`` (nz+1,) reaching each W level, the bottom cell taking what reaches the floor."""
+    ``ipen`` (nz+1,) reaching each W level, the bottom cell taking what reaches the floor;
+    ``flux``: the :class:`TracerFluxes` of :func:`fluxes`."""
     nz, nj, ni = T.shape
+    flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
+    kbot_t, e1e2t, e3t, tmask = masks.kbot_t, metrics.e1e2t, metrics.e3t, masks.tmask
     for k in prange(nz):
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
