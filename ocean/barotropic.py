@@ -75,8 +75,10 @@ def depth_mean_forcing(ua, va, u, v, ubar, vbar, metrics, masks, fcor_u, fcor_v,
                           + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
             uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
                           + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
-            bt_force_u[j, i] = (bt_force_u[j, i] * r1_hu[j, i] / dt - fc * fcor_u[j, i] * vav * r1_hu[j, i]) * umask[0, j, i]
-            bt_force_v[j, i] = (bt_force_v[j, i] * r1_hv[j, i] / dt + fc * fcor_v[j, i] * uav * r1_hv[j, i]) * vmask[0, j, i]
+            bt_force_u[j, i] = ((bt_force_u[j, i] * r1_hu[j, i] / dt - fc * fcor_u[j, i] * vav * r1_hu[j, i])
+                                * umask[0, j, i])
+            bt_force_v[j, i] = ((bt_force_v[j, i] * r1_hv[j, i] / dt + fc * fcor_v[j, i] * uav * r1_hv[j, i])
+                                * vmask[0, j, i])
 
 
 class SubstepCoefficients(NamedTuple):

@@ -9,8 +9,9 @@ Leer's limiter (Sweby 1984), monotone for Courant numbers below 1/2 in each dire
 lateral diffusion is a Laplacian along levels with K_h at U/V points (m2/s); vertical
 diffusion is implicit with a background K_z plus a large convective K_z where N2 < 0
 (NEMO's enhanced vertical diffusion; coefficients and solver in ``vertical_mixing.py``).
-Being in flux form, the content sum(T e1e2t e3t) changes only through the surface: the surface forcing and, as in every linear-free-surface
-model (NEMO ln_linssh), the advective flux w(0) T(0) through the fixed surface.
+Being in flux form, the content sum(T e1e2t e3t) changes only through the surface: the
+surface forcing and, as in every linear-free-surface model (NEMO ln_linssh), the advective
+flux w(0) T(0) through the fixed surface.
 """
 from __future__ import annotations
 
