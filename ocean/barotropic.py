@@ -21,6 +21,8 @@ round-off and tracer advection is consistent with the free surface.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .kernels import kernel, prange, serial_kernel
@@ -51,117 +53,157 @@ def ab3_extrapolate(ubar, vbar, ubar_hist, vbar_hist, slot_n, slot_n1, slot_n2, 
 
 
 @kernel
-def depth_mean_forcing(ua, va, u, v, ubar, vbar, e3t, umask, vmask, r1_hu, r1_hv, hu, hv,
-                       ff_u, ff_v, coriolis, dt, h, fu, fv):
+def depth_mean_forcing(ua, va, u, v, ubar, vbar, metrics, masks, fcor_u, fcor_v, coriolis, dt, nhalo,
+                       bt_force_u, bt_force_v):
     """F (m/s2): the depth-mean of (ua - u)/dt minus the barotropic Coriolis of ubar
-    (pass the AB3-extrapolated ubar, vbar: the 3-D Coriolis term is AB3 too)."""
+    (pass the AB3-extrapolated ubar, vbar: the 3-D Coriolis term is AB3 too); fcor_u,
+    fcor_v (s-1) the Coriolis parameter at U/V points, used when ``coriolis``."""
     nz, nj, ni = ua.shape
+    e3t, umask, vmask = metrics.e3t, masks.umask, masks.vmask
+    r1_hu, r1_hv, hu, hv = metrics.r1_hu, metrics.r1_hv, metrics.hu, metrics.hv
     fc = 1.0 if coriolis else 0.0
-    for j in prange(h, nj - h):
-        for i in range(h, ni - h):
-            fu[j, i] = 0.0
-            fv[j, i] = 0.0
+    for j in prange(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
+            bt_force_u[j, i] = 0.0
+            bt_force_v[j, i] = 0.0
         for k in range(nz):
-            for i in range(h, ni - h):
-                fu[j, i] += e3t[k] * (ua[k, j, i] - u[k, j, i]) * umask[k, j, i]
-                fv[j, i] += e3t[k] * (va[k, j, i] - v[k, j, i]) * vmask[k, j, i]
-        for i in range(h, ni - h):
+            for i in range(nhalo, ni - nhalo):
+                bt_force_u[j, i] += e3t[k] * (ua[k, j, i] - u[k, j, i]) * umask[k, j, i]
+                bt_force_v[j, i] += e3t[k] * (va[k, j, i] - v[k, j, i]) * vmask[k, j, i]
+        for i in range(nhalo, ni - nhalo):
             vav = 0.25 * (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
                           + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
             uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
                           + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
-            fu[j, i] = (fu[j, i] * r1_hu[j, i] / dt - fc * ff_u[j, i] * vav * r1_hu[j, i]) * umask[0, j, i]
-            fv[j, i] = (fv[j, i] * r1_hv[j, i] / dt + fc * ff_v[j, i] * uav * r1_hv[j, i]) * vmask[0, j, i]
+            bt_force_u[j, i] = ((bt_force_u[j, i] * r1_hu[j, i] / dt - fc * fcor_u[j, i] * vav * r1_hu[j, i])
+                                * umask[0, j, i])
+            bt_force_v[j, i] = ((bt_force_v[j, i] * r1_hv[j, i] / dt + fc * fcor_v[j, i] * uav * r1_hv[j, i])
+                                * vmask[0, j, i])
 
 
-class SubstepCoefficients:
-    """Constant 2-D coefficients of the sub-step (computed once per tile): transport widths
-    wu = e2u H_u, wv = e1v H_v (m2), 1/area on wet T points (m-2), g/e1u, g/e2v (m s-2),
-    Coriolis weights f/(4 H) (s-1 m-1) and the surface U/V masks."""
+class SubstepCoefficients(NamedTuple):
+    """Constant 2-D coefficients of the sub-step (:func:`substep_coefficients`, once per
+    tile): water depths at rest hu, hv (m), transport widths wu = e2u H_u, wv = e1v H_v
+    (m2), 1/area on wet T points (m-2), g/e1u, g/e2v (m s-2), Coriolis weights f/(4 H)
+    (s-1 m-1) and the surface U/V masks."""
+    hu: np.ndarray
+    hv: np.ndarray
+    wu: np.ndarray
+    wv: np.ndarray
+    rarea: np.ndarray
+    gx: np.ndarray
+    gy: np.ndarray
+    cu: np.ndarray
+    cv: np.ndarray
+    umask: np.ndarray
+    vmask: np.ndarray
 
-    def __init__(self, g, grav: float, coriolis: bool):
-        fc = 1.0 if coriolis else 0.0
-        c = np.ascontiguousarray
-        self.wu, self.wv = c(g.e2u * g.hu), c(g.e1v * g.hv)
-        self.rarea = c(g.tmask[0] / g.e1e2t)
-        self.gx, self.gy = c(grav / g.e1u), c(grav / g.e2v)
-        self.cu, self.cv = c(0.25 * fc * g.ff_u * g.r1_hu), c(0.25 * fc * g.ff_v * g.r1_hv)
-        self.umask, self.vmask = c(g.umask[0]), c(g.vmask[0])
 
-    def args(self):
-        return (self.wu, self.wv, self.rarea, self.gx, self.gy, self.cu, self.cv, self.umask, self.vmask)
+def substep_coefficients(g, grav: float, coriolis: bool) -> SubstepCoefficients:
+    """The :class:`SubstepCoefficients` of grid ``g`` (gravity ``grav`` in m s-2)."""
+    fc = 1.0 if coriolis else 0.0
+    c = np.ascontiguousarray
+    return SubstepCoefficients(
+        hu=g.hu, hv=g.hv, wu=c(g.e2u * g.hu), wv=c(g.e1v * g.hv), rarea=c(g.tmask[0] / g.e1e2t),
+        gx=c(grav / g.e1u), gy=c(grav / g.e2v),
+        cu=c(0.25 * fc * g.fcor_u * g.r1_hu), cv=c(0.25 * fc * g.fcor_v * g.r1_hv),
+        umask=c(g.umask[0]), vmask=c(g.vmask[0]))
+
+
+class SubstepState(NamedTuple):
+    """The sub-stepped state (2-D): ssh (m), ubar, vbar (m/s)."""
+    ssh: np.ndarray
+    ubar: np.ndarray
+    vbar: np.ndarray
+
+
+class FilteredAccumulators(NamedTuple):
+    """The time-filtered sums over the sub-steps (2-D): ssh (m), ubar, vbar (m/s) and the
+    transports utr, vtr (m2/s)."""
+    ssh: np.ndarray
+    ubar: np.ndarray
+    vbar: np.ndarray
+    utr: np.ndarray
+    vtr: np.ndarray
 
 
 @serial_kernel
-def substep(ssh, ubar, vbar, fu, fv, hu, hv, wu, wv, rarea, gx, gy, cu, cv, umask, vmask,
-            dte, a_next, c_now, h, ssh_f, ubar_f, vbar_f, utr, vtr):
-    """One forward-backward sub-step (coefficients: :class:`SubstepCoefficients`);
-    accumulates the filtered ssh/ubar/vbar (weight ``a_next``) and the transports utr, vtr
-    (m2/s, weight ``c_now``). Needs valid halos of ubar, vbar (3 points) and fu, fv
-    (1 point); exchange ubar, vbar after it."""
+def substep(state, bt_force_u, bt_force_v, coefs, dte, a_next, c_now, nhalo, filtered):
+    """One forward-backward sub-step of ``state`` (:class:`SubstepState`) over ``dte`` (s),
+    with the forcing bt_force_u, bt_force_v (m/s2) and the :class:`SubstepCoefficients`;
+    accumulates into ``filtered`` (:class:`FilteredAccumulators`) ssh/ubar/vbar with weight
+    ``a_next`` and the transports utr, vtr with weight ``c_now``. Needs valid halos of ubar,
+    vbar (3 points) and bt_force_u, bt_force_v (1 point); exchange ubar, vbar after it."""
+    ssh, ubar, vbar = state.ssh, state.ubar, state.vbar
+    hu, hv, wu, wv, rarea = coefs.hu, coefs.hv, coefs.wu, coefs.wv, coefs.rarea
+    gx, gy, cu, cv, umask, vmask = coefs.gx, coefs.gy, coefs.cu, coefs.cv, coefs.umask, coefs.vmask
+    ssh_f, ubar_f, vbar_f, utr, vtr = filtered.ssh, filtered.ubar, filtered.vbar, filtered.utr, filtered.vtr
     nj, ni = ssh.shape
     for j in range(nj):
         for i in range(ni):
             utr[j, i] += c_now * hu[j, i] * ubar[j, i]
             vtr[j, i] += c_now * hv[j, i] * vbar[j, i]
-    for j in range(h - 2, nj - h + 2):
-        for i in range(h - 2, ni - h + 2):
+    for j in range(nhalo - 2, nj - nhalo + 2):
+        for i in range(nhalo - 2, ni - nhalo + 2):
             div = (wu[j, i] * ubar[j, i] - wu[j, i - 1] * ubar[j, i - 1]
                    + wv[j, i] * vbar[j, i] - wv[j - 1, i] * vbar[j - 1, i])
             ssh[j, i] = ssh[j, i] - dte * div * rarea[j, i]
-    for j in range(h - 1, nj - h + 1):
-        for i in range(h - 1, ni - h + 1):
+    for j in range(nhalo - 1, nj - nhalo + 1):
+        for i in range(nhalo - 1, ni - nhalo + 1):
             vsum = (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
                     + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
             ubar[j, i] = (ubar[j, i] + dte * (-gx[j, i] * (ssh[j, i + 1] - ssh[j, i])
-                                              + cu[j, i] * vsum + fu[j, i])) * umask[j, i]
-    for j in range(h, nj - h):
-        for i in range(h, ni - h):
+                                              + cu[j, i] * vsum + bt_force_u[j, i])) * umask[j, i]
+    for j in range(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
             usum = (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
                     + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
             vbar[j, i] = (vbar[j, i] + dte * (-gy[j, i] * (ssh[j + 1, i] - ssh[j, i])
-                                              - cv[j, i] * usum + fv[j, i])) * vmask[j, i]
+                                              - cv[j, i] * usum + bt_force_v[j, i])) * vmask[j, i]
     if a_next != 0.0:
-        for j in range(h - 2, nj - h + 2):
-            for i in range(h - 2, ni - h + 2):
+        for j in range(nhalo - 2, nj - nhalo + 2):
+            for i in range(nhalo - 2, ni - nhalo + 2):
                 ssh_f[j, i] += a_next * ssh[j, i]
-        for j in range(h - 1, nj - h + 1):
-            for i in range(h - 1, ni - h + 1):
+        for j in range(nhalo - 1, nj - nhalo + 1):
+            for i in range(nhalo - 1, ni - nhalo + 1):
                 ubar_f[j, i] += a_next * ubar[j, i]
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 vbar_f[j, i] += a_next * vbar[j, i]
 
 
 @kernel
-def replace_depth_mean(ua, va, ubar_new, vbar_new, e3t, umask, vmask, r1_hu, r1_hv, h, su, sv):
+def replace_depth_mean(ua, va, ubar_new, vbar_new, metrics, masks, nhalo, su, sv):
     """ua <- ua - depth_mean(ua) + ubar_new (m/s), and the same for va, on the interior;
     su, sv are 2-D work arrays."""
     nz, nj, ni = ua.shape
-    for j in prange(h, nj - h):
-        for i in range(h, ni - h):
+    e3t, umask, vmask, r1_hu, r1_hv = metrics.e3t, masks.umask, masks.vmask, metrics.r1_hu, metrics.r1_hv
+    for j in prange(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
             su[j, i] = 0.0
             sv[j, i] = 0.0
         for k in range(nz):
-            for i in range(h, ni - h):
+            for i in range(nhalo, ni - nhalo):
                 su[j, i] += e3t[k] * ua[k, j, i] * umask[k, j, i]
                 sv[j, i] += e3t[k] * va[k, j, i] * vmask[k, j, i]
-        for i in range(h, ni - h):
+        for i in range(nhalo, ni - nhalo):
             su[j, i] = ubar_new[j, i] - su[j, i] * r1_hu[j, i]
             sv[j, i] = vbar_new[j, i] - sv[j, i] * r1_hv[j, i]
         for k in range(nz):
-            for i in range(h, ni - h):
+            for i in range(nhalo, ni - nhalo):
                 ua[k, j, i] = (ua[k, j, i] + su[j, i]) * umask[k, j, i]
                 va[k, j, i] = (va[k, j, i] + sv[j, i]) * vmask[k, j, i]
 
 
 @kernel
 def advective_velocity(u_old, v_old, u_new, v_new, ubar_old, vbar_old, ubar_new, vbar_new,
-                       utr, vtr, r1_hu, r1_hv, umask, vmask, uadv, vadv):
+                       utr, vtr, metrics, masks, uadv, vadv):
     """The velocity that advects tracers over the step (m/s): the mean of the old and new
     baroclinic velocities with the depth mean replaced by the filtered transport / H.
-    Computed everywhere, halo included (all inputs have valid halos)."""
+    Computed everywhere, halo included (all inputs have valid halos); utr, vtr (m2/s) the
+    filtered transports."""
     nz, nj, ni = u_old.shape
+    r1_hu, r1_hv, umask, vmask = metrics.r1_hu, metrics.r1_hv, masks.umask, masks.vmask
     for k in prange(nz):
         for j in range(nj):
             for i in range(ni):

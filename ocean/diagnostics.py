@@ -12,19 +12,20 @@ from . import fields
 from .eos import _rho_anomaly
 from .kernels import kernel, prange, serial_kernel
 
-RHO0_CP = 1028.0 * 3991.86795711963     # J m-3 K-1 (NEMO rho0 * rcp)
+MLD_ZREF_M = 10.0            # reference depth of the mixed-layer criterion (m)
+MLD_DSIGMA_KG_M3 = 0.03      # density excess over the reference that ends the mixed layer (kg m-3)
 
 BAD_FIELDS = ("uo", "vo", "thetao", "so", "zos")
 
 
 @serial_kernel
-def first_bad_point(u, v, T, S, ssh, tmask, umax, h):
+def first_bad_point(u, v, T, S, ssh, tmask, umax, nhalo):
     """(field index, k, j, i) of the first NaN/inf, or |u|,|v| > umax, in the interior; field
     index -1 when all is well (see BAD_FIELDS)."""
     nz, nj, ni = u.shape
     for k in range(nz):
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 a = u[k, j, i]
                 if not np.isfinite(a) or abs(a) > umax:
                     return 0, k, j, i
@@ -36,22 +37,24 @@ def first_bad_point(u, v, T, S, ssh, tmask, umax, h):
                         return 2, k, j, i
                     if not np.isfinite(S[k, j, i]):
                         return 3, k, j, i
-    for j in range(h, nj - h):
-        for i in range(h, ni - h):
+    for j in range(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
             if not np.isfinite(ssh[j, i]):
                 return 4, 0, j, i
     return -1, 0, 0, 0
 
 
 @kernel
-def mixed_layer_depth(T, S, gdept, gdepw, kbot_t, zref, dsigma, a0, b0, lambda1, lambda2, nu, h, mld):
-    """Depth (m) where potential density first exceeds its value at ``zref`` (10 m) by
-    ``dsigma`` (0.03 kg m-3), interpolated linearly between T points; the column depth where
-    it never does. Potential density (the EOS at z = 0, coefficients a0..nu as in
-    :mod:`ocean.eos`) is evaluated only down to the level where the criterion is met."""
+def mixed_layer_depth(T, S, metrics, masks, zref, dsigma, a0, b0, lambda1, lambda2, nu, nhalo, mld):
+    """Depth (m) where potential density first exceeds its value at ``zref`` (m, e.g.
+    MLD_ZREF_M) by ``dsigma`` (kg m-3, e.g. MLD_DSIGMA_KG_M3), interpolated linearly between T
+    points; the column depth where it never does. Potential density (the EOS at z = 0,
+    coefficients a0..nu as in :mod:`ocean.eos`) is evaluated only down to the level where
+    the criterion is met."""
     nz, nj, ni = T.shape
-    for j in prange(h, nj - h):
-        for i in range(h, ni - h):
+    gdept, gdepw, kbot_t = metrics.gdept, metrics.gdepw, masks.kbot_t
+    for j in prange(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
             kb = kbot_t[j, i]
             if kb == 0:
                 mld[j, i] = 0.0
@@ -80,11 +83,13 @@ def mixed_layer_depth(T, S, gdept, gdepw, kbot_t, zref, dsigma, a0, b0, lambda1,
 
 
 @serial_kernel
-def tile_sums(u, v, w, T, S, ssh, e1e2t, e1e2u, e1e2v, e1u, e2v, e3t, e3w, tmask, umask, vmask, dt, h):
+def tile_sums(u, v, w, T, S, ssh, metrics, masks, dt, nhalo):
     """Sums over the interior: (volume anomaly sum(ssh*area) m3, heat sum(T*vol) degC m3,
     salt sum(S*vol) psu m3, kinetic energy sum(0.5|u|^2 vol) m5/s2, ocean volume m3,
     max |u|, |v| (m/s), max horizontal and vertical Courant numbers)."""
     nz, nj, ni = u.shape
+    e1e2t, e1e2u, e1e2v, e1u, e2v = metrics.e1e2t, metrics.e1e2u, metrics.e1e2v, metrics.e1u, metrics.e2v
+    e3t, e3w, tmask, umask, vmask = metrics.e3t, metrics.e3w, masks.tmask, masks.umask, masks.vmask
     vol_anom = 0.0
     heat = 0.0
     salt = 0.0
@@ -93,12 +98,12 @@ def tile_sums(u, v, w, T, S, ssh, e1e2t, e1e2u, e1e2v, e1u, e2v, e3t, e3w, tmask
     umax = 0.0
     cfl_h = 0.0
     cfl_v = 0.0
-    for j in range(h, nj - h):
-        for i in range(h, ni - h):
+    for j in range(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
             vol_anom += ssh[j, i] * e1e2t[j, i] * tmask[0, j, i]
     for k in range(nz):
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 dv = e1e2t[j, i] * e3t[k] * tmask[k, j, i]
                 vol += dv
                 heat += T[k, j, i] * dv

@@ -63,7 +63,9 @@ S0_REF = 35.0  # psu, NEMO rn_S0
 class EosParams:
     """S-EOS coefficients in NEMO's convention (see module docstring).
 
-    rho0 [kg m-3]; a0 [kg m-3 K-1]; b0 [kg m-3 psu-1]; lambda1 [K-1];
+    rho0 [kg m-3] reference density; cp [J kg-1 K-1] specific heat of sea water (NEMO
+    rcp; heat fluxes and contents use rho0 * cp, J m-3 K-1); a0 [kg m-3 K-1];
+    b0 [kg m-3 psu-1]; lambda1 [K-1];
     lambda2 [psu-1]; nu [kg m-3 K-1 psu-1]; mu1, mu2 [m-1];
     kind: "seos" or "linear" (linear requires lambda1 = lambda2 = nu = mu1 = mu2 = 0).
     """
@@ -77,6 +79,7 @@ class EosParams:
     mu1: float = 1.4970e-4
     mu2: float = 0.0
     kind: str = "seos"
+    cp: float = 3991.86795711963
 
     def __post_init__(self):
         if self.kind not in ("seos", "linear"):

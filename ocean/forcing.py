@@ -17,7 +17,6 @@ import numpy as np
 
 from . import fields
 from . import forcing_dino as dino
-from .diagnostics import RHO0_CP
 from .kernels import serial_kernel
 
 SECONDS_PER_DAY = 86400.0
@@ -41,12 +40,12 @@ def solar_penetration(gdepw: np.ndarray, r=0.58, xi1=0.35, xi2=23.0) -> np.ndarr
 
 
 @serial_kernel
-def surface_sources(T, S, tstar, sstar, qsr, trp, srp, rho0, rho0_cp, tmask, h, src_t, src_s, pen_t):
+def surface_sources(T, S, tstar, sstar, qsr, trp, srp, rho0, rho0_cp, tmask, nhalo, src_t, src_s, pen_t):
     """Surface sources for the tracer equation: src_t (degC m/s) and src_s (psu m/s) into the
     top cell, pen_t (degC m/s) the shortwave distributed over depth by the tracer update."""
     nj, ni = src_t.shape
-    for j in range(h, nj - h):
-        for i in range(h, ni - h):
+    for j in range(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
             m = tmask[0, j, i]
             q_net = trp * (T[0, j, i] - tstar[j, i])
             src_t[j, i] = (q_net - qsr[j, i]) / rho0_cp * m
@@ -58,9 +57,12 @@ class SurfaceForcing:
     """Surface fields on a tile (all 2-D with halo): taux (U points), tauy (V) in N m-2;
     tstar (degC), sstar (psu), qsr (W m-2) at T points."""
 
-    def __init__(self, f, start_date: str, grid, rho0: float):
-        """``f``: the [forcing] section; ``start_date``: the model date of time 0."""
-        self.kind, self.grid, self.rho0 = f.kind, grid, rho0
+    def __init__(self, f, start_date: str, grid, eos):
+        """``f``: the [forcing] section; ``start_date``: the model date of time 0; ``eos``: the
+        :class:`ocean.eos.EosParams` whose rho0 (kg m-3) and cp (J kg-1 K-1) turn heat and
+        salt fluxes into tracer fluxes."""
+        self.kind, self.grid, self.rho0 = f.kind, grid, eos.rho0
+        self.rho0_cp = eos.rho0 * eos.cp             # J m-3 K-1
         self.update_s = f.update_hours * 3600.0
         self.start_day = day_of_year(start_date)
         self.trp = f.t_restoring_w_m2_k if self.kind == "dino" else 0.0
@@ -80,7 +82,7 @@ class SurfaceForcing:
         elif self.kind == "box_wind":
             ly = gh.y_v[-1]                                  # box: y_v[-1] is the northern wall
             dy = gh.y_v[0] - gh.y_t[0]
-            y = gh.y_t[0] + 2 * dy * (np.arange(grid.shape2[0]) - grid.h + grid.j0)
+            y = gh.y_t[0] + 2 * dy * (np.arange(grid.shape2[0]) - grid.nhalo + grid.j0)
             self.taux[:] = -f.wind_tau0_n_m2 * np.cos(np.pi * y[:, None] / ly) * grid.umask[0]
 
     def update(self, time_s: float) -> None:
@@ -99,7 +101,7 @@ class SurfaceForcing:
     def sources(self, T: np.ndarray, S: np.ndarray) -> None:
         """Fill src_t, src_s, pen_t from the current surface T and S."""
         surface_sources(T, S, self.tstar, self.sstar, self.qsr, self.trp, self.srp, self.rho0,
-                        RHO0_CP, self.grid.tmask, self.grid.h, self.src_t, self.src_s, self.pen_t)
+                        self.rho0_cp, self.grid.tmask, self.grid.nhalo, self.src_t, self.src_s, self.pen_t)
 
 
 fields.declare("taux", "U", 2, "N m-2", "surface downward x stress", lambda m: m.forcing.taux, output="taux",

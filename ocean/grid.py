@@ -2,8 +2,8 @@
 
 Points of cell (j, i): T at the centre, U on the east face, V on the north face, F at the
 north-east corner, W on the top face of level k. Arrays are C-ordered ``[k, j, i]`` (2-D
-fields ``[j, i]``) and carry a halo of ``h`` points on each horizontal side, so the interior
-of a tile is ``[h:h+ny, h:h+nx]``.
+fields ``[j, i]``) and carry a halo of ``nhalo`` points on each horizontal side, so the interior
+of a tile is ``[nhalo:nhalo+ny, nhalo:nhalo+nx]``.
 
 Grid kinds
 - ``dino``: the DINO sector (Kamm et al. 2025): isotropic Mercator grid of spacing
@@ -22,6 +22,7 @@ holds exactly the values of its neighbour's interior.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,6 +37,46 @@ class Vertical:
     gdepw: np.ndarray   # (nz+1,) depth of W points; gdepw[0] = 0, gdepw[nz] = bottom
     e3t: np.ndarray     # (nz,) level thickness
     e3w: np.ndarray     # (nz,) distance between T points k-1 and k (e3w[0] = gdept[0])
+
+
+class Metrics(NamedTuple):
+    """The metric group the kernels take (:attr:`Grid.metrics`): scale factors (m) and
+    areas (m2) at T, U, V, F points (2-D ``[j, i]``, halo included), the z-levels (m, 1-D
+    ``[k]``) and the water depths at rest (m) with their inverses (m-1, 0 on land)."""
+    e1t: np.ndarray
+    e2t: np.ndarray
+    e1u: np.ndarray
+    e2u: np.ndarray
+    e1v: np.ndarray
+    e2v: np.ndarray
+    e1f: np.ndarray
+    e2f: np.ndarray
+    e1e2t: np.ndarray
+    e1e2u: np.ndarray
+    e1e2v: np.ndarray
+    e3t: np.ndarray     # (nz,) level thickness
+    e3w: np.ndarray     # (nz,) distance between T points k-1 and k
+    gdept: np.ndarray   # (nz,) depth of T points
+    gdepw: np.ndarray   # (nz+1,) depth of W points
+    hu: np.ndarray
+    hv: np.ndarray
+    r1_hu: np.ndarray
+    r1_hv: np.ndarray
+
+
+class Masks(NamedTuple):
+    """The mask group the kernels take (:attr:`Grid.masks`): 3-D ``[k, j, i]`` float masks
+    (tmask, umask, vmask 0/1; fmask 1 in the fluid, 0 on free-slip and 2 on no-slip walls;
+    fmask_any 1 where any T cell around the F point is wet) and the 2-D int32 numbers of
+    wet levels kbot_t, kbot_u, kbot_v."""
+    tmask: np.ndarray
+    umask: np.ndarray
+    vmask: np.ndarray
+    fmask: np.ndarray
+    fmask_any: np.ndarray
+    kbot_t: np.ndarray
+    kbot_u: np.ndarray
+    kbot_v: np.ndarray
 
 
 def tanh_levels(nz: int, depth: float, dz_top: float, kth: float, acr: float) -> Vertical:
@@ -74,7 +115,7 @@ class GlobalHorizontal:
     lat_t: np.ndarray; lat_u: np.ndarray; lat_v: np.ndarray             # 2-D, degrees (box: from f)
     e1t: np.ndarray; e2t: np.ndarray; e1u: np.ndarray; e2u: np.ndarray
     e1v: np.ndarray; e2v: np.ndarray; e1f: np.ndarray; e2f: np.ndarray
-    ff_f: np.ndarray; ff_t: np.ndarray; ff_u: np.ndarray; ff_v: np.ndarray
+    fcor_f: np.ndarray; fcor_t: np.ndarray; fcor_u: np.ndarray; fcor_v: np.ndarray
     bathy: np.ndarray   # ocean depth at T points (m), 0 on land
 
     @property
@@ -129,7 +170,7 @@ def dino_horizontal(g) -> GlobalHorizontal:
         lat_t=lat_t, lat_u=lat_t.copy(), lat_v=lat_v,
         e1t=e_t, e2t=e_t.copy(), e1u=e_t.copy(), e2u=e_t.copy(),
         e1v=e_v, e2v=e_v.copy(), e1f=e_v.copy(), e2f=e_v.copy(),
-        ff_f=f(lat_v), ff_t=f(lat_t), ff_u=f(lat_t), ff_v=f(lat_v), bathy=bathy)
+        fcor_f=f(lat_v), fcor_t=f(lat_t), fcor_u=f(lat_t), fcor_v=f(lat_v), bathy=bathy)
 
 
 def box_horizontal(g) -> GlobalHorizontal:
@@ -153,7 +194,7 @@ def box_horizontal(g) -> GlobalHorizontal:
         lat_t=fd(f(Y_t)), lat_u=fd(f(Y_t)), lat_v=fd(f(Y_v)),
         e1t=dx * ones, e2t=dy * ones, e1u=dx * ones, e2u=dy * ones,
         e1v=dx * ones, e2v=dy * ones, e1f=dx * ones, e2f=dy * ones,
-        ff_f=f(Y_v), ff_t=f(Y_t), ff_u=f(Y_t), ff_v=f(Y_v), bathy=bathy)
+        fcor_f=f(Y_v), fcor_t=f(Y_t), fcor_u=f(Y_t), fcor_v=f(Y_v), bathy=bathy)
 
 
 def level_counts(gh: GlobalHorizontal, vert: Vertical) -> dict[str, np.ndarray]:
@@ -170,14 +211,14 @@ def level_counts(gh: GlobalHorizontal, vert: Vertical) -> dict[str, np.ndarray]:
     return {"T": kt, "U": ku, "V": kv}
 
 
-def halo_slice(a: np.ndarray, j0: int, i0: int, ny: int, nx: int, h: int, periodic_x: bool,
+def halo_slice(a: np.ndarray, j0: int, i0: int, ny: int, nx: int, nhalo: int, periodic_x: bool,
                fill: str) -> np.ndarray:
-    """The tile [j0:j0+ny, i0:i0+nx] of global 2-D ``a`` with a halo of h points: wrapped
+    """The tile [j0:j0+ny, i0:i0+nx] of global 2-D ``a`` with a halo of nhalo points: wrapped
     in x when periodic, beyond closed edges either zeros (``fill='zero'``) or copies of the
     nearest edge value (``fill='edge'``, for metrics that are divided by)."""
     NY, NX = a.shape
-    jj = np.arange(j0 - h, j0 + ny + h)
-    ii = np.arange(i0 - h, i0 + nx + h)
+    jj = np.arange(j0 - nhalo, j0 + ny + nhalo)
+    ii = np.arange(i0 - nhalo, i0 + nx + nhalo)
     jin = (jj >= 0) & (jj < NY)
     if periodic_x:
         iin = np.ones(ii.size, bool)
@@ -194,16 +235,17 @@ def halo_slice(a: np.ndarray, j0: int, i0: int, ny: int, nx: int, h: int, period
 class Grid:
     """The grid of one tile (the whole domain on one rank), halo included.
 
-    Attributes: nx, ny, nz (interior sizes), h (halo), i0, j0 (global index of the first
+    Attributes: nx, ny, nz (interior sizes), nhalo (halo), i0, j0 (global index of the first
     interior point), nx_glo, ny_glo; 2-D metrics e1t, e2t, e1u, e2u, e1v, e2v, e1f, e2f (m),
-    e1e2t, e1e2u, e1e2v (m2), ff_f, ff_t, ff_u, ff_v (s-1), lat_t, lat_u, lat_v (deg),
+    e1e2t, e1e2u, e1e2v (m2), fcor_f, fcor_t, fcor_u, fcor_v (s-1), lat_t, lat_u, lat_v (deg),
     bathy (m); 1-D gdept, gdepw, e3t, e3w (m); 3-D masks tmask, umask, vmask (0/1) and
     fmask (1 in the fluid, 0 on free-slip walls, 2 on no-slip walls), fmask_any (1 where
     any T cell around the F point is wet); 2-D kbot_t, kbot_u, kbot_v (wet levels);
-    hu, hv, ht (m) water depth at rest.
+    hu, hv, ht (m) water depth at rest; ``metrics`` (:class:`Metrics`) and ``masks``
+    (:class:`Masks`), the groups the kernels take, built once (they share these arrays).
     """
 
-    def __init__(self, gh: GlobalHorizontal, vert: Vertical, counts: dict, *, h: int,
+    def __init__(self, gh: GlobalHorizontal, vert: Vertical, counts: dict, *, nhalo: int,
                  i0: int = 0, j0: int = 0, nx: int | None = None, ny: int | None = None,
                  shlat: float = 0.0):
         NY, NX = gh.shape
@@ -211,11 +253,11 @@ class Grid:
         self.kind, self.periodic_x = gh.kind, gh.periodic_x
         self.nx_glo, self.ny_glo = NX, NY
         self.nx, self.ny = (NX if nx is None else nx), (NY if ny is None else ny)
-        self.nz, self.h, self.i0, self.j0 = vert.gdept.size, h, i0, j0
+        self.nz, self.nhalo, self.i0, self.j0 = vert.gdept.size, nhalo, i0, j0
         self.shlat = shlat
-        sl = lambda a, fill="edge": halo_slice(a, j0, i0, self.ny, self.nx, h, gh.periodic_x, fill)  # noqa: E731
+        sl = lambda a, fill="edge": halo_slice(a, j0, i0, self.ny, self.nx, nhalo, gh.periodic_x, fill)  # noqa: E731
         for name in ("e1t", "e2t", "e1u", "e2u", "e1v", "e2v", "e1f", "e2f", "lat_t", "lat_u", "lat_v",
-                     "ff_f", "ff_t", "ff_u", "ff_v"):
+                     "fcor_f", "fcor_t", "fcor_u", "fcor_v"):
             setattr(self, name, sl(getattr(gh, name)))
         self.bathy = sl(gh.bathy, "zero")
         self.e1e2t, self.e1e2u, self.e1e2v = self.e1t * self.e2t, self.e1u * self.e2u, self.e1v * self.e2v
@@ -234,6 +276,8 @@ class Grid:
         self.hv = (self.vmask * e3).sum(0)
         self.r1_hu = np.where(self.hu > 0, 1.0 / np.where(self.hu > 0, self.hu, 1.0), 0.0)
         self.r1_hv = np.where(self.hv > 0, 1.0 / np.where(self.hv > 0, self.hv, 1.0), 0.0)
+        self.metrics = Metrics(*(getattr(self, name) for name in Metrics._fields))
+        self.masks = Masks(*(getattr(self, name) for name in Masks._fields))
 
     def _fmasks(self, shlat: float) -> tuple[np.ndarray, np.ndarray]:
         """fmask (1 in the fluid, shlat on walls next to wet U/V points, 0 elsewhere) and
@@ -255,16 +299,16 @@ class Grid:
 
     @property
     def interior(self) -> tuple[slice, slice]:
-        h = self.h
-        return slice(h, h + self.ny), slice(h, h + self.nx)
+        nhalo = self.nhalo
+        return slice(nhalo, nhalo + self.ny), slice(nhalo, nhalo + self.nx)
 
     @property
     def shape3(self):
-        return (self.nz, self.ny + 2 * self.h, self.nx + 2 * self.h)
+        return (self.nz, self.ny + 2 * self.nhalo, self.nx + 2 * self.nhalo)
 
     @property
     def shape2(self):
-        return (self.ny + 2 * self.h, self.nx + 2 * self.h)
+        return (self.ny + 2 * self.nhalo, self.nx + 2 * self.nhalo)
 
     def interior_of(self, a: np.ndarray) -> np.ndarray:
         j, i = self.interior
@@ -290,4 +334,4 @@ def lateral_slip(cfg) -> float:
 def build_grid(cfg, *, i0=0, j0=0, nx=None, ny=None) -> Grid:
     """The grid of a tile (default: the whole domain) from a validated configuration."""
     gh, vert, counts = build_global(cfg)
-    return Grid(gh, vert, counts, h=cfg.grid.halo, i0=i0, j0=j0, nx=nx, ny=ny, shlat=lateral_slip(cfg))
+    return Grid(gh, vert, counts, nhalo=cfg.grid.halo, i0=i0, j0=j0, nx=nx, ny=ny, shlat=lateral_slip(cfg))

@@ -42,13 +42,13 @@ def _fill_regions(arrays, j0, j1, i0, i1, value):
 
 
 @serial_kernel
-def _periodic_x(a, h, nx, j0, j1):
+def _periodic_x(a, nhalo, nx, j0, j1):
     """One tile across a periodic x: wrap the halo columns of rows j0:j1."""
     for k in range(a.shape[0]):
         for j in range(j0, j1):
-            for i in range(h):
+            for i in range(nhalo):
                 a[k, j, i] = a[k, j, nx + i]
-                a[k, j, nx + h + i] = a[k, j, h + i]
+                a[k, j, nx + nhalo + i] = a[k, j, nhalo + i]
 
 
 @dataclass
@@ -63,8 +63,8 @@ class Neighbours:
 class Halo:
     """Exchanges the halos of lists of arrays that share a tile's horizontal shape."""
 
-    def __init__(self, ny: int, nx: int, h: int, nbr: Neighbours, comm=None, rank: int = 0):
-        self.ny, self.nx, self.h, self.nbr, self.comm, self.rank = ny, nx, h, nbr, comm, rank
+    def __init__(self, ny: int, nx: int, nhalo: int, nbr: Neighbours, comm=None, rank: int = 0):
+        self.ny, self.nx, self.nhalo, self.nbr, self.comm, self.rank = ny, nx, nhalo, nbr, comm, rank
         self._buffers: dict[tuple, dict[str, np.ndarray]] = {}
         self.seconds = 0.0          # time spent exchanging (for the scaling benchmark)
         self.calls = 0
@@ -73,8 +73,8 @@ class Halo:
         key = tuple(a.shape for a in arrays)
         if key not in self._buffers:
             nlev = sum(1 if a.ndim == 2 else a.shape[0] for a in arrays)
-            h, ny, nx = self.h, self.ny, self.nx
-            self._buffers[key] = {d: np.empty(nlev * h * (ny if d[0] in "we" else nx + 2 * h))
+            nhalo, ny, nx = self.nhalo, self.ny, self.nx
+            self._buffers[key] = {d: np.empty(nlev * nhalo * (ny if d[0] in "we" else nx + 2 * nhalo))
                                   for d in ("ws", "es", "wr", "er", "ss", "ns", "sr", "nr")}
         return self._buffers[key]
 
@@ -90,23 +90,23 @@ class Halo:
         self.calls += 1
 
     def _phase_x(self, arrays):
-        h, ny, nx, nbr = self.h, self.ny, self.nx, self.nbr
-        rows = slice(h, h + ny)
+        nhalo, ny, nx, nbr = self.nhalo, self.ny, self.nx, self.nbr
+        rows = slice(nhalo, nhalo + ny)
         if nbr.west == self.rank and nbr.east == self.rank:      # periodic, one tile across
             for a in arrays:
-                _periodic_x(self._as3(a), h, nx, h, h + ny)
+                _periodic_x(self._as3(a), nhalo, nx, nhalo, nhalo + ny)
             return
         self._swap(arrays, nbr.west, nbr.east,
-                   send_lo=(rows, slice(h, 2 * h)), send_hi=(rows, slice(nx, nx + h)),
-                   recv_lo=(rows, slice(0, h)), recv_hi=(rows, slice(nx + h, nx + 2 * h)),
+                   send_lo=(rows, slice(nhalo, 2 * nhalo)), send_hi=(rows, slice(nx, nx + nhalo)),
+                   recv_lo=(rows, slice(0, nhalo)), recv_hi=(rows, slice(nx + nhalo, nx + 2 * nhalo)),
                    keys=("ws", "es", "wr", "er"), tag=10)
 
     def _phase_y(self, arrays):
-        h, ny, nbr = self.h, self.ny, self.nbr
+        nhalo, ny, nbr = self.nhalo, self.ny, self.nbr
         cols = slice(None)
         self._swap(arrays, nbr.south, nbr.north,
-                   send_lo=(slice(h, 2 * h), cols), send_hi=(slice(ny, ny + h), cols),
-                   recv_lo=(slice(0, h), cols), recv_hi=(slice(ny + h, ny + 2 * h), cols),
+                   send_lo=(slice(nhalo, 2 * nhalo), cols), send_hi=(slice(ny, ny + nhalo), cols),
+                   recv_lo=(slice(0, nhalo), cols), recv_hi=(slice(ny + nhalo, ny + 2 * nhalo), cols),
                    keys=("ss", "ns", "sr", "nr"), tag=20)
 
     def _swap(self, arrays, lo, hi, send_lo, send_hi, recv_lo, recv_hi, keys, tag):
@@ -138,7 +138,7 @@ class Halo:
 
     def _bounds(self, region):
         (js, is_) = region
-        nj, ni = self.ny + 2 * self.h, self.nx + 2 * self.h
+        nj, ni = self.ny + 2 * self.nhalo, self.nx + 2 * self.nhalo
         j0, j1, _ = js.indices(nj)
         i0, i1, _ = is_.indices(ni)
         return j0, j1, i0, i1

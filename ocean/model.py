@@ -26,6 +26,13 @@ from .eos import GRAV, EosParams, bn2_kernel, rhd_kernel
 from .forcing import SurfaceForcing
 from .forcing_dino import initial_stratification
 from .grid import GlobalHorizontal, Grid, Vertical, build_global, lateral_slip
+from .vertical_mixing import VerticalMixing
+
+AB3_COEFFS = ((1.0, 0.0, 0.0), (1.5, -0.5, 0.0), (23 / 12, -16 / 12, 5 / 12))
+"""Adams-Bashforth weights (c0, c1, c2) of the tendencies of steps n, n-1, n-2: forward
+Euler at the first step, AB2 at the second, AB3 from the third on (``AB3_COEFFS[min(n, 2)]``);
+used for the advective momentum tendencies and the barotropic velocities they saw."""
+
 
 class BlowUp(RuntimeError):
     """The model state went out of bounds; carries where and when."""
@@ -97,11 +104,11 @@ class Model:
                  global_grid: tuple[GlobalHorizontal, Vertical, dict] | None = None):
         self.cfg = cfg
         gh, vert, counts = global_grid or build_global(cfg)
-        h = cfg.grid.halo
+        nhalo = cfg.grid.halo
         NY, NX = gh.shape
-        self.domain = domain or serial_domain(NX, NY, gh.periodic_x, h)
+        self.domain = domain or serial_domain(NX, NY, gh.periodic_x, nhalo)
         d = self.domain
-        self.grid = g = Grid(gh, vert, counts, h=h, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=lateral_slip(cfg))
+        self.grid = g = Grid(gh, vert, counts, nhalo=nhalo, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=lateral_slip(cfg))
         self.halo = d.halo
         self.dt = cfg.time.dt_s
         self.eos = EosParams.dino() if cfg.eos.kind == "seos" else EosParams.linear()
@@ -109,8 +116,8 @@ class Model:
         self._setup_barotropic(counts, gh)
         self._setup_coefficients()
         self.state = State(g)
-        self.bt_coefs = barotropic.SubstepCoefficients(g, GRAV, cfg.momentum.coriolis)
-        self.forcing = SurfaceForcing(cfg.forcing, cfg.time.start_date, g, self.rho0)
+        self.bt_coefs = barotropic.substep_coefficients(g, GRAV, cfg.momentum.coriolis)
+        self.forcing = SurfaceForcing(cfg.forcing, cfg.time.start_date, g, self.eos)
         z3, z2 = lambda: np.zeros(g.shape3), lambda: np.zeros(g.shape2)  # noqa: E731
         # work arrays
         self.ua, self.va, self.gu, self.gv, self.q, self.w = z3(), z3(), z3(), z3(), z3(), z3()
@@ -118,13 +125,21 @@ class Model:
         self.div, self.rot, self.ph = z3(), z3(), z3()
         self.div2, self.rot2 = (z3(), z3()) if self.viscosity == "biharmonic" else (None, None)
         self.uadv, self.vadv, self.wadv = z3(), z3(), z3()
-        self.rhd, self.bn2, self.avt, self.cp = z3(), z3(), z3(), z3()
-        self.fx, self.fy, self.fz, self.Ta, self.Sa = z3(), z3(), z3(), z3(), z3()
+        self.rhd, self.bn2 = z3(), z3()
+        mo, tr = cfg.momentum, cfg.tracers
+        self.coriolis, self.advect = mo.coriolis, tr.advection == "tvd"
+        self.vmix = VerticalMixing(g, avm=mo.vertical_viscosity_m2_s, kz_bg=tr.vertical_diffusivity_m2_s,
+                                   kz_conv=tr.convection_diffusivity_m2_s, cd=mo.bottom_drag_cd,
+                                   ke0=mo.bottom_drag_ke0_m2_s2, rho0=self.rho0, dt=self.dt)
+        self.flux = tracers.TracerFluxes(z3(), z3(), z3())
+        self.Ta, self.Sa = z3(), z3()
         self.mld = z2()
-        self.fu, self.fv, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
+        self.bt_force_u, self.bt_force_v, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
         self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
+        self.bt_state = barotropic.SubstepState(self.ssh_w, self.ubar_w, self.vbar_w)
+        self.bt_filtered = barotropic.FilteredAccumulators(self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
         self.fields = fields.FieldTable()   # the registry's fields, plus those the closures add
         self.closures: list[Closure] = []   # in the order of the configuration (add_closure)
         self.ueiv = self.veiv = None        # the eddy-velocity slot, once a closure fills it
@@ -193,37 +208,35 @@ class Model:
     # ------------------------------------------------------------------ the time step
     def step(self) -> None:
         """Advance the tile by one time step dt (the order of all processes is here)."""
-        g, s, h, dt, halo = self.grid, self.state, self.grid.h, self.dt, self.halo
-        co = self.cfg.momentum.coriolis
+        g, s, nhalo, dt, halo = self.grid, self.state, self.grid.nhalo, self.dt, self.halo
+        co = self.coriolis
         ec = self.eos.coeffs()
         self.forcing.update(s.time_s)
         for c in self.closures:
             c.start_of_step()                        # inputs exist now: send (or run) the closures
 
-        # 1. density and vertical velocity at time n
+        # 1. density, vertical mixing coefficients and vertical velocity at time n
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
-        momentum.divergence_curl(s.u, s.v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f, g.tmask, g.fmask,
-                                 self.div, self.rot)
-        momentum.vertical_velocity(self.div, g.e3t, h, 1, self.w)
+        bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
+        self.vmix.update(self.bn2, s.u, s.v)
+        met, msk = g.metrics, g.masks
+        momentum.divergence_curl(s.u, s.v, met, msk, self.div, self.rot)
+        momentum.vertical_velocity(self.div, g.e3t, nhalo, 1, self.w)
 
         # 2. momentum: AB3 advective terms, forward pressure gradient and viscosity
-        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.ff_f, g.e1u, g.e2u, g.e1v, g.e2v,
-                                    g.e1e2t, g.e1e2u, g.e1e2v, g.umask, g.vmask, g.fmask_any,
-                                    g.e3t, co, h, self.q, self.gu, self.gv)
+        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.fcor_f, met, msk, co, nhalo,
+                                    self.q, self.gu, self.gv)
         n = s.nstep
-        c0, c1, c2 = ((1.0, 0.0, 0.0), (1.5, -0.5, 0.0), (23 / 12, -16 / 12, 5 / 12))[min(n, 2)]
+        c0, c1, c2 = AB3_COEFFS[min(n, 2)]
         momentum.ab3_update(s.u, s.v, self.gu, self.gv, s.gu_hist, s.gv_hist, n % 3, (n - 1) % 3, (n - 2) % 3,
-                            c0, c1, c2, dt, h, self.ua, self.va)
+                            c0, c1, c2, dt, nhalo, self.ua, self.va)
         momentum.hydrostatic_pressure(self.rhd, g.e3w, GRAV, self.ph)
-        momentum.pressure_gradient(self.ph, g.e1u, g.e2v, g.umask, g.vmask, h, self.gu, self.gv)
+        momentum.pressure_gradient(self.ph, met, msk, nhalo, self.gu, self.gv)
         self._lateral_viscosity()
         for c in self.closures:                      # slot: momentum tendency
             c.momentum_tendency(self.gu, self.gv)
-        momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, h)
-        mo = self.cfg.momentum
-        momentum.implicit_vertical_viscosity(self.ua, self.va, s.u, s.v, self.forcing.taux, self.forcing.tauy,
-                                             g.umask, g.vmask, g.kbot_u, g.kbot_v, g.e3t, g.e3w, mo.vertical_viscosity_m2_s,
-                                             mo.bottom_drag_cd, mo.bottom_drag_ke0_m2_s2, self.rho0, dt, h, self.cp)
+        momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, nhalo)
+        self.vmix.momentum(self.ua, self.va, self.forcing.taux, self.forcing.tauy)
 
         # 3. barotropic mode: sub-cycle, then give the 3-D velocity its filtered depth mean.
         # The Coriolis force of the depth-mean flow is removed from the forcing at the same
@@ -232,11 +245,11 @@ class Model:
         barotropic.ab3_extrapolate(s.ubar, s.vbar, s.ubar_hist, s.vbar_hist, slots[0], slots[1], slots[2],
                                    c0, c1, c2, self.ubar_x, self.vbar_x)
         self._barotropic(co)
-        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, g.e3t, g.umask, g.vmask, g.r1_hu, g.r1_hv, h,
-                                      self.fu, self.fv)
+        barotropic.replace_depth_mean(self.ua, self.va, s.ubar, s.vbar, met, msk, nhalo,
+                                      self.bt_force_u, self.bt_force_v)
         halo.exchange(self.ua, self.va)
         barotropic.advective_velocity(s.u, s.v, self.ua, self.va, self.ubar_old, self.vbar_old, s.ubar, s.vbar,
-                                      self.utr, self.vtr, g.r1_hu, g.r1_hv, g.umask, g.vmask, self.uadv, self.vadv)
+                                      self.utr, self.vtr, met, msk, self.uadv, self.vadv)
         s.u, self.ua = self.ua, s.u
         s.v, self.va = self.va, s.v
 
@@ -247,37 +260,35 @@ class Model:
 
     def _lateral_viscosity(self):
         """Add the lateral viscosity of u^n (from self.div, self.rot) to gu, gv."""
-        g, h = self.grid, self.grid.h
-        metrics = (g.e1u, g.e2u, g.e1v, g.e2v, g.umask, g.vmask, h)
+        g, nhalo = self.grid, self.grid.nhalo
+        met, msk = g.metrics, g.masks
         if self.viscosity == "laplacian":
-            momentum.laplacian_viscosity(self.div, self.rot, self.ahm_t, self.ahm_f, *metrics, 0, 1.0, self.gu, self.gv)
+            ahm_t, ahm_f = self.ahm_t, self.ahm_f
+            momentum.laplacian_viscosity(self.div, self.rot, ahm_t, ahm_f, met, msk, nhalo, 0, 1.0, self.gu, self.gv)
         elif self.viscosity == "biharmonic":        # -lap(lap(u)), each with sqrt(B), no halo exchange between
+            ahm_t, ahm_f = self.ahm_t, self.ahm_f
             self.tmp_u.fill(0.0)
             self.tmp_v.fill(0.0)
-            momentum.laplacian_viscosity(self.div, self.rot, self.ahm_t, self.ahm_f, *metrics, 1, 1.0,
+            momentum.laplacian_viscosity(self.div, self.rot, ahm_t, ahm_f, met, msk, nhalo, 1, 1.0,
                                          self.tmp_u, self.tmp_v)
-            momentum.divergence_curl(self.tmp_u, self.tmp_v, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
-                                     g.tmask, g.fmask, self.div2, self.rot2)
-            momentum.laplacian_viscosity(self.div2, self.rot2, self.ahm_t, self.ahm_f, *metrics, 0, -1.0,
+            momentum.divergence_curl(self.tmp_u, self.tmp_v, met, msk, self.div2, self.rot2)
+            momentum.laplacian_viscosity(self.div2, self.rot2, ahm_t, ahm_f, met, msk, nhalo, 0, -1.0,
                                          self.gu, self.gv)
 
     def _barotropic(self, coriolis: bool):
-        g, s, h = self.grid, self.state, self.grid.h
-        barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, self.ubar_x, self.vbar_x, g.e3t, g.umask, g.vmask,
-                                      g.r1_hu, g.r1_hv, g.hu, g.hv, g.ff_u, g.ff_v, coriolis, self.dt, h,
-                                      self.fu, self.fv)
-        self.halo.exchange(self.fu, self.fv)
+        g, s, nhalo = self.grid, self.state, self.grid.nhalo
+        barotropic.depth_mean_forcing(self.ua, self.va, s.u, s.v, self.ubar_x, self.vbar_x, g.metrics, g.masks,
+                                      g.fcor_u, g.fcor_v, coriolis, self.dt, nhalo, self.bt_force_u, self.bt_force_v)
+        self.halo.exchange(self.bt_force_u, self.bt_force_v)
         self.ssh_w[:] = s.ssh
         self.ubar_w[:] = s.ubar
         self.vbar_w[:] = s.vbar
         for a in (self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr):
             a.fill(0.0)
         dte = self.dt / self.n_sub
-        coefs = self.bt_coefs.args()
         for m in range(len(self.bt_c)):
-            barotropic.substep(self.ssh_w, self.ubar_w, self.vbar_w, self.fu, self.fv, g.hu, g.hv, *coefs,
-                               dte, self.bt_a[m + 1], self.bt_c[m], h,
-                               self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
+            barotropic.substep(self.bt_state, self.bt_force_u, self.bt_force_v, self.bt_coefs,
+                               dte, self.bt_a[m + 1], self.bt_c[m], nhalo, self.bt_filtered)
             self.halo.exchange(self.ubar_w, self.vbar_w)
         self.ubar_old[:] = s.ubar
         self.vbar_old[:] = s.vbar
@@ -287,27 +298,21 @@ class Model:
         self.halo.exchange(s.ubar, s.vbar)
 
     def _tracers(self):
-        g, s, h, dt = self.grid, self.state, self.grid.h, self.dt
-        tr, ec = self.cfg.tracers, self.eos.coeffs()
+        g, s, nhalo, dt = self.grid, self.state, self.grid.nhalo, self.dt
+        met, msk = g.metrics, g.masks
         if self.ueiv is not None:
             self._eddy_velocity()
-        momentum.divergence_curl(self.uadv, self.vadv, g.e2u, g.e1v, g.e1e2t, g.e1u, g.e2v, g.e1f, g.e2f,
-                                 g.tmask, g.fmask, self.div, self.rot)
-        momentum.vertical_velocity(self.div, g.e3t, h, 0, self.wadv)
-        bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
-        tracers.vertical_diffusivity(self.bn2, g.tmask, tr.vertical_diffusivity_m2_s,
-                                     tr.convection_diffusivity_m2_s, h, self.avt)
+        momentum.divergence_curl(self.uadv, self.vadv, met, msk, self.div, self.rot)
+        momentum.vertical_velocity(self.div, g.e3t, nhalo, 0, self.wadv)
         f = self.forcing
         f.sources(s.T, s.S)
-        advect = tr.advection == "tvd"
         for X, Xa, src, pen in ((s.T, self.Ta, f.src_t, f.pen_t), (s.S, self.Sa, f.src_s, f.src_zero)):
-            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, g.e1u, g.e2u, g.e1v, g.e2v,
-                           g.e1e2t, g.umask, g.vmask, g.tmask, g.e3t, g.e3w, dt, advect, h, self.fx, self.fy, self.fz)
-            tracers.update(X, self.fx, self.fy, self.fz, src, pen, f.ipen, g.kbot_t, g.e1e2t, g.e3t, g.tmask,
-                           dt, h, Xa)
+            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, met, msk, dt, self.advect,
+                           nhalo, self.flux)
+            tracers.update(X, self.flux, src, pen, f.ipen, met, msk, dt, nhalo, Xa)
         for c in self.closures:                      # slot: tracer tendency (after the resolved fluxes)
             c.tracer_tendency(self.Ta, self.Sa, dt)
-        tracers.implicit_vertical_diffusion(self.Ta, self.Sa, self.avt, g.e3t, g.e3w, dt, h, self.cp)
+        self.vmix.tracers(self.Ta, self.Sa)
         self.halo.exchange(self.Ta, self.Sa)
         s.T, self.Ta = self.Ta, s.T
         s.S, self.Sa = self.Sa, s.S
@@ -333,12 +338,12 @@ class Model:
     def check(self, umax: float) -> None:
         """Raise :class:`BlowUp` (on every rank) if any rank holds a NaN, inf or |u| > umax."""
         g, s = self.grid, self.state
-        code, k, j, i = diagnostics.first_bad_point(s.u, s.v, s.T, s.S, s.ssh, g.tmask, umax, g.h)
+        code, k, j, i = diagnostics.first_bad_point(s.u, s.v, s.T, s.S, s.ssh, g.tmask, umax, g.nhalo)
         d = self.domain
         flag = d.allreduce([1.0 if code >= 0 else 0.0], "max")[0]
         if flag == 0:
             return
-        where = np.array([code, k, j - g.h + g.j0, i - g.h + g.i0, d.rank]) if code >= 0 else np.full(5, -1)
+        where = np.array([code, k, j - g.nhalo + g.j0, i - g.nhalo + g.i0, d.rank]) if code >= 0 else np.full(5, -1)
         if d.comm is not None:
             allw = d.comm.allgather(where)
             where = next(w for w in allw if w[0] >= 0)
@@ -356,21 +361,21 @@ class Model:
         """Volume, heat and salt content, kinetic energy, max |u|, CFL numbers (all ranks)."""
         g, s = self.grid, self.state
         vol_a, heat, salt, ke, vol, umax, cflh, cflv = diagnostics.tile_sums(
-            s.u, s.v, self.w, s.T, s.S, s.ssh, g.e1e2t, g.e1e2u, g.e1e2v, g.e1u, g.e2v, g.e3t, g.e3w,
-            g.tmask, g.umask, g.vmask, self.dt, g.h)
+            s.u, s.v, self.w, s.T, s.S, s.ssh, g.metrics, g.masks, self.dt, g.nhalo)
         sums = self.domain.allreduce([vol_a, heat, salt, ke, vol])
         maxs = self.domain.allreduce([umax, cflh, cflv], "max")
-        return {"volume_anomaly_m3": sums[0], "heat_content_J": sums[1] * diagnostics.RHO0_CP,
+        return {"volume_anomaly_m3": sums[0], "heat_content_J": sums[1] * (self.eos.rho0 * self.eos.cp),
                 "salt_content_psu_m3": sums[2], "kinetic_energy_J": sums[3] * self.rho0,
                 "ocean_volume_m3": sums[4], "mean_T_degC": sums[1] / sums[4], "mean_S_psu": sums[2] / sums[4],
                 "max_speed_m_s": maxs[0], "cfl_horizontal": maxs[1], "cfl_vertical": maxs[2]}
 
     def mixed_layer_depth(self) -> np.ndarray:
-        """Mixed-layer depth (m, 2-D with halo): 0.03 kg m-3 criterion from 10 m."""
+        """Mixed-layer depth (m, 2-D with halo): the density criterion of
+        diagnostics.MLD_DSIGMA_KG_M3 (0.03 kg m-3) from diagnostics.MLD_ZREF_M (10 m)."""
         g, s = self.grid, self.state
         a0, b0, lambda1, lambda2, nu = self.eos.coeffs()[:5]
-        diagnostics.mixed_layer_depth(s.T, s.S, g.gdept, g.gdepw, g.kbot_t, 10.0, 0.03, a0, b0, lambda1, lambda2, nu,
-                                      g.h, self.mld)
+        diagnostics.mixed_layer_depth(s.T, s.S, g.metrics, g.masks, diagnostics.MLD_ZREF_M,
+                                      diagnostics.MLD_DSIGMA_KG_M3, a0, b0, lambda1, lambda2, nu, g.nhalo, self.mld)
         return self.mld
 
     def exchange_state(self) -> None:

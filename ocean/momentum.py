@@ -9,8 +9,9 @@ dynldf/dynzdf):
 
 with the energy-and-enstrophy-conserving (EEN, Arakawa & Lamb 1981) vorticity term, the
 hydrostatic pressure gradient of NEMO's z-coordinate scheme, a Laplacian or biharmonic
-lateral viscosity in rotational/divergent form, surface wind stress as a flux into the top
-level and a quadratic bottom drag, both inside the implicit vertical viscosity solve.
+lateral viscosity in rotational/divergent form. The vertical viscosity, with the surface
+wind stress as a flux into the top level and a quadratic bottom drag, is solved implicitly
+by ``vertical_mixing.py`` (one solver for momentum and tracers).
 
 Full cells make the level thickness e3 uniform along a level, so it cancels from the EEN
 and viscosity operators and is written only where it does not cancel. Units: velocities
@@ -18,12 +19,10 @@ m/s, tendencies m/s2, metrics m, Coriolis s-1, viscosities m2/s (Laplacian) or m
 
 Index conventions: u[k, j, i] sits east of T[k, j, i], v[k, j, i] north of it, the F point
 [j, i] at its north-east corner, w[k] on the top face of level k. Loops cover the interior
-``[h, h+ny) x [h, h+nx)``; helper values are evaluated on the fly in the halo where the
-stencil needs them (halo width >= 3).
+``[nhalo, nhalo+ny) x [nhalo, nhalo+nx)``; helper values are evaluated on the fly in the
+halo where the stencil needs them (halo width >= 3).
 """
 from __future__ import annotations
-
-import numpy as np
 
 from .kernels import kernel, prange
 
@@ -31,10 +30,13 @@ R1_12 = 1.0 / 12.0
 
 
 @kernel
-def divergence_curl(u, v, e2u, e1v, e1e2t, e1u, e2v, e1f, e2f, tmask, fmask, div, rot):
+def divergence_curl(u, v, metrics, masks, div, rot):
     """Horizontal divergence (s-1) at T points and relative vorticity (s-1) at F points
-    (fmask: 0 free slip, 2 no slip on walls), everywhere but the outermost halo ring."""
+    (fmask: 0 free slip, 2 no slip on walls), everywhere but the outermost halo ring;
+    ``metrics``, ``masks``: :class:`ocean.grid.Metrics`, :class:`ocean.grid.Masks`."""
     nz, nj, ni = u.shape
+    e1u, e2u, e1v, e2v, e1f, e2f = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e1f, metrics.e2f
+    e1e2t, tmask, fmask = metrics.e1e2t, masks.tmask, masks.fmask
     for k in prange(nz):
         for j in range(1, nj - 1):
             for i in range(1, ni - 1):
@@ -45,32 +47,35 @@ def divergence_curl(u, v, e2u, e1v, e1e2t, e1u, e2v, e1f, e2f, tmask, fmask, div
 
 
 @kernel
-def vertical_velocity(div, e3t, h, m, w):
+def vertical_velocity(div, e3t, nhalo, m, w):
     """w (m/s, positive up) at the top of each level from continuity, w = 0 at the sea
     floor, on the interior plus ``m`` halo points; w[0] is the linear free surface's dssh/dt."""
     nz, nj, ni = div.shape
-    for j in prange(h - m, nj - h + m):
-        for i in range(h - m, ni - h + m):
+    for j in prange(nhalo - m, nj - nhalo + m):
+        for i in range(nhalo - m, ni - nhalo + m):
             w[nz - 1, j, i] = -e3t[nz - 1] * div[nz - 1, j, i]
         for k in range(nz - 2, -1, -1):
-            for i in range(h - m, ni - h + m):
+            for i in range(nhalo - m, ni - nhalo + m):
                 w[k, j, i] = w[k + 1, j, i] - e3t[k] * div[k, j, i]
 
 
 @kernel
-def advective_tendency(u, v, w, rot, ff_f, e1u, e2u, e1v, e2v, e1e2t, e1e2u, e1e2v,
-                       umask, vmask, fmask_any, e3t, coriolis, h, q, gu, gv):
+def advective_tendency(u, v, w, rot, fcor_f, metrics, masks, coriolis, nhalo, q, gu, gv):
     """Vorticity (EEN), kinetic-energy gradient and vertical advection: gu, gv (m/s2).
-    ``rot`` is the relative vorticity at F points, ``q`` a work array (nz, nj, ni) for the
-    absolute vorticity (s-1)."""
+    ``rot`` is the relative vorticity at F points, ``fcor_f`` the Coriolis parameter (s-1)
+    at F points (used when ``coriolis``), ``q`` a work array (nz, nj, ni) for the absolute
+    vorticity (s-1)."""
     nz, nj, ni = u.shape
+    e1u, e2u, e1v, e2v, e3t = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e3t
+    e1e2t, e1e2u, e1e2v = metrics.e1e2t, metrics.e1e2u, metrics.e1e2v
+    umask, vmask, fmask_any = masks.umask, masks.vmask, masks.fmask_any
     fc = 1.0 if coriolis else 0.0
     for k in prange(nz):
-        for j in range(h - 1, nj - h + 1):
-            for i in range(h - 1, ni - h + 1):
-                q[k, j, i] = (rot[k, j, i] + fc * ff_f[j, i]) * fmask_any[k, j, i]
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo - 1, nj - nhalo + 1):
+            for i in range(nhalo - 1, ni - nhalo + 1):
+                q[k, j, i] = (rot[k, j, i] + fc * fcor_f[j, i]) * fmask_any[k, j, i]
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 # EEN triads at T points (NEMO dynvor, nn_een_e3f = 1 with uniform e3)
                 tne_c = q[k, j, i - 1] + q[k, j, i] + q[k, j - 1, i]
                 tse_c = q[k, j, i] + q[k, j - 1, i] + q[k, j - 1, i - 1]
@@ -128,26 +133,28 @@ def hydrostatic_pressure(rhd, e3w, grav, ph):
 
 
 @kernel
-def pressure_gradient(ph, e1u, e2v, umask, vmask, h, gu, gv):
+def pressure_gradient(ph, metrics, masks, nhalo, gu, gv):
     """Write the hydrostatic pressure gradient -(1/rho0) grad p_h (m/s2) into gu, gv."""
     nz, nj, ni = ph.shape
+    e1u, e2v, umask, vmask = metrics.e1u, metrics.e2v, masks.umask, masks.vmask
     for k in prange(nz):
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 gu[k, j, i] = -(ph[k, j, i + 1] - ph[k, j, i]) / e1u[j, i] * umask[k, j, i]
                 gv[k, j, i] = -(ph[k, j + 1, i] - ph[k, j, i]) / e2v[j, i] * vmask[k, j, i]
 
 
 @kernel
-def laplacian_viscosity(div, rot, ahm_t, ahm_f, e1u, e2u, e1v, e2v, umask, vmask, h, m, sign, gu, gv):
+def laplacian_viscosity(div, rot, ahm_t, ahm_f, metrics, masks, nhalo, m, sign, gu, gv):
     """Add sign * [grad(A div) - curl(A zeta)] (m/s2) to gu, gv on the interior plus ``m``
     halo points, from the divergence ``div`` (T points) and vorticity ``rot`` (F points);
     A at T (``ahm_t``) and F (``ahm_f``) points in m2/s. Zero vorticity on walls (fmask = 0)
     gives free slip, fmask = 2 no slip (NEMO rn_shlat)."""
     nz, nj, ni = div.shape
+    e1u, e2u, e1v, e2v, umask, vmask = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, masks.umask, masks.vmask
     for k in prange(nz):
-        for j in range(h - m, nj - h + m):
-            for i in range(h - m, ni - h + m):
+        for j in range(nhalo - m, nj - nhalo + m):
+            for i in range(nhalo - m, ni - nhalo + m):
                 du = (-(ahm_f[j, i] * rot[k, j, i] - ahm_f[j - 1, i] * rot[k, j - 1, i]) / e2u[j, i]
                       + (ahm_t[j, i + 1] * div[k, j, i + 1] - ahm_t[j, i] * div[k, j, i]) / e1u[j, i])
                 dv = ((ahm_f[j, i] * rot[k, j, i] - ahm_f[j, i - 1] * rot[k, j, i - 1]) / e1v[j, i]
@@ -157,13 +164,13 @@ def laplacian_viscosity(div, rot, ahm_t, ahm_f, e1u, e2u, e1v, e2v, umask, vmask
 
 
 @kernel
-def ab3_update(u, v, gu, gv, gu_hist, gv_hist, slot_n, slot_n1, slot_n2, c0, c1, c2, dt, h, ua, va):
+def ab3_update(u, v, gu, gv, gu_hist, gv_hist, slot_n, slot_n1, slot_n2, c0, c1, c2, dt, nhalo, ua, va):
     """Adams-Bashforth-3 (c0, c1, c2 = 23/12, -16/12, 5/12 once three tendencies exist):
     store gu, gv in history slot ``slot_n`` and write ua = u + dt*AB3(g) (m/s)."""
     nz, nj, ni = u.shape
     for k in prange(nz):
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 gu_hist[slot_n, k, j, i] = gu[k, j, i]
                 gv_hist[slot_n, k, j, i] = gv[k, j, i]
                 ua[k, j, i] = u[k, j, i] + dt * (c0 * gu[k, j, i] + c1 * gu_hist[slot_n1, k, j, i]
@@ -173,53 +180,11 @@ def ab3_update(u, v, gu, gv, gu_hist, gv_hist, slot_n, slot_n1, slot_n2, c0, c1,
 
 
 @kernel
-def add_tendency(ua, va, gu, gv, dt, h):
+def add_tendency(ua, va, gu, gv, dt, nhalo):
     """ua += dt*gu, va += dt*gv on the interior."""
     nz, nj, ni = ua.shape
     for k in prange(nz):
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 ua[k, j, i] += dt * gu[k, j, i]
                 va[k, j, i] += dt * gv[k, j, i]
-
-
-@kernel
-def implicit_vertical_viscosity(ua, va, u, v, taux, tauy, umask, vmask, kbot_u, kbot_v, e3t, e3w, avm, cd, ke0,
-                                rho0, dt, h, cp):
-    """Backward-Euler vertical viscosity on ua, va (in place): constant background ``avm``
-    (m2/s), the surface stress taux/tauy (N/m2 at U/V points) as a flux into level 0 and a
-    quadratic bottom drag Cd*sqrt(|u_b|^2 + ke0) (m/s) from the step's start velocity u, v.
-    Land levels are identity rows, so the Thomas sweep runs along i for a whole row of
-    columns at once. ``cp`` is a work array shaped like ua."""
-    nz, nj, ni = ua.shape
-    for j in prange(h, nj - h):
-        for comp in range(2):
-            x = ua if comp == 0 else va
-            mask = umask if comp == 0 else vmask
-            for k in range(nz):
-                for i in range(h, ni - h):
-                    mk = mask[k, j, i]
-                    below = mask[k + 1, j, i] if k < nz - 1 else 0.0
-                    a = -dt * avm / (e3w[k] * e3t[k]) * mk * mask[k - 1, j, i] if k > 0 else 0.0
-                    c = -dt * avm / (e3w[k + 1] * e3t[k]) * mk * below if k < nz - 1 else 0.0
-                    b = 1.0 - a - c
-                    if mk > 0.0 and below == 0.0:       # the sea floor: quadratic drag
-                        if comp == 0:
-                            ub = u[k, j, i]
-                            vb = 0.25 * (v[k, j, i] + v[k, j, i + 1] + v[k, j - 1, i] + v[k, j - 1, i + 1])
-                        else:
-                            ub = 0.25 * (u[k, j, i] + u[k, j + 1, i] + u[k, j, i - 1] + u[k, j + 1, i - 1])
-                            vb = v[k, j, i]
-                        b += dt * cd * np.sqrt(ub * ub + vb * vb + ke0) / e3t[k]
-                    if k == 0:
-                        tau = taux[j, i] if comp == 0 else tauy[j, i]
-                        rhs = x[0, j, i] + dt * tau / (rho0 * e3t[0]) * mk
-                        denom = b
-                        x[0, j, i] = rhs / denom
-                    else:
-                        denom = b - a * cp[k - 1, j, i]
-                        x[k, j, i] = (x[k, j, i] - a * x[k - 1, j, i]) / denom
-                    cp[k, j, i] = c / denom
-            for k in range(nz - 2, -1, -1):
-                for i in range(h, ni - h):
-                    x[k, j, i] -= cp[k, j, i] * x[k + 1, j, i]

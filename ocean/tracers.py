@@ -8,15 +8,26 @@ advective_velocity``). Advection is a TVD scheme: the Lax-Wendroff flux limited 
 Leer's limiter (Sweby 1984), monotone for Courant numbers below 1/2 in each direction;
 lateral diffusion is a Laplacian along levels with K_h at U/V points (m2/s); vertical
 diffusion is implicit with a background K_z plus a large convective K_z where N2 < 0
-(NEMO's enhanced vertical diffusion). Being in flux form, the content sum(T e1e2t e3t)
-changes only through the surface: the surface forcing and, as in every linear-free-surface
-model (NEMO ln_linssh), the advective flux w(0) T(0) through the fixed surface.
+(NEMO's enhanced vertical diffusion; coefficients and solver in ``vertical_mixing.py``).
+Being in flux form, the content sum(T e1e2t e3t) changes only through the surface: the
+surface forcing and, as in every linear-free-surface model (NEMO ln_linssh), the advective
+flux w(0) T(0) through the fixed surface.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from .kernels import kernel, prange, serial_kernel
+
+
+class TracerFluxes(NamedTuple):
+    """Work arrays (nz, nj, ni) of the tracer fluxes (tracer units * m3/s) through the east,
+    north and top faces of each T cell."""
+    flux_x: np.ndarray
+    flux_y: np.ndarray
+    flux_z: np.ndarray
 
 
 @serial_kernel
@@ -29,15 +40,19 @@ def _limited(tup, d_up, d_c, courant):
 
 
 @kernel
-def fluxes(T, uadv, vadv, wadv, ahu, ahv, e1u, e2u, e1v, e2v, e1e2t, umask, vmask, tmask,
-           e3t, e3w, dt, advect, h, fx, fy, fz):
-    """Advective + diffusive fluxes (T m3/s) through the east (fx), north (fy) and top (fz)
-    faces of the interior cells and of the cells just west/south of them."""
+def fluxes(T, uadv, vadv, wadv, ahu, ahv, metrics, masks, dt, advect, nhalo, flux):
+    """Advective + diffusive fluxes (T m3/s) through the east (``flux.flux_x``), north
+    (``flux_y``) and top (``flux_z``) faces of the interior cells and of the cells just
+    west/south of them (``flux``: a :class:`TracerFluxes`); advective velocities in m/s,
+    lateral diffusivities ``ahu``, ``ahv`` (m2/s) at U/V points, ``dt`` in s."""
     nz, nj, ni = T.shape
+    e1u, e2u, e1v, e2v, e1e2t = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e1e2t
+    e3t, e3w, umask, vmask, tmask = metrics.e3t, metrics.e3w, masks.umask, masks.vmask, masks.tmask
+    flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
     adv = 1.0 if advect else 0.0
     for k in prange(nz):
-        for j in range(h - 1, nj - h):
-            for i in range(h - 1, ni - h):
+        for j in range(nhalo - 1, nj - nhalo):
+            for i in range(nhalo - 1, ni - nhalo):
                 area_x = e2u[j, i] * e3t[k]
                 area_y = e1v[j, i] * e3t[k]
                 # x faces
@@ -50,7 +65,7 @@ def fluxes(T, uadv, vadv, wadv, ahu, ahv, e1u, e2u, e1v, e2v, e1e2t, umask, vmas
                     else:
                         fl = _limited(T[k, j, i + 1], (T[k, j, i + 1] - T[k, j, i + 2]) * umask[k, j, i + 1],
                                       (T[k, j, i] - T[k, j, i + 1]), ux * dt / e1u[j, i])
-                fx[k, j, i] = (area_x * ux * fl
+                flux_x[k, j, i] = (area_x * ux * fl
                                - ahu[j, i] * area_x / e1u[j, i] * (T[k, j, i + 1] - T[k, j, i])) * umask[k, j, i]
                 vy = vadv[k, j, i]
                 fl = 0.0
@@ -61,14 +76,14 @@ def fluxes(T, uadv, vadv, wadv, ahu, ahv, e1u, e2u, e1v, e2v, e1e2t, umask, vmas
                     else:
                         fl = _limited(T[k, j + 1, i], (T[k, j + 1, i] - T[k, j + 2, i]) * vmask[k, j + 1, i],
                                       (T[k, j, i] - T[k, j + 1, i]), vy * dt / e2v[j, i])
-                fy[k, j, i] = (area_y * vy * fl
+                flux_y[k, j, i] = (area_y * vy * fl
                                - ahv[j, i] * area_y / e2v[j, i] * (T[k, j + 1, i] - T[k, j, i])) * vmask[k, j, i]
                 # top face of level k (w positive up); at k = 0 the linear free surface flux
                 wz = wadv[k, j, i] * adv
                 if k == 0:
-                    fz[k, j, i] = e1e2t[j, i] * wz * T[0, j, i] * tmask[0, j, i]
+                    flux_z[k, j, i] = e1e2t[j, i] * wz * T[0, j, i] * tmask[0, j, i]
                 elif wz == 0.0:
-                    fz[k, j, i] = 0.0
+                    flux_z[k, j, i] = 0.0
                 else:
                     c = wz * dt / e3w[k]
                     if wz > 0.0:   # from level k (below) upward into k-1
@@ -77,71 +92,34 @@ def fluxes(T, uadv, vadv, wadv, ahu, ahv, e1u, e2u, e1v, e2v, e1e2t, umask, vmas
                     else:          # from level k-1 (above) downward into k
                         d_up = (T[k - 1, j, i] - T[k - 2, j, i]) if k >= 2 else 0.0
                         fl = _limited(T[k - 1, j, i], d_up, T[k, j, i] - T[k - 1, j, i], c)
-                    fz[k, j, i] = e1e2t[j, i] * wz * fl * tmask[k, j, i]
+                    flux_z[k, j, i] = e1e2t[j, i] * wz * fl * tmask[k, j, i]
 
 
 @kernel
-def update(T, fx, fy, fz, src, pen, ipen, kbot_t, e1e2t, e3t, tmask, dt, h, Tn):
+def update(T, flux, src, pen, ipen, metrics, masks, dt, nhalo, Tn):
     """Tn = T + dt * (flux convergence / volume + sources): ``src`` (degC m/s or psu m/s)
     enters the top cell; ``pen`` (same units) is spread over the column by the fraction
-    ``ipen`` (nz+1,) reaching each W level, the bottom cell taking what reaches the floor."""
+    ``ipen`` (nz+1,) reaching each W level, the bottom cell taking what reaches the floor;
+    ``flux``: the :class:`TracerFluxes` of :func:`fluxes`."""
     nz, nj, ni = T.shape
+    flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
+    kbot_t, e1e2t, e3t, tmask = masks.kbot_t, metrics.e1e2t, metrics.e3t, masks.tmask
     for k in prange(nz):
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
                 kb = kbot_t[j, i]
                 if k >= kb:
                     Tn[k, j, i] = 0.0
                     continue
-                ftop = fz[k, j, i]
-                fbot = fz[k + 1, j, i] if k + 1 < nz else 0.0
-                conv = (fx[k, j, i - 1] - fx[k, j, i] + fy[k, j - 1, i] - fy[k, j, i] + fbot - ftop)
+                ftop = flux_z[k, j, i]
+                fbot = flux_z[k + 1, j, i] if k + 1 < nz else 0.0
+                conv = (flux_x[k, j, i - 1] - flux_x[k, j, i] + flux_y[k, j - 1, i] - flux_y[k, j, i] + fbot - ftop)
                 tend = conv / (e1e2t[j, i] * e3t[k])
                 if k == 0:
                     tend += src[j, i] / e3t[0]
                 absorbed = ipen[k] - ipen[k + 1] if k < kb - 1 else ipen[k]
                 tend += pen[j, i] * absorbed / e3t[k]
                 Tn[k, j, i] = (T[k, j, i] + dt * tend) * tmask[k, j, i]
-
-
-@kernel
-def vertical_diffusivity(bn2, tmask, kz_bg, kz_conv, h, avt):
-    """K_z (m2/s) at w points: background, or ``kz_conv`` where N2 < 0 (convection)."""
-    nz, nj, ni = bn2.shape
-    for k in prange(nz):
-        for j in range(h, nj - h):
-            for i in range(h, ni - h):
-                if k == 0:
-                    avt[k, j, i] = 0.0
-                else:
-                    kz = kz_conv if bn2[k, j, i] < 0.0 else kz_bg
-                    avt[k, j, i] = kz * tmask[k, j, i] * tmask[k - 1, j, i]
-
-
-@kernel
-def implicit_vertical_diffusion(T, S, avt, e3t, e3w, dt, h, cp):
-    """Backward-Euler d/dz(K_z d/dz) on T and S in place (K_z = 0 across land makes land
-    levels identity rows); ``cp`` is a work array."""
-    nz, nj, ni = T.shape
-    for j in prange(h, nj - h):
-        for k in range(nz):
-            for i in range(h, ni - h):
-                a = -dt * avt[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
-                c = -dt * avt[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < nz - 1 else 0.0
-                b = 1.0 - a - c
-                if k == 0:
-                    denom = b
-                    T[0, j, i] = T[0, j, i] / denom
-                    S[0, j, i] = S[0, j, i] / denom
-                else:
-                    denom = b - a * cp[k - 1, j, i]
-                    T[k, j, i] = (T[k, j, i] - a * T[k - 1, j, i]) / denom
-                    S[k, j, i] = (S[k, j, i] - a * S[k - 1, j, i]) / denom
-                cp[k, j, i] = c / denom
-        for k in range(nz - 2, -1, -1):
-            for i in range(h, ni - h):
-                T[k, j, i] -= cp[k, j, i] * T[k + 1, j, i]
-                S[k, j, i] -= cp[k, j, i] * S[k + 1, j, i]
 
 
 def lateral_diffusivity(grid, tr) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,8 @@ from conftest import BOX, cfg_from
 def _front(model, dT=4.0, dS=0.5):
     """A density front across the box (drives a baroclinic adjustment)."""
     g, s = model.grid, model.state
-    x = (np.arange(g.shape2[1]) - g.h + g.i0) / g.nx_glo
-    y = (np.arange(g.shape2[0]) - g.h + g.j0) / g.ny_glo
+    x = (np.arange(g.shape2[1]) - g.nhalo + g.i0) / g.nx_glo
+    y = (np.arange(g.shape2[0]) - g.nhalo + g.j0) / g.ny_glo
     bump = np.tanh((x[None, :] - 0.5) / 0.1) * np.cos(np.pi * y[:, None])
     s.T += dT * bump[None] * g.tmask
     s.S += dS * bump[None] * g.tmask

@@ -48,6 +48,25 @@ def test_bitwise_identical_on_any_number_of_ranks(one_rank, tmp_path, n, grid):
     _assert_same_files(one_rank / "output.nc", tmp_path / "merged.nc")
 
 
+@pytest.fixture(scope="module")
+def one_rank_biharmonic(tmp_path_factory, warm_jit):
+    out = tmp_path_factory.mktemp("r1_biharmonic")
+    r = run_cli("run", "configs/dino_r4.toml", "--out", out, *SHORT, "--set", "momentum.viscosity=biharmonic")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.parametrize("n, grid", [(3, (1, 3)), (4, (2, 2))])
+def test_biharmonic_bitwise_identical_on_any_number_of_ranks(one_rank_biharmonic, tmp_path, n, grid):
+    """dino_r025's lateral viscosity (grid-scaled biharmonic: -lap(lap(u)), the inner Laplacian
+    on one halo point so that no exchange sits between the two) on the dino_r4 grid."""
+    r = run_mpi(n, "run", "configs/dino_r4.toml", "--out", tmp_path, *SHORT, "--set", "momentum.viscosity=biharmonic",
+                "--set", f"parallel.px={grid[0]}", "--set", f"parallel.py={grid[1]}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    _assert_same_files(one_rank_biharmonic / "restart.nc", tmp_path / "restart.nc")
+    _assert_same_files(one_rank_biharmonic / "output.nc", tmp_path / "output.nc")
+
+
 @pytest.mark.parametrize("ranks_first, ranks_second", [(1, 1), (2, 3)])
 def test_restart_is_bitwise(one_rank, tmp_path, ranks_first, ranks_second):
     a, b = tmp_path / "a", tmp_path / "b"

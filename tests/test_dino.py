@@ -66,7 +66,7 @@ def test_density_kernel_agrees_with_formula_in_model():
     m = Model(config.from_dict({"grid": {"resolution_deg": 4.0}, "time": {"dt_s": 3600.0}}))
     g = m.grid
     m.step()
-    k, j, i = 5, g.h + 10, g.h + 5
+    k, j, i = 5, g.nhalo + 10, g.nhalo + 5
     expected = (rho_insitu(m.state.T[k, j, i], m.state.S[k, j, i], g.gdept[k], m.eos) - m.rho0) / m.rho0
     from ocean.eos import rhd_kernel
     rhd_kernel(m.state.T, m.state.S, g.gdept, g.tmask, *m.eos.coeffs(), m.rhd)

@@ -15,7 +15,7 @@ def test_rest_with_flat_isopycnals_stays_at_rest():
     cfg = cfg_from({"grid": {"resolution_deg": 4.0}, "time": {"dt_s": 3600.0}, "forcing": {"kind": "none"},
                     "tracers": {"vertical_diffusivity_m2_s": 0.0, "convection_diffusivity_m2_s": 0.0}})
     m = Model(cfg)
-    assert np.ptp(m.state.T[0][m.grid.tmask[0] > 0]) == 0 and np.ptp(m.state.T[:, m.grid.h + 5, m.grid.h + 5]) > 10
+    assert np.ptp(m.state.T[0][m.grid.tmask[0] > 0]) == 0 and np.ptp(m.state.T[:, m.grid.nhalo + 5, m.grid.nhalo + 5]) > 10
     for _ in range(30 * 24):
         m.step()
     assert np.max(np.abs(m.state.u)) < 1e-10
@@ -42,14 +42,14 @@ def test_gravity_wave_phase_speed_matches_sqrt_gH():
     dt = period / 60
     m = Model(_wave_box(nx, dx, depth, dt))
     g = m.grid
-    x = (np.arange(g.shape2[1]) - g.h + 0.5) * dx
+    x = (np.arange(g.shape2[1]) - g.nhalo + 0.5) * dx
     m.state.ssh[:] = 0.01 * np.cos(2 * np.pi * x / L)[None, :] * g.tmask[0]
     m.exchange_state()
-    t, eta = [0.0], [m.state.ssh[g.h + 1, g.h]]
+    t, eta = [0.0], [m.state.ssh[g.nhalo + 1, g.nhalo]]
     for _ in range(4 * 60):
         m.step()
         t.append(m.state.time_s)
-        eta.append(m.state.ssh[g.h + 1, g.h])
+        eta.append(m.state.ssh[g.nhalo + 1, g.nhalo])
     t, eta = np.array(t), np.array(eta)
     up = np.nonzero((eta[:-1] < 0) & (eta[1:] >= 0))[0]
     crossings = t[up] + (0 - eta[up]) / (eta[up + 1] - eta[up]) * (t[up + 1] - t[up])
@@ -75,7 +75,7 @@ def _zero_crossing_km(model):
     v = g.interior_of(model.state.v[0])[g.ny // 2]
     imax = int(np.argmax(np.abs(v[: g.nx // 3])))
     i0 = imax + int(np.argmax(np.sign(v[imax:]) != np.sign(v[imax])))
-    dx = g.e1t[g.h, g.h]
+    dx = g.e1t[g.nhalo, g.nhalo]
     x1, x2 = (i0 - 0.5) * dx, (i0 + 0.5) * dx
     return (x1 + v[i0 - 1] / (v[i0 - 1] - v[i0]) * (x2 - x1)) / 1e3
 

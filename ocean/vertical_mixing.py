@@ -1,0 +1,154 @@
+"""Vertical mixing: the coefficients and the one implicit solver of momentum and tracers.
+
+Coefficients (m2/s) live at W points, ``[k]`` on the top face of level k, 0 at k = 0 and
+0 across land or the sea floor (a zero coefficient decouples the levels it separates):
+
+- ``avm_u``, ``avm_v``: vertical viscosity at the W points of U and V columns, the
+  constant background ``momentum.vertical_viscosity_m2_s`` on wet faces;
+- ``avt``: vertical diffusivity at the W points of T columns, the background
+  ``tracers.vertical_diffusivity_m2_s`` or, where N2 < 0, the convective
+  ``tracers.convection_diffusivity_m2_s`` (NEMO's enhanced vertical diffusion).
+
+One backward-Euler solver (:func:`solve_implicit`, a Thomas algorithm; compare Veros's
+``core.utilities.solve_implicit``) serves both: for a column x on levels 0..nz-1
+
+    x[k] - dt/e3t[k] * (K[k] (x[k-1] - x[k]) / e3w[k] - K[k+1] (x[k] - x[k+1]) / e3w[k+1])
+        = x*[k] (+ dt * tau / (rho0 e3t[0]) at k = 0)  (- dt r_b x[k] / e3t[k] at k = kbot-1)
+
+with, for momentum, the surface stress tau (N/m2) as a flux into level 0 and the quadratic
+bottom drag r_b = Cd sqrt(|u_b|^2 + ke0) (m/s) on the bottom level, taken from the
+step-start velocity (:func:`bottom_drag`). Land levels are identity rows, so the sweep runs
+along i for a whole row of columns at once (prange over j).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import kernel, prange
+
+
+@kernel
+def convective_diffusivity(bn2, tmask, kz_bg, kz_conv, nhalo, avt):
+    """K_z (m2/s) at W points of T columns: ``kz_bg``, or ``kz_conv`` where N2 (s-2) < 0;
+    0 at k = 0 and across land. Interior only."""
+    nz, nj, ni = bn2.shape
+    for k in prange(nz):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                if k == 0:
+                    avt[k, j, i] = 0.0
+                else:
+                    kz = kz_conv if bn2[k, j, i] < 0.0 else kz_bg
+                    avt[k, j, i] = kz * tmask[k, j, i] * tmask[k - 1, j, i]
+
+
+@kernel
+def bottom_drag(u, v, kbot_u, kbot_v, cd, ke0, dt, nhalo, drag_u, drag_v):
+    """dt * Cd * sqrt(u_b^2 + v_b^2 + ke0) (m) at U and V points, from the velocities u, v
+    (m/s) of the bottom level k = kbot - 1, the other component averaged from its four
+    neighbours; ``cd`` is dimensionless, ``ke0`` (m2/s2) the background kinetic energy.
+    :func:`solve_implicit` divides it by e3t of the bottom level. 0 where kbot = 0."""
+    nz, nj, ni = u.shape
+    for j in prange(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
+            kb = kbot_u[j, i]
+            if kb > 0:
+                k = kb - 1
+                ub = u[k, j, i]
+                vb = 0.25 * (v[k, j, i] + v[k, j, i + 1] + v[k, j - 1, i] + v[k, j - 1, i + 1])
+                drag_u[j, i] = dt * cd * np.sqrt(ub * ub + vb * vb + ke0)
+            else:
+                drag_u[j, i] = 0.0
+            kb = kbot_v[j, i]
+            if kb > 0:
+                k = kb - 1
+                ub = 0.25 * (u[k, j, i] + u[k, j + 1, i] + u[k, j, i - 1] + u[k, j + 1, i - 1])
+                vb = v[k, j, i]
+                drag_v[j, i] = dt * cd * np.sqrt(ub * ub + vb * vb + ke0)
+            else:
+                drag_v[j, i] = 0.0
+
+
+@kernel
+def solve_implicit(x, coef, e3t, e3w, dt, with_top, flux_top, rho0, mask, with_drag, drag, kbot, nhalo, cp):
+    """Backward-Euler d/dz(coef d/dz) on ``x`` in place (interior columns), ``coef`` (m2/s)
+    at W points (0 at k = 0 and across land, see the module docstring).
+
+    ``with_top``: add the surface flux ``dt * flux_top / (rho0 * e3t[0]) * mask[0]`` to level
+    0 (momentum: flux_top the wind stress in N/m2, rho0 in kg m-3); ``with_drag``: add
+    ``drag / e3t[k]`` (drag in m, from :func:`bottom_drag`) to the diagonal of the bottom
+    level k = kbot - 1. ``cp`` (shaped like x) is a work array."""
+    nz, nj, ni = x.shape
+    for j in prange(nhalo, nj - nhalo):
+        for k in range(nz):
+            for i in range(nhalo, ni - nhalo):
+                a = -dt * coef[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
+                c = -dt * coef[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < nz - 1 else 0.0
+                b = 1.0 - a - c
+                if with_drag and k == kbot[j, i] - 1:
+                    b += drag[j, i] / e3t[k]
+                if k == 0:
+                    rhs = x[0, j, i]
+                    if with_top:
+                        rhs = x[0, j, i] + dt * flux_top[j, i] / (rho0 * e3t[0]) * mask[0, j, i]
+                    denom = b
+                    x[0, j, i] = rhs / denom
+                else:
+                    denom = b - a * cp[k - 1, j, i]
+                    x[k, j, i] = (x[k, j, i] - a * x[k - 1, j, i]) / denom
+                cp[k, j, i] = c / denom
+        for k in range(nz - 2, -1, -1):
+            for i in range(nhalo, ni - nhalo):
+                x[k, j, i] -= cp[k, j, i] * x[k + 1, j, i]
+
+
+def wet_face_coefficient(value: float, mask: np.ndarray) -> np.ndarray:
+    """``value`` at the W points between two wet levels of ``mask`` (k >= 1), 0 elsewhere."""
+    out = np.zeros(mask.shape)
+    out[1:] = value * mask[1:] * mask[:-1]
+    return out
+
+
+class VerticalMixing:
+    """The vertical viscosity and diffusivity of a tile and their implicit solves.
+
+    ``avm_u``, ``avm_v`` (m2/s, constant background, built once) and ``avt`` (m2/s, updated
+    by :meth:`update` each step from N2), the bottom drag ``drag_u``, ``drag_v`` (m, from
+    the step-start velocity). Every array is allocated here; the methods allocate nothing.
+    """
+
+    def __init__(self, grid, *, avm: float, kz_bg: float, kz_conv: float, cd: float, ke0: float,
+                 rho0: float, dt: float):
+        """``avm`` background viscosity, ``kz_bg`` background and ``kz_conv`` convective
+        diffusivity (m2/s); ``cd`` drag coefficient, ``ke0`` (m2/s2) background bottom
+        kinetic energy; ``rho0`` (kg m-3) reference density; ``dt`` (s) the step."""
+        self.grid, self.rho0, self.dt = grid, rho0, dt
+        self.cd, self.ke0, self.kz_bg, self.kz_conv = cd, ke0, kz_bg, kz_conv
+        self.avm_u = wet_face_coefficient(avm, grid.umask)
+        self.avm_v = wet_face_coefficient(avm, grid.vmask)
+        self.avt = np.zeros(grid.shape3)
+        self.drag_u, self.drag_v = np.zeros(grid.shape2), np.zeros(grid.shape2)
+        self.cp = np.zeros(grid.shape3)          # Thomas sweep work array
+
+    def update(self, bn2: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+        """The step's coefficients: ``avt`` from N2 (s-2, W points) and the bottom drag from
+        the step-start velocities u, v (m/s)."""
+        g = self.grid
+        convective_diffusivity(bn2, g.tmask, self.kz_bg, self.kz_conv, g.nhalo, self.avt)
+        bottom_drag(u, v, g.kbot_u, g.kbot_v, self.cd, self.ke0, self.dt, g.nhalo, self.drag_u, self.drag_v)
+
+    def momentum(self, ua: np.ndarray, va: np.ndarray, taux: np.ndarray, tauy: np.ndarray) -> None:
+        """Implicit vertical viscosity on ua, va (m/s, in place) with the wind stress
+        taux, tauy (N/m2 at U/V points) and the bottom drag."""
+        g = self.grid
+        solve_implicit(ua, self.avm_u, g.e3t, g.e3w, self.dt, True, taux, self.rho0, g.umask,
+                       True, self.drag_u, g.kbot_u, g.nhalo, self.cp)
+        solve_implicit(va, self.avm_v, g.e3t, g.e3w, self.dt, True, tauy, self.rho0, g.vmask,
+                       True, self.drag_v, g.kbot_v, g.nhalo, self.cp)
+
+    def tracers(self, *fields: np.ndarray) -> None:
+        """Implicit vertical diffusion (``avt``) of each tracer field, in place."""
+        g = self.grid
+        for x in fields:
+            solve_implicit(x, self.avt, g.e3t, g.e3w, self.dt, False, self.drag_u, self.rho0, g.tmask,
+                           False, self.drag_u, g.kbot_t, g.nhalo, self.cp)

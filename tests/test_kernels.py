@@ -1,0 +1,136 @@
+"""Kernels against their discrete analytic answers, from random states on small grids:
+the implicit vertical solver, the biharmonic viscosity and the EEN Coriolis term."""
+import math
+
+import numpy as np
+
+from ocean import momentum
+from ocean.model import Model
+from ocean.vertical_mixing import solve_implicit
+
+from conftest import BOX, cfg_from
+
+RNG = np.random.default_rng(20240611)
+
+
+def _column_setup(nz=16, nj=7, ni=9, nhalo=3, dz=25.0):
+    """Uniform levels (e3t = e3w = dz) in every column, all wet."""
+    e3t = np.full(nz, dz)
+    e3w = np.full(nz, dz)
+    mask = np.ones((nz, nj, ni))
+    kbot = np.full((nj, ni), nz, np.int32)
+    return e3t, e3w, mask, kbot, nhalo
+
+
+def test_implicit_solve_decays_a_cosine_mode_by_the_backward_euler_factor():
+    """x_k = A cos(pi m (k + 1/2) / nz) is an eigenvector of the no-flux discrete operator
+    d/dz(K d/dz) on uniform levels, eigenvalue -lambda = -(4 / dz^2) sin^2(pi m / (2 nz));
+    one backward-Euler step multiplies it by exactly 1 / (1 + dt K lambda)."""
+    e3t, e3w, mask, kbot, nhalo = _column_setup()
+    nz, nj, ni = mask.shape
+    dz, K, dt = e3t[0], 0.7, 3600.0
+    coef = np.full((nz, nj, ni), K)
+    coef[0] = 0.0                                   # no flux through the surface (and the floor)
+    zero2 = np.zeros((nj, ni))
+    for m in (1, 3, nz - 1):
+        amp = RNG.uniform(-2.0, 2.0, (nj, ni))
+        k = np.arange(nz)[:, None, None]
+        x0 = amp[None] * np.cos(math.pi * m * (k + 0.5) / nz)
+        x = x0.copy()
+        solve_implicit(x, coef, e3t, e3w, dt, False, zero2, 1000.0, mask, False, zero2, kbot, nhalo,
+                       np.zeros_like(x))
+        lam = 4.0 / dz ** 2 * math.sin(math.pi * m / (2 * nz)) ** 2
+        expected = x0 / (1.0 + dt * K * lam)
+        inner = (slice(None), slice(nhalo, nj - nhalo), slice(nhalo, ni - nhalo))
+        assert np.allclose(x[inner], expected[inner], rtol=0, atol=1e-13 * np.abs(x0).max()), m
+        assert np.array_equal(x[:, :nhalo], x0[:, :nhalo])        # the halo is left alone
+
+
+def test_implicit_solve_takes_the_surface_flux_and_the_bottom_drag():
+    """With random K, a random column and land below kbot: the column integral sum(e3t x)
+    gains exactly dt * tau / rho0 from the surface stress and loses dt * r_b * x_bottom to
+    the drag (the backward-Euler bottom value), to round-off; land levels are untouched."""
+    e3t, e3w, mask, kbot, nhalo = _column_setup(nz=10, dz=10.0)
+    nz, nj, ni = mask.shape
+    kbot[:] = RNG.integers(1, nz + 1, (nj, ni))
+    mask[:] = (np.arange(nz)[:, None, None] < kbot[None]).astype(float)
+    coef = RNG.uniform(1e-4, 1e-1, (nz, nj, ni))
+    coef[0] = 0.0
+    coef[1:] *= mask[1:] * mask[:-1]
+    x0 = RNG.uniform(-1.0, 1.0, (nz, nj, ni)) * mask
+    tau = RNG.uniform(-0.2, 0.2, (nj, ni))
+    drag = RNG.uniform(0.0, 5.0, (nj, ni))           # dt * Cd * |u_b| (m)
+    rho0, dt = 1028.0, 1800.0
+    x = x0.copy()
+    solve_implicit(x, coef, e3t, e3w, dt, True, tau, rho0, mask, True, drag, kbot, nhalo, np.zeros_like(x))
+    j, i = np.s_[nhalo:nj - nhalo], np.s_[nhalo:ni - nhalo]
+    xb = np.take_along_axis(x, (kbot - 1)[None], 0)[0]
+    gain = ((x - x0) * e3t[:, None, None]).sum(0)
+    expected = dt * tau / rho0 - drag * xb
+    assert np.allclose(gain[j, i], expected[j, i], rtol=0, atol=1e-14 * np.abs(x0).sum(0).max() * e3t[0])
+    assert np.all(x[:, j, i][mask[:, j, i] == 0] == 0.0)
+
+
+def _periodic_box(**extra):
+    return Model(cfg_from(BOX, grid__periodic_x=True, **extra))
+
+
+def test_biharmonic_viscosity_of_a_sine_wave_matches_the_discrete_factor():
+    """The model's -lap(lap(u)) with constant B on u = a_k sin(kx x + phi), v = 0 (uniform in y,
+    free-slip walls, periodic in x): gu = -B s^2 u with s = (4 / dx^2) sin^2(kx dx / 2), to
+    round-off of the stencil (B (4/dx^2)^2 max|u|: the long waves cancel most of it)."""
+    B = 3.0e9
+    m = _periodic_box(momentum__viscosity="biharmonic", momentum__visc_coeff=B)
+    g = m.grid
+    dx = float(g.e1u[0, 0])
+    nhalo = g.nhalo
+    for wavenumber in (1, 3, g.nx_glo // 2 - 1):
+        kx = 2 * math.pi * wavenumber / (g.nx_glo * dx)
+        phi = RNG.uniform(0, 2 * math.pi)
+        x_u = (np.arange(g.shape2[1]) - nhalo + 1.0) * dx
+        amp = RNG.uniform(-1.0, 1.0, g.nz)
+        m.state.u[:] = amp[:, None, None] * np.sin(kx * x_u + phi)[None, None, :] * g.umask
+        m.state.v[:] = 0.0
+        momentum.divergence_curl(m.state.u, m.state.v, g.metrics, g.masks, m.div, m.rot)
+        m.gu.fill(0.0)
+        m.gv.fill(0.0)
+        m._lateral_viscosity()
+        s = 4.0 / dx ** 2 * math.sin(kx * dx / 2) ** 2
+        expected = -B * s ** 2 * m.state.u
+        roundoff = 1e-14 * B * (4.0 / dx ** 2) ** 2 * np.abs(m.state.u).max()   # the stencil's own size
+        assert np.allclose(g.interior_of(m.gu), g.interior_of(expected), rtol=0, atol=roundoff), wavenumber
+        assert np.abs(g.interior_of(m.gu)).max() > 1e3 * roundoff
+        assert np.abs(g.interior_of(m.gv)).max() <= roundoff
+
+
+def test_een_coriolis_term_is_energy_neutral():
+    """The EEN vorticity term alone does no work: sum over U and V points of
+    e1e2u e3t u gu_cor + e1e2v e3t v gv_cor = 0 to round-off, for random u, v and a random
+    Coriolis parameter at F points, in a box periodic in x and closed in y, over a ridge.
+    ``advective_tendency`` bundles the vorticity term with the kinetic-energy gradient and
+    vertical advection; w = 0 switches the latter off and rot = 0 leaves the planetary
+    vorticity f, and the Coriolis part is the difference of the kernel with and without
+    Coriolis (the kinetic-energy gradient cancels up to round-off)."""
+    m = _periodic_box(grid__bathymetry="ridge")
+    g = m.grid
+    s = m.state
+    s.u[:] = RNG.normal(0.0, 0.5, g.shape3) * g.umask
+    s.v[:] = RNG.normal(0.0, 0.5, g.shape3) * g.vmask
+    m.halo.exchange(s.u, s.v)
+    fcor_f = 1e-4 * (1.0 + RNG.uniform(-0.5, 0.5, g.shape2))
+    m.halo.exchange(fcor_f)
+    zero = np.zeros(g.shape3)
+    out = {}
+    for co in (True, False):
+        gu, gv = np.zeros(g.shape3), np.zeros(g.shape3)
+        momentum.advective_tendency(s.u, s.v, zero, zero, fcor_f, g.metrics, g.masks, co, g.nhalo,
+                                    np.zeros(g.shape3), gu, gv)
+        out[co] = gu, gv
+    gu_cor, gv_cor = out[True][0] - out[False][0], out[True][1] - out[False][1]
+    vol_u = g.e1e2u[None] * g.e3t[:, None, None]
+    vol_v = g.e1e2v[None] * g.e3t[:, None, None]
+    pu = g.interior_of(vol_u * s.u * gu_cor)
+    pv = g.interior_of(vol_v * s.v * gv_cor)
+    scale = np.abs(pu).sum() + np.abs(pv).sum()
+    assert scale > 0
+    assert abs(pu.sum() + pv.sum()) < 1e-13 * scale
