@@ -94,11 +94,11 @@ def test_the_model_restores_with_dinos_coefficients_on_a_360_day_year():
     q_net = g.interior_of((f.src_t + f.pen_t) * rho0_cp)[wet]
     assert np.allclose(q_net, fd.T_RESTORING_W_M2_K, rtol=1e-12)
     assert np.allclose(g.interior_of(f.src_s * m.eos.rho0)[wet], fd.S_RESTORING_KG_M2_S, rtol=1e-12)
-    f.update(fd.DAYS_PER_YEAR * 86400.0 + 1.0)
-    for a, b in zip(first, (f.tstar, f.sstar, f.qsr)):
-        assert np.array_equal(a, b)
     f.update(180 * 86400.0)
-    assert not np.array_equal(first[2], f.qsr)           # and it does change within the year
+    assert not np.array_equal(first[2], f.qsr)           # it changes within the year
+    f.update(fd.DAYS_PER_YEAR * 86400.0 + 1.0)
+    for a, b in zip(first, (f.tstar, f.sstar, f.qsr)):   # and comes back after 360 days
+        assert np.array_equal(a, b)
 
 
 def test_initial_stratification():
