@@ -418,7 +418,8 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
     model.summary = summary
     if loop.stop_signal:
         name = signal.Signals(loop.stop_signal).name
-        where = f"; continue with --restart {out / f'restart_{model.state.nstep:08d}.nc'}" if out else ""
+        where = (f"; continue with --restart {out / f'restart_{model.state.nstep:08d}.nc'} --out {out}" if out
+                 else "")
         msg = (f"stopped by {name} after step {model.state.nstep} (day {model.state.time_s / DAY_S:.2f}); "
                f"restart and output written{where}")
         if d.is_root:

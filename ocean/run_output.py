@@ -138,6 +138,8 @@ class RunOutput:
             except OutputMismatch as exc:
                 error = (f"{path}: cannot continue this dataset from restart {restart}: {exc} (move the file "
                          "away or choose another --out)")
+            except OSError as exc:
+                error = f"{path}: cannot write the run's output ({exc})"
         error = d.bcast(error)
         if error:
             raise ConfigError(error)
