@@ -258,6 +258,12 @@ class NetcdfWriter:
         """Number of records written so far."""
         return self._n
 
+    @property
+    def last_end_s(self) -> float | None:
+        """End of the last record [s since start_date] (upper time bound of a mean, time of a
+        snapshot), None without records."""
+        return None if self._last_t is None else (self._last_upper if self.mode == "mean" else self._last_t)
+
     def write(self, time_s: float, data: Mapping[str, np.ndarray],
               time_bounds_s: tuple[float, float] | None = None) -> None:
         """Append one record.

@@ -164,6 +164,10 @@ class RunOutput:
                         + (f" and {w.incomplete} incomplete one(s)" if w.incomplete else "")
                         + f": the run that wrote them went on past the restart at step {s.nstep}, and this "
                           "run writes them again")
+        expected = keep - (self.interval_s if self.mode == "snapshot" else 0.0)    # end of the last record
+        if w.last_end_s is not None and w.last_end_s < expected - EPS_S:
+            log.warning(f"{path}: its last record ends on day {w.last_end_s / DAY_S:g}, before this run's first "
+                        f"interval begins (day {keep / DAY_S:g}): the records in between are missing")
         return w
 
     # ------------------------------------------------------------------ the records

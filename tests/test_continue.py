@@ -233,3 +233,15 @@ def test_sigint_stops_a_serial_run(tmp_path, monkeypatch, warm_jit):
     _, step = _stopped_restart(tmp_path, "SIGINT")
     assert 0 < step < 8640 and "Traceback" not in stderr
     _check_dataset(tmp_path / "output.nc", step * 3600.0)
+
+
+def test_a_gap_before_the_restart_is_reported(tmp_path, warm_jit):
+    """The output.nc of the run directory ends a day before the restart: the run appends, and says so."""
+    _run(tmp_path / "short", 6)
+    _run(tmp_path, 18, sets=[f"run.restart_every_days={18 / 24}"])
+    (tmp_path / "short" / "output.nc").replace(tmp_path / "output.nc")
+    _run(tmp_path, 6, restart=tmp_path / "restart_00000018.nc")
+    with xr.open_dataset(tmp_path / "output.nc", decode_times=False) as ds:
+        assert list(ds.time_bounds.values[:, 1] / 3600) == [6, 24]
+    assert "its last record ends on day 0.25, before this run's first interval begins (day 0.75)" in \
+        (tmp_path / "run.log").read_text()
