@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0:
             log.error(str(exc))
         if launch.coupled and not launch.is_ml:
-            _abort_world(2)     # the ML ranks may be waiting for this rank: end them too
+            _abort_world(2, rank)   # the ML ranks may be waiting for this rank: end them too
         return 2
     except RunStopped as exc:
         return exc.exit_code
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, ClosureError):
             if rank == 0:
                 log.error(f"{exc} (ocean state written to the run directory as closure_failure_state.nc)")
-            _abort_world(1)
+            _abort_world(1, rank)
             return 1
         if isinstance(exc, BlowUp):
             if rank == 0:
@@ -108,11 +108,18 @@ def _world_rank() -> int:
     return MPI.COMM_WORLD.Get_rank()
 
 
-def _abort_world(code: int) -> None:
-    """End every rank of the job (ML ranks included) when launched by mpirun."""
+def _abort_world(code: int, rank: int | None = None) -> None:
+    """End every rank of the job (ML ranks included) when launched by mpirun. When every rank
+    aborts for the same reason and only rank 0 says it (``rank`` given), the others wait
+    ABORT_GRACE_S first, so that rank 0's message is in run.log before any abort ends it."""
     try:
         from mpi4py import MPI
         if MPI.Is_initialized() and MPI.COMM_WORLD.Get_size() > 1:
+            if rank:
+                import time
+
+                from .run import ABORT_GRACE_S
+                time.sleep(ABORT_GRACE_S)
             MPI.COMM_WORLD.Abort(code)
     except ImportError:
         pass

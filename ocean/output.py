@@ -18,6 +18,7 @@ Fields are stored as float32 with NaN (land) written as ``_FillValue``; coordina
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -25,7 +26,8 @@ import cftime
 import netCDF4
 import numpy as np
 
-__all__ = ["FieldSpec", "AxisSpec", "NetcdfWriter", "TimeMean"]
+__all__ = ["FieldSpec", "AxisSpec", "NetcdfWriter", "OutputMismatch", "TimeMean", "record_ends",
+           "drop_records_from"]
 
 CALENDAR = "360_day"
 FILL_VALUE = np.float32(netCDF4.default_fillvals["f4"])  # 9.96921e36
@@ -110,19 +112,31 @@ def _dims(point: str, ndim: int) -> tuple[str, ...]:
     return ((_ZDIM[point],) if ndim == 3 else ()) + _HDIMS[point]
 
 
+class OutputMismatch(ValueError):
+    """An existing file cannot be continued: other fields, grid, mode or time units."""
+
+
 class NetcdfWriter:
     """Append-only CF-1.8 netCDF writer, one record per ``write`` call.
 
-    path: file to create (overwritten if present).  axes: grid coordinates.  fields: time-dependent
-    variables.  start_date: "YYYY-MM-DD" (or "YYYY-MM-DD hh:mm:ss") origin of model time, 360-day
-    calendar.  title / attrs: global attributes.  mode: "mean" (records are time means over an
-    interval: cell_methods "time: mean" plus ``time_bounds``) or "snapshot" (cell_methods "time: point").
+    path: file to create (overwritten if present), or with ``append=True`` an existing file of
+    the same fields, grid, mode and time units to extend (created if absent; anything else
+    raises ``OutputMismatch`` and leaves the file untouched).  axes: grid coordinates.  fields:
+    time-dependent variables.  start_date: "YYYY-MM-DD" (or "YYYY-MM-DD hh:mm:ss") origin of model
+    time, 360-day calendar.  title / attrs: global attributes (of a new file).  mode: "mean"
+    (records are time means over an interval: cell_methods "time: mean" plus ``time_bounds``) or
+    "snapshot" (cell_methods "time: point").  keep_until_s: when appending, the records of the
+    file that end later than this [s since start_date] (upper time bound of a mean, time of a
+    snapshot) are dropped first (``dropped`` tells how many): they are about to be written again;
+    so are records a killed writer left without their time (``incomplete``).
+    history: a line for the ``history`` attribute.
 
     Every record is synced to disk, so a crash leaves earlier records readable.
     """
 
     def __init__(self, path, axes: AxisSpec, fields: list[FieldSpec], *, start_date: str = "0001-01-01",
-                 title: str = "", attrs: dict | None = None, mode: str = "mean"):
+                 title: str = "", attrs: dict | None = None, mode: str = "mean", append: bool = False,
+                 keep_until_s: float | None = None, history: str = "created by ocean.output.NetcdfWriter"):
         if mode not in ("mean", "snapshot"):
             raise ValueError(f"mode must be 'mean' or 'snapshot', got {mode!r}")
         self.mode = mode
@@ -145,13 +159,23 @@ class NetcdfWriter:
             if coords[a].size != coords[b].size:
                 raise ValueError(f"{a} and {b} must have the same length")
         self._size = {n: c.size for n, c in coords.items()}
+        self._n = 0
+        self._last_t: float | None = None
+        self._last_upper = 0.0
+        self.dropped = self.incomplete = 0
+        stamp = f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}: {history}"
+        if append and os.path.exists(path):
+            self._reopen(path, coords, stamp, keep_until_s)
+        else:
+            self._create(path, axes, coords, title, attrs, stamp)
 
+    def _create(self, path, axes: AxisSpec, coords: dict, title: str, attrs: dict | None, stamp: str) -> None:
+        """A new file with its dimensions, coordinates, static fields and empty records."""
         self._ds = ds = netCDF4.Dataset(path, "w", format="NETCDF4")
         try:
             ds.setncattr("Conventions", "CF-1.8")
             ds.setncattr("title", title)
-            ds.setncattr("history", f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}: "
-                                    "created by ocean.output.NetcdfWriter")
+            ds.setncattr("history", stamp)
             for k, v in (attrs or {}).items():
                 ds.setncattr(k, v)
 
@@ -163,7 +187,7 @@ class NetcdfWriter:
             t = ds.createVariable("time", "f8", ("time",))
             t.setncatts({"units": self.time_units, "calendar": CALENDAR, "axis": "T",
                          "standard_name": "time", "long_name": "time"})
-            if mode == "mean":
+            if self.mode == "mean":
                 t.bounds = "time_bounds"
                 tb = ds.createVariable("time_bounds", "f8", ("time", "bnds"))
                 tb.setncatts({"units": self.time_units, "calendar": CALENDAR,
@@ -179,8 +203,8 @@ class NetcdfWriter:
                 v.setncatts({"units": units, "long_name": long_name})
                 v[:] = np.ma.masked_invalid(arr.astype(np.float32))
 
-            cm = "time: mean" if mode == "mean" else "time: point"
-            for f in fields:
+            cm = "time: mean" if self.mode == "mean" else "time: point"
+            for f in self.fields.values():
                 v = ds.createVariable(f.name, "f4", ("time",) + _dims(f.point, f.ndim), fill_value=FILL_VALUE)
                 a = {"units": f.units, "long_name": f.long_name, "cell_methods": cm}
                 if f.standard_name:
@@ -190,9 +214,34 @@ class NetcdfWriter:
         except BaseException:
             ds.close()
             raise
-        self._n = 0
-        self._last_t: float | None = None
-        self._last_upper = 0.0
+
+    def _reopen(self, path, coords: dict, stamp: str, keep_until_s: float | None) -> None:
+        """Open an existing file for more records, after checking it matches (else OutputMismatch);
+        records without their time, and those ending after ``keep_until_s`` [s], are dropped."""
+        try:
+            ds = netCDF4.Dataset(path, "r")
+        except OSError as exc:
+            raise OutputMismatch(f"cannot open it ({exc})") from None
+        with ds:
+            diffs = _differences(ds, self.fields, coords, self.mode, self.time_units)
+            complete = _complete_records(ds)
+            have = len(ds.dimensions["time"])
+        if diffs:
+            raise OutputMismatch("; ".join(diffs))
+        n = complete
+        if keep_until_s is not None:
+            n = int(np.count_nonzero(record_ends(path) <= keep_until_s + 1e-6))
+        if n < have:                        # incomplete records (a killed writer), records to write again
+            drop_records_from(path, n, f"a continued run writes the records after {keep_until_s} s again"
+                              if n < complete else "incomplete (no time)")
+        self.dropped, self.incomplete = complete - n, have - complete
+        self._ds = ds = netCDF4.Dataset(path, "a")
+        ds.setncattr("history", f"{ds.getncattr('history')}\n{stamp}" if "history" in ds.ncattrs() else stamp)
+        ds.sync()
+        self._n = n
+        if n:
+            self._last_t = float(ds.variables["time"][n - 1])
+            self._last_upper = float(ds.variables["time_bounds"][n - 1, 1]) if self.mode == "mean" else self._last_t
 
     def _check(self, name: str, point: str, arr: np.ndarray) -> tuple[str, ...]:
         """Return the (non-time) dims of ``arr`` at ``point``, checking its shape."""
@@ -208,6 +257,12 @@ class NetcdfWriter:
     def nrecords(self) -> int:
         """Number of records written so far."""
         return self._n
+
+    @property
+    def last_end_s(self) -> float | None:
+        """End of the last record [s since start_date] (upper time bound of a mean, time of a
+        snapshot), None without records."""
+        return None if self._last_t is None else (self._last_upper if self.mode == "mean" else self._last_t)
 
     def write(self, time_s: float, data: Mapping[str, np.ndarray],
               time_bounds_s: tuple[float, float] | None = None) -> None:
@@ -267,6 +322,104 @@ class NetcdfWriter:
         self.close()
 
 
+def _differences(ds, fields: dict, coords: dict, mode: str, time_units: str) -> list[str]:
+    """What makes the open dataset ``ds`` another dataset than the one described (empty: none):
+    time units and calendar, mean or snapshot, the time-dependent fields (dims, units), the grid."""
+    diffs = []
+    if "time" not in ds.variables or "time" not in ds.dimensions:
+        return ["no time axis"]
+    t = ds.variables["time"]
+    units, cal = getattr(t, "units", "(none)"), getattr(t, "calendar", "(none)")
+    if units != time_units:
+        diffs.append(f"time units {units!r} != {time_units!r}")
+    if cal != CALENDAR:
+        diffs.append(f"calendar {cal!r} != {CALENDAR!r}")
+    has_mean = "time_bounds" in ds.variables
+    if has_mean != (mode == "mean"):
+        diffs.append(f"mode {'mean' if has_mean else 'snapshot'} != {mode}")
+    theirs = {n for n, v in ds.variables.items() if v.dimensions[:1] == ("time",) and n not in ("time", "time_bounds")}
+    if theirs != set(fields):
+        diffs.append(f"fields {', '.join(sorted(theirs))} != {', '.join(sorted(fields))}")
+    for name in sorted(theirs & set(fields)):
+        f, v = fields[name], ds.variables[name]
+        want = ("time",) + _dims(f.point, f.ndim)
+        if v.dimensions != want:
+            diffs.append(f"{name} dims {v.dimensions} != {want}")
+        elif getattr(v, "units", None) != f.units:
+            diffs.append(f"{name} units {getattr(v, 'units', '(none)')!r} != {f.units!r}")
+    for name, c in coords.items():
+        if name not in ds.variables:
+            diffs.append(f"grid: no {name}")
+            continue
+        theirs_c = np.asarray(ds.variables[name][:], dtype=np.float64)
+        if theirs_c.shape != c.shape:
+            diffs.append(f"grid: {name} has {theirs_c.size} points != {c.size}")
+        elif not np.allclose(theirs_c, c, rtol=1e-12, atol=1e-9):
+            diffs.append(f"grid: {name} values differ (by up to {np.max(np.abs(theirs_c - c)):.3g})")
+    return diffs
+
+
+def _complete_records(ds) -> int:
+    """Number of leading records that have their time (written last, so they are complete)."""
+    t = np.ma.getmaskarray(ds.variables["time"][:]) if len(ds.dimensions["time"]) else np.zeros(0, bool)
+    bad = np.flatnonzero(t)
+    return int(bad[0]) if bad.size else int(t.size)
+
+
+def record_ends(path) -> np.ndarray:
+    """End of each complete record of file ``path`` [s since start_date]: the upper time bound
+    of a mean, the time of a snapshot."""
+    with netCDF4.Dataset(path) as ds:
+        n = _complete_records(ds)
+        if "time_bounds" in ds.variables:
+            return np.asarray(ds.variables["time_bounds"][:n, 1], dtype=np.float64)
+        return np.asarray(ds.variables["time"][:n], dtype=np.float64)
+
+
+def drop_records_from(path, keep: int, why: str = "") -> int:
+    """Keep the first ``keep`` records of ``path`` and drop the others; returns how many were
+    dropped. netCDF cannot shrink its unlimited dimension: the file is copied without them to
+    ``PATH.tmp``, which then replaces it atomically (a crash leaves the old file whole)."""
+    path = str(path)
+    tmp = path + ".tmp"
+    with netCDF4.Dataset(path) as src:
+        have = len(src.dimensions["time"])
+        if keep >= have:
+            return 0
+        try:
+            with netCDF4.Dataset(tmp, "w", format=src.data_model) as dst:
+                _copy_head(src, dst, keep, f"{have - keep} record(s) dropped" + (f": {why}" if why else ""))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+    os.replace(tmp, path)
+    return have - keep
+
+
+def _copy_head(src, dst, keep: int, note: str) -> None:
+    """Copy dataset ``src`` into the empty ``dst``, only its first ``keep`` records."""
+    stamp = f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}: {note}"
+    attrs = {k: src.getncattr(k) for k in src.ncattrs()}
+    attrs["history"] = f"{attrs['history']}\n{stamp}" if "history" in attrs else stamp
+    dst.setncatts(attrs)
+    for name, dim in src.dimensions.items():
+        dst.createDimension(name, None if dim.isunlimited() else len(dim))
+    for name, var in src.variables.items():
+        fill = var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
+        v = dst.createVariable(name, var.datatype, var.dimensions, fill_value=fill)
+        v.setncatts({k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"})
+        var.set_auto_maskandscale(False)
+        v.set_auto_maskandscale(False)
+        if var.dimensions[:1] == ("time",):
+            if keep:
+                v[:keep] = var[:keep]
+        elif var.dimensions:
+            v[:] = var[:]
+        else:
+            v.assignValue(var.getValue())
+
+
 class TimeMean:
     """Weighted running time mean of a set of fields, in preallocated float64 arrays.
 
@@ -315,3 +468,17 @@ class TimeMean:
     def count(self) -> float:
         """Sum of the weights accumulated since the last reset."""
         return self._count
+
+    @property
+    def sums(self) -> dict[str, np.ndarray]:
+        """name -> weighted sum since the last reset (the accumulators themselves: do not modify)."""
+        return dict(self._sum)
+
+    def restore(self, sums: Mapping[str, np.ndarray], count: float) -> None:
+        """Continue a mean from weighted sums and their total weight (e.g. carried by a restart)."""
+        for name, acc in self._sum.items():
+            arr = np.asarray(sums[name], dtype=np.float64)
+            if arr.shape != acc.shape:
+                raise ValueError(f"{name}: shape {arr.shape} != {acc.shape}")
+            acc[...] = arr
+        self._count = float(count)

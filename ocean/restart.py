@@ -4,7 +4,8 @@ Contents: every field the registry (``ocean/fields.py``) declares with ``restart
 (the prognostic fields and the Adams-Bashforth history the next steps still use), the step
 counter and model time, the configuration keys that must not change across a restart (grid,
 time step, EOS), and for each closure in ``lagged`` mode the result the next step applies
-(computed from the previous state). Rank 0
+(computed from the previous state), and the output's partly accumulated time mean
+(``output_mean_*``: sums, weight, start of the interval, output configuration). Rank 0
 writes the gathered global fields to ``NAME.tmp`` and renames it, so a crash never leaves a
 truncated restart; every rank reads its own tile (with halo) back, so a run may continue
 on any number of ranks.
@@ -13,14 +14,29 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import netCDF4
+import numpy as np
 
 from .config import ConfigError
 
 LAGGED = "closure_lagged_result"        # + "_" + closure name: a lagged closure's pending result
 MUST_MATCH = (("grid", None), ("time", "dt_s"), ("eos", "kind"))
+MEAN_SUM = "output_mean_sum"            # + "_" + output field: weighted sum of the mean under way
+
+
+@dataclass
+class MeanCarry:
+    """An output time mean under way, as a restart carries it: ``config`` (JSON of the output
+    configuration it belongs to), ``count`` (total weight, in steps), ``start_s`` (start of its
+    interval, s since start_date) and ``sums`` (field -> weighted sum: on write this rank's
+    interior tile, on read this rank's tile; empty when count is 0)."""
+    config: str
+    count: float
+    start_s: float
+    sums: dict = field(default_factory=dict)
 
 
 def _identity(cfg) -> dict:
@@ -36,9 +52,10 @@ def _identity_differences(written: dict, ours: dict) -> str:
                      for k in keys if written.get(k) != ours.get(k))
 
 
-def write(model, path: Path, settle_closure: bool = True) -> None:
+def write(model, path: Path, settle_closure: bool = True, output=None) -> None:
     """Gather the state on rank 0 and write it atomically to ``path``. A lagged closure's
-    pending result is received first (``settle_closure``; not for a failure state)."""
+    pending result is received first (``settle_closure``; not for a failure state). ``output``
+    (a ``RunOutput``): its mean under way (``output.carry()``, a MeanCarry or None) is written too."""
     s, g = model.state, model.grid
     restart_fields = model.fields.restart()
     arrays = [g.interior_of(f.get(model)) for f in restart_fields]
@@ -48,9 +65,12 @@ def write(model, path: Path, settle_closure: bool = True) -> None:
             tile = hook.lagged_result()
             if tile is not None:
                 lagged[hook.name] = tile
-    full = model.domain.gather(arrays + list(lagged.values()))
+    carry = output.carry() if output is not None else None
+    sums = carry.sums if carry is not None else {}
+    full = model.domain.gather(arrays + list(lagged.values()) + list(sums.values()))
     if full is None:
         return
+    nfix = len(restart_fields) + len(lagged)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with netCDF4.Dataset(tmp, "w") as nc:
@@ -69,11 +89,44 @@ def write(model, path: Path, settle_closure: bool = True) -> None:
             var[:] = arr
             var.closure = name
             var.long_name = f"result of closure {name} that the next step applies (lagged mode)"
+        if carry is not None:
+            _write_mean(nc, carry, full[nfix:], nz)
         nc.nstep = int(s.nstep)
         nc.time_s = float(s.time_s)
         nc.identity = json.dumps(_identity(model.cfg), sort_keys=True)
         nc.title = "ocean restart"
     os.replace(tmp, path)
+
+
+def _write_mean(nc, carry: MeanCarry, full: list, nz: int) -> None:
+    """The output mean under way: attributes, and the gathered sums (global arrays)."""
+    nc.output_mean_config = carry.config
+    nc.output_mean_count = float(carry.count)
+    nc.output_mean_start_s = float(carry.start_s)
+    for name, arr in zip(carry.sums, full):
+        if arr.ndim == 3 and arr.shape[0] != nz and f"z{arr.shape[0]}" not in nc.dimensions:
+            nc.createDimension(f"z{arr.shape[0]}", arr.shape[0])
+        dims = (("z" if arr.shape[0] == nz else f"z{arr.shape[0]}",) if arr.ndim == 3 else ()) + ("y", "x")
+        var = nc.createVariable(f"{MEAN_SUM}_{name}", "f8", dims)
+        var[:] = arr
+        var.long_name = f"weighted sum of output field {name} over the output interval under way"
+
+
+def read_output_mean(model, path: Path) -> MeanCarry | None:
+    """The output mean under way that restart ``path`` carries, with this rank's tiles of the
+    sums, or None if it carries none (written without mean output, or by an older version)."""
+    g = model.grid
+    with netCDF4.Dataset(path) as nc:
+        if "output_mean_config" not in nc.ncattrs():
+            return None
+        carry = MeanCarry(str(nc.output_mean_config), float(nc.output_mean_count), float(nc.output_mean_start_s))
+        sl = (slice(g.j0, g.j0 + g.ny), slice(g.i0, g.i0 + g.nx))
+        for name, var in nc.variables.items():
+            if name.startswith(MEAN_SUM + "_"):
+                var.set_auto_maskandscale(False)
+                lead = (slice(None),) if var.ndim == 3 else ()
+                carry.sums[name[len(MEAN_SUM) + 1:]] = np.array(var[lead + sl], dtype=np.float64)
+    return carry
 
 
 def read(model, path: Path) -> None:

@@ -239,7 +239,7 @@ class TimeLoop:
         self.output.after_step()
         if self.restart_every and s.nstep % self.restart_every == 0 and self.out is not None:
             path = self.out / f"restart_{s.nstep:08d}.nc"
-            restart_io.write(m, path)
+            restart_io.write(m, path, output=self.output)
             self.restarts.append(path)
         if self.diagnostics_every and s.nstep % self.diagnostics_every == 0:
             diag = m.global_diagnostics()
@@ -367,7 +367,7 @@ def run(cfg: Config, out_dir: str | Path | None = None, *, days: float | None = 
     d.barrier()
     nsteps = steps_for(cfg, days, steps)
     output = RunOutput(model, out / "output.nc" if out else None, cfg.output, cfg.time.start_date,
-                       title=f"ocean run {cfg.run.name}", attrs={"configuration": cfg.run.name})
+                       title=f"ocean run {cfg.run.name}", attrs={"configuration": cfg.run.name}, restart=restart)
     r = cfg.run
     loop = TimeLoop(model, output, out, int(round(r.restart_every_days * DAY_S / model.dt)) if r.restart_every_days
                     else 0, r.check_every_steps, r.max_velocity_m_s, r.diagnostics_every_steps, progress)
@@ -398,9 +398,9 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
     """Restart, output and summary at the end of the run (or at a stop), then the closures' report."""
     d = model.domain
     if out is not None:
-        restart_io.write(model, out / "restart.nc")
+        restart_io.write(model, out / "restart.nc", output=output)
         if loop.stop_signal and not (loop.restarts and loop.restarts[-1].stem.endswith(f"{model.state.nstep:08d}")):
-            restart_io.write(model, out / f"restart_{model.state.nstep:08d}.nc")
+            restart_io.write(model, out / f"restart_{model.state.nstep:08d}.nc", output=output)
     output.close()
     summary = summarise(cfg, model, loop, threads)
     if d.is_root:
@@ -418,7 +418,8 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
     model.summary = summary
     if loop.stop_signal:
         name = signal.Signals(loop.stop_signal).name
-        where = f"; continue with --restart {out / f'restart_{model.state.nstep:08d}.nc'}" if out else ""
+        where = (f"; continue with --restart {out / f'restart_{model.state.nstep:08d}.nc'} --out {out}" if out
+                 else "")
         msg = (f"stopped by {name} after step {model.state.nstep} (day {model.state.time_s / DAY_S:.2f}); "
                f"restart and output written{where}")
         if d.is_root:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ocean.output import AxisSpec, FieldSpec, NetcdfWriter, TimeMean
+from ocean.output import AxisSpec, FieldSpec, NetcdfWriter, OutputMismatch, TimeMean
 
 NX, NY, NZ = 4, 3, 2
 DAY = 86400.0
@@ -189,3 +189,62 @@ def test_time_mean_matches_numpy():
     tm.reset()
     with pytest.raises(ValueError):
         tm.mean()
+
+
+def _zeros(k=0.0):
+    return {"zos": np.full((NY, NX), k), "uo": np.full((NZ, NY, NX), k), "wo": np.full((NZ, NY, NX), k)}
+
+
+def test_append_drops_later_records_and_continues(tmp_path):
+    path = tmp_path / "a.nc"
+    with NetcdfWriter(path, make_axes(), FIELDS) as w:
+        for k in range(3):
+            w.write((k + 0.5) * DAY, _zeros(k), ((k * DAY), (k + 1) * DAY))
+    with NetcdfWriter(path, make_axes(), FIELDS, append=True, keep_until_s=2 * DAY, history="continued") as w:
+        assert (w.dropped, w.incomplete, w.nrecords) == (1, 0, 2)
+        with pytest.raises(ValueError):
+            w.write(1.5 * DAY, _zeros())                  # time must go on increasing across segments
+        w.write(2.5 * DAY, _zeros(7.0))                    # default bounds: (last record's end, time)
+    with xr.open_dataset(path, decode_times=False) as ds:
+        np.testing.assert_array_equal(ds.time.values, [0.5 * DAY, 1.5 * DAY, 2.5 * DAY])
+        np.testing.assert_array_equal(ds.time_bounds.values[2], [2 * DAY, 2.5 * DAY])
+        assert ds.zos.values[2, 1, 1] == 7.0 and ds.zos.values[1, 1, 1] == 1.0
+        assert ds.attrs["history"].count("\n") == 2 and ds.attrs["history"].endswith("continued")
+        assert "1 record(s) dropped" in ds.attrs["history"]
+        assert ds.zos.encoding["_FillValue"] == pytest.approx(9.96921e36, rel=1e-6)
+
+
+def test_append_refuses_another_dataset_untouched(tmp_path):
+    path = tmp_path / "a.nc"
+    with NetcdfWriter(path, make_axes(), FIELDS) as w:
+        w.write(0.5 * DAY, _zeros())
+    before = path.read_bytes()
+    axes = make_axes()
+    wider = AxisSpec(**{**axes.__dict__, "x_t": np.arange(NX + 1.0), "x_u": np.arange(NX + 1.0) + 0.5})
+    cases = [(dict(axes=axes, fields=FIELDS[:2]), "fields uo, wo, zos != uo, zos"),
+             (dict(axes=axes, fields=FIELDS, mode="snapshot"), "mode mean != snapshot"),
+             (dict(axes=axes, fields=FIELDS, start_date="0001-02-01"), "time units"),
+             (dict(axes=wider, fields=FIELDS), f"grid: x_t has {NX} points != {NX + 1}")]
+    for kw, words in cases:
+        a, f = kw.pop("axes"), kw.pop("fields")
+        with pytest.raises(OutputMismatch, match=words):
+            NetcdfWriter(path, a, f, append=True, keep_until_s=0.0, **kw)
+        assert path.read_bytes() == before
+    with NetcdfWriter(tmp_path / "new.nc", axes, FIELDS, append=True) as w:     # absent: created
+        assert w.nrecords == 0
+
+
+def test_time_mean_restores_its_sums():
+    shapes = {"a": (NY, NX)}
+    one, two = TimeMean(shapes), TimeMean(shapes)
+    rng = np.random.default_rng(3)
+    samples = [{"a": rng.standard_normal((NY, NX))} for _ in range(4)]
+    for s in samples:
+        one.add(s)
+    for s in samples[:2]:
+        two.add(s)
+    carried = TimeMean(shapes)
+    carried.restore({k: v.copy() for k, v in two.sums.items()}, two.count)
+    for s in samples[2:]:
+        carried.add(s)
+    assert carried.count == 4 and np.array_equal(carried.mean()["a"], one.mean()["a"])
