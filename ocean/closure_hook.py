@@ -28,7 +28,6 @@ closed edges, wrapped across the periodic channel).
 """
 from __future__ import annotations
 
-import sys
 import zipfile
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from .closure_slots import EDDY_VELOCITY, MOMENTUM, OUTPUT_SLOTS, SLOT_ORDER, TR
 from .config import ConfigError
 from .fields import MASK_OF_POINT, Field
 from .halo import Halo
+from .runlog import log
 
 def read_spec(path: str | Path, key: str = "closure.model_file"):
     """The closure declaration inside a model file, read without torch."""
@@ -309,8 +309,8 @@ class ClosureHook(Closure):
         self.fallback = ""                   # a failing fallback stops the job
         self._have_result = False
         if d.is_root:
-            print(f"warning: {msg}\nwarning: closure {old} abandoned at step {n}; the run goes on {what}",
-                  file=sys.stderr, flush=True)
+            log.warning(msg)
+            log.warning(f"closure {old} abandoned at step {n}; the run goes on {what}")
 
     def start_of_step(self) -> None:
         """Called when the step's inputs exist (its start)."""

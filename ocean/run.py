@@ -21,7 +21,7 @@ from .domain import mpi_domain
 from .grid import build_global
 from .model import BlowUp, Model
 from .run_output import RunOutput
-from .runlog import attach_file, log
+from .runlog import attach_file, detach_files, log
 
 WARMUP_STEPS = 2           # steps left out of the timings (numba cache loading, first inference)
 ABORT_GRACE_S = 0.5        # seconds between the last words of an aborting run and MPI_Abort
@@ -342,9 +342,15 @@ def end_job_for_silent_ml(model: Model) -> None:
 def run(cfg: Config, out_dir: str | Path | None = None, *, days: float | None = None, steps: int | None = None,
         restart: str | Path | None = None, progress: bool = True, launch: Launch | None = None) -> dict:
     """Run the configured experiment; returns the summary (on every rank). Raises RunStopped
-    after saving the state if a SIGTERM or SIGINT stopped it."""
+    after saving the state if a SIGTERM or SIGINT stopped it. Messages go to RUNDIR/run.log
+    too; after an exception the log stays attached, for the caller's last words."""
+    summary = _run(cfg, out_dir, days, steps, restart, progress, launch or Launch())
+    detach_files()
+    return summary
+
+
+def _run(cfg: Config, out_dir, days, steps, restart, progress: bool, launch: Launch) -> dict:
     from mpi4py import MPI
-    launch = launch or Launch()
     world = MPI.COMM_WORLD
     is_ml = bool(cfg.remote_closures) and world.Get_rank() >= world.Get_size() - cfg.ml_ranks
     out = Path(out_dir) if out_dir is not None else None
