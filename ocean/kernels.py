@@ -9,4 +9,6 @@ import numba
 
 kernel = numba.njit(cache=True, parallel=True, fastmath=False, nogil=True)
 serial_kernel = numba.njit(cache=True, fastmath=False, nogil=True)
+# a helper of a kernel's inner loop, inlined into its caller by numba (a call per point costs)
+inline_kernel = numba.njit(cache=True, fastmath=False, nogil=True, inline="always")
 prange = numba.prange

@@ -22,9 +22,11 @@ along i for a whole row of columns at once (prange over j).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from .kernels import kernel, prange
+from .kernels import inline_kernel, kernel, prange
 
 
 @kernel
@@ -69,37 +71,78 @@ def bottom_drag(u, v, kbot_u, kbot_v, cd, ke0, dt, nhalo, drag_u, drag_v):
                 drag_v[j, i] = 0.0
 
 
-@kernel
-def solve_implicit(x, coef, e3t, e3w, dt, with_top, flux_top, rho0, mask, with_drag, drag, kbot, nhalo, cp):
-    """Backward-Euler d/dz(coef d/dz) on ``x`` in place (interior columns), ``coef`` (m2/s)
-    at W points (0 at k = 0 and across land, see the module docstring).
+class Boundary(NamedTuple):
+    """The top and bottom terms of one field's vertical solve.
 
     ``with_top``: add the surface flux ``dt * flux_top / (rho0 * e3t[0]) * mask[0]`` to level
-    0 (momentum: flux_top the wind stress in N/m2, rho0 in kg m-3); ``with_drag``: add
-    ``drag / e3t[k]`` (drag in m, from :func:`bottom_drag`) to the diagonal of the bottom
-    level k = kbot - 1. ``cp`` (shaped like x) is a work array."""
+    0 (momentum: ``flux_top`` the wind stress in N/m2, ``rho0`` in kg m-3); ``with_drag``:
+    add ``drag / e3t[k]`` (``drag`` in m, from :func:`bottom_drag`) to the diagonal of the
+    bottom level k = kbot - 1."""
+    with_top: bool
+    flux_top: np.ndarray
+    rho0: float
+    mask: np.ndarray
+    with_drag: bool
+    drag: np.ndarray
+    kbot: np.ndarray
+
+
+@inline_kernel
+def _eliminate(x, coef, with_top, flux_top, rho0, mask, with_drag, drag, kbot, e3t, e3w, dt, k, j, i, cp):
+    """Forward elimination of level k of column (j, i) (the terms of :class:`Boundary`):
+    updates x[k] and cp[k]; returns the sub-diagonal a and the pivot, for a field that
+    shares the operator."""
+    nz = x.shape[0]
+    a = -dt * coef[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
+    c = -dt * coef[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < nz - 1 else 0.0
+    b = 1.0 - a - c
+    if with_drag and k == kbot[j, i] - 1:
+        b += drag[j, i] / e3t[k]
+    if k == 0:
+        rhs = x[0, j, i]
+        if with_top:
+            rhs = x[0, j, i] + dt * flux_top[j, i] / (rho0 * e3t[0]) * mask[0, j, i]
+        denom = b
+        x[0, j, i] = rhs / denom
+    else:
+        denom = b - a * cp[k - 1, j, i]
+        x[k, j, i] = (x[k, j, i] - a * x[k - 1, j, i]) / denom
+    cp[k, j, i] = c / denom
+    return a, denom
+
+
+@kernel
+def solve_implicit(x, y, coef_x, coef_y, bc_x, bc_y, shared, e3t, e3w, dt, nhalo, cp_x, cp_y):
+    """Backward-Euler d/dz(coef d/dz) on two fields ``x`` and ``y`` in place (interior
+    columns) in one sweep: momentum (u with ``coef_x``, ``bc_x``; v with ``coef_y``,
+    ``bc_y``) or tracers (T and S). ``coef`` (m2/s) at W points, 0 at k = 0 and across land
+    (see the module docstring); ``bc``: each field's :class:`Boundary`. With ``shared``, y
+    has x's operator and boundary terms (``coef_y``, ``bc_y`` unused): the elimination
+    factors are computed once and applied to both. ``cp_x``, ``cp_y`` (shaped like x) are
+    work arrays (``cp_y`` unused when shared)."""
     nz, nj, ni = x.shape
+    top_x, flux_x, rho0_x, mask_x, drag_on_x, drag_x, kbot_x = bc_x
+    top_y, flux_y, rho0_y, mask_y, drag_on_y, drag_y, kbot_y = bc_y
     for j in prange(nhalo, nj - nhalo):
         for k in range(nz):
             for i in range(nhalo, ni - nhalo):
-                a = -dt * coef[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
-                c = -dt * coef[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < nz - 1 else 0.0
-                b = 1.0 - a - c
-                if with_drag and k == kbot[j, i] - 1:
-                    b += drag[j, i] / e3t[k]
-                if k == 0:
-                    rhs = x[0, j, i]
-                    if with_top:
-                        rhs = x[0, j, i] + dt * flux_top[j, i] / (rho0 * e3t[0]) * mask[0, j, i]
-                    denom = b
-                    x[0, j, i] = rhs / denom
+                a, denom = _eliminate(x, coef_x, top_x, flux_x, rho0_x, mask_x, drag_on_x, drag_x, kbot_x,
+                                      e3t, e3w, dt, k, j, i, cp_x)
+                if not shared:
+                    _eliminate(y, coef_y, top_y, flux_y, rho0_y, mask_y, drag_on_y, drag_y, kbot_y,
+                               e3t, e3w, dt, k, j, i, cp_y)
+                elif k == 0:
+                    rhs = y[0, j, i]
+                    if top_x:
+                        rhs = y[0, j, i] + dt * flux_x[j, i] / (rho0_x * e3t[0]) * mask_x[0, j, i]
+                    y[0, j, i] = rhs / denom
                 else:
-                    denom = b - a * cp[k - 1, j, i]
-                    x[k, j, i] = (x[k, j, i] - a * x[k - 1, j, i]) / denom
-                cp[k, j, i] = c / denom
+                    y[k, j, i] = (y[k, j, i] - a * y[k - 1, j, i]) / denom
+        cp = cp_x if shared else cp_y
         for k in range(nz - 2, -1, -1):
             for i in range(nhalo, ni - nhalo):
-                x[k, j, i] -= cp[k, j, i] * x[k + 1, j, i]
+                x[k, j, i] -= cp_x[k, j, i] * x[k + 1, j, i]
+                y[k, j, i] -= cp[k, j, i] * y[k + 1, j, i]
 
 
 def wet_face_coefficient(value: float, mask: np.ndarray) -> np.ndarray:
@@ -128,7 +171,9 @@ class VerticalMixing:
         self.avm_v = wet_face_coefficient(avm, grid.vmask)
         self.avt = np.zeros(grid.shape3)
         self.drag_u, self.drag_v = np.zeros(grid.shape2), np.zeros(grid.shape2)
-        self.cp = np.zeros(grid.shape3)          # Thomas sweep work array
+        self.cp_x, self.cp_y = np.zeros(grid.shape3), np.zeros(grid.shape3)      # Thomas sweep work arrays
+        self._no_flux = np.zeros(grid.shape2)
+        self.bc_tracers = Boundary(False, self._no_flux, rho0, grid.tmask, False, self._no_flux, grid.kbot_t)
 
     def update(self, bn2: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
         """The step's coefficients: ``avt`` from N2 (s-2, W points) and the bottom drag from
@@ -141,14 +186,13 @@ class VerticalMixing:
         """Implicit vertical viscosity on ua, va (m/s, in place) with the wind stress
         taux, tauy (N/m2 at U/V points) and the bottom drag."""
         g = self.grid
-        solve_implicit(ua, self.avm_u, g.e3t, g.e3w, self.dt, True, taux, self.rho0, g.umask,
-                       True, self.drag_u, g.kbot_u, g.nhalo, self.cp)
-        solve_implicit(va, self.avm_v, g.e3t, g.e3w, self.dt, True, tauy, self.rho0, g.vmask,
-                       True, self.drag_v, g.kbot_v, g.nhalo, self.cp)
+        bc_u = Boundary(True, taux, self.rho0, g.umask, True, self.drag_u, g.kbot_u)
+        bc_v = Boundary(True, tauy, self.rho0, g.vmask, True, self.drag_v, g.kbot_v)
+        solve_implicit(ua, va, self.avm_u, self.avm_v, bc_u, bc_v, False, g.e3t, g.e3w, self.dt, g.nhalo,
+                       self.cp_x, self.cp_y)
 
-    def tracers(self, *fields: np.ndarray) -> None:
-        """Implicit vertical diffusion (``avt``) of each tracer field, in place."""
+    def tracers(self, T: np.ndarray, S: np.ndarray) -> None:
+        """Implicit vertical diffusion (``avt``) of T and S, in place (one factorisation)."""
         g = self.grid
-        for x in fields:
-            solve_implicit(x, self.avt, g.e3t, g.e3w, self.dt, False, self.drag_u, self.rho0, g.tmask,
-                           False, self.drag_u, g.kbot_t, g.nhalo, self.cp)
+        solve_implicit(T, S, self.avt, self.avt, self.bc_tracers, self.bc_tracers, True, g.e3t, g.e3w, self.dt,
+                       g.nhalo, self.cp_x, self.cp_y)

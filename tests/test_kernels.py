@@ -6,7 +6,7 @@ import numpy as np
 
 from ocean import momentum
 from ocean.model import Model
-from ocean.vertical_mixing import solve_implicit
+from ocean.vertical_mixing import Boundary, solve_implicit
 
 from conftest import BOX, cfg_from
 
@@ -37,12 +37,14 @@ def test_implicit_solve_decays_a_cosine_mode_by_the_backward_euler_factor():
         k = np.arange(nz)[:, None, None]
         x0 = amp[None] * np.cos(math.pi * m * (k + 0.5) / nz)
         x = x0.copy()
-        solve_implicit(x, coef, e3t, e3w, dt, False, zero2, 1000.0, mask, False, zero2, kbot, nhalo,
-                       np.zeros_like(x))
+        y = -2.0 * x0
+        bc = Boundary(False, zero2, 1000.0, mask, False, zero2, kbot)
+        solve_implicit(x, y, coef, coef, bc, bc, True, e3t, e3w, dt, nhalo, np.zeros_like(x), np.zeros_like(x))
         lam = 4.0 / dz ** 2 * math.sin(math.pi * m / (2 * nz)) ** 2
         expected = x0 / (1.0 + dt * K * lam)
         inner = (slice(None), slice(nhalo, nj - nhalo), slice(nhalo, ni - nhalo))
         assert np.allclose(x[inner], expected[inner], rtol=0, atol=1e-13 * np.abs(x0).max()), m
+        assert np.allclose(y[inner], -2.0 * expected[inner], rtol=0, atol=2e-13 * np.abs(x0).max()), m
         assert np.array_equal(x[:, :nhalo], x0[:, :nhalo])        # the halo is left alone
 
 
@@ -61,8 +63,15 @@ def test_implicit_solve_takes_the_surface_flux_and_the_bottom_drag():
     tau = RNG.uniform(-0.2, 0.2, (nj, ni))
     drag = RNG.uniform(0.0, 5.0, (nj, ni))           # dt * Cd * |u_b| (m)
     rho0, dt = 1028.0, 1800.0
-    x = x0.copy()
-    solve_implicit(x, coef, e3t, e3w, dt, True, tau, rho0, mask, True, drag, kbot, nhalo, np.zeros_like(x))
+    x, y = x0.copy(), x0[::-1].copy()          # a second field with its own operator in the same sweep
+    coef_y = coef[::-1].copy()
+    bc = Boundary(True, tau, rho0, mask, True, drag, kbot)
+    bc_y = Boundary(False, tau, rho0, mask, False, drag, kbot)
+    solve_implicit(x, y, coef, coef_y, bc, bc_y, False, e3t, e3w, dt, nhalo, np.zeros_like(x), np.zeros_like(x))
+    y_alone, none = x0[::-1].copy(), x0[::-1].copy()
+    solve_implicit(y_alone, none, coef_y, coef_y, bc_y, bc_y, True, e3t, e3w, dt, nhalo, np.zeros_like(x),
+                   np.zeros_like(x))
+    assert np.array_equal(y, y_alone)
     j, i = np.s_[nhalo:nj - nhalo], np.s_[nhalo:ni - nhalo]
     xb = np.take_along_axis(x, (kbot - 1)[None], 0)[0]
     gain = ((x - x0) * e3t[:, None, None]).sum(0)
