@@ -1,0 +1,107 @@
+"""Importing published weights into closure files: the imported GZ21 net against a forward
+pass written independently from the same state dict, and bad files refused in one line."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from closures.nets import GZ21Net
+from closures.published import GZ21_SHAPES, import_gz21
+from closures.runtime import LoadedClosure
+
+from conftest import ROOT
+
+SHARED_GZ21 = ROOT.parent / "shared" / "published" / "gz21_hf_low_resolution" / "trained_model.pth"
+
+
+def _random_gz21(path: Path, min_value: float = 0.01, **changes) -> Path:
+    """Weights of a freshly initialised GZ21 net (torch's default init), in the published layout."""
+    torch.manual_seed(5)
+    body = GZ21Net().body.layers.state_dict()
+    sd = {k: body[k].clone() for k in GZ21_SHAPES if k in body}
+    sd["final_transformation.min_value"] = torch.tensor(min_value)
+    sd.update(changes)
+    torch.save(sd, path)
+    return path
+
+
+def _independent_raw(sd: dict, uv: np.ndarray) -> np.ndarray:
+    """GZ21's conv stack by hand in float64: x10, eight valid convolutions, ReLUs between."""
+    with torch.no_grad():
+        x = torch.from_numpy(uv).double() * 10.0
+        for n, i in enumerate(range(0, 16, 2)):
+            x = F.conv2d(x, sd[f"{i}.weight"].double(), sd[f"{i}.bias"].double())
+            if n < 7:
+                x = F.relu(x)
+        return x.numpy()
+
+
+def _check_against_independent(src: Path, out: Path, uv_scale: float = 0.1) -> None:
+    """The closure file's net against the conv stack written by hand (float64), relative to
+    each channel's largest value, and its outputs against GZ21's transform of its own net:
+    mean = 1e-7 raw, spread = 1e-7 / (softplus(raw) + min_value)."""
+    torch.set_num_threads(1)
+    closure = LoadedClosure(import_gz21(src, out))
+    assert closure.spec.halo == 10 and [f.units for f in closure.spec.outputs] == ["m s-2"] * 4
+    uv = (uv_scale * np.random.default_rng(1).standard_normal((3, 2, 44, 37))).astype(np.float32)
+    got = np.zeros((3, 4, 24, 17), np.float32)
+    closure.infer(uv, got)
+    sd = torch.load(src, weights_only=True)
+    with torch.no_grad():
+        raw = closure.net.net.body(torch.from_numpy(uv) * 10.0).numpy()
+    want = _independent_raw(sd, uv)
+    for c in range(4):          # float32 sums of up to 3,200 products in another order: measured <= 5e-6
+        err = np.abs(raw[:, c] - want[:, c]).max() / np.abs(want[:, c]).max()
+        assert err <= 1e-5, (c, err)
+    p = np.log1p(np.exp(-np.abs(raw[:, 2:]))) + np.maximum(raw[:, 2:], 0) + float(sd["final_transformation.min_value"])
+    assert np.allclose(got[:, :2], 1e-7 * raw[:, :2], rtol=1e-6, atol=0)
+    p_file = 1e-7 / got[:, 2:].astype(np.float64)          # the precision behind the spread
+    assert np.abs(p_file - p).max() <= 1e-5 * np.abs(p).max()
+
+
+def test_imported_gz21_equals_an_independent_forward(tmp_path):
+    _check_against_independent(_random_gz21(tmp_path / "w.pth"), tmp_path / "gz21.pt")
+
+
+@pytest.mark.skipif(not SHARED_GZ21.is_file(), reason="the published GZ21 weights are not beside this checkout")
+def test_published_gz21_weights_import(tmp_path):
+    _check_against_independent(SHARED_GZ21, tmp_path / "gz21.pt")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "closures.published", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+class Foreign:
+    """Pickled as a class the weights-only reader must refuse to build."""
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "file not found"),
+    ("keys", "not a GZ21 FullyCNN state dict (missing keys: 14.bias"),
+    ("shape", "0.weight has shape (128, 3, 5, 5), GZ21 expects (128, 2, 5, 5)"),
+    ("nan", "4.bias holds NaN or infinite values"),
+    ("object", "that can be read without executing code"),
+])
+def test_bad_weights_exit_2_with_one_line(tmp_path, case, message):
+    src = tmp_path / f"{case}.pth"
+    if case == "keys":
+        sd = torch.load(_random_gz21(src), weights_only=True)
+        del sd["14.bias"]
+        torch.save(sd, src)
+    elif case == "shape":
+        _random_gz21(src, **{"0.weight": torch.zeros(128, 3, 5, 5)})
+    elif case == "nan":
+        _random_gz21(src, **{"4.bias": torch.full((32,), float("nan"))})
+    elif case == "object":
+        torch.save({"0.weight": Foreign()}, src)
+    r = _cli("gz21", src, tmp_path / "out.pt")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(src) in lines[0] and message in lines[0], r.stderr
+    assert not (tmp_path / "out.pt").exists()
