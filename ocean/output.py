@@ -26,8 +26,7 @@ import cftime
 import netCDF4
 import numpy as np
 
-__all__ = ["FieldSpec", "AxisSpec", "NetcdfWriter", "OutputMismatch", "TimeMean", "record_ends",
-           "drop_records_from"]
+__all__ = ["FieldSpec", "AxisSpec", "NetcdfWriter", "OutputMismatch", "TimeMean", "drop_records_from"]
 
 CALENDAR = "360_day"
 FILL_VALUE = np.float32(netCDF4.default_fillvals["f4"])  # 9.96921e36
@@ -163,7 +162,7 @@ class NetcdfWriter:
         self._last_t: float | None = None
         self._last_upper = 0.0
         self.dropped = self.incomplete = 0
-        stamp = f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}: {history}"
+        stamp = _stamp(history)
         if append and os.path.exists(path):
             self._reopen(path, coords, stamp, keep_until_s)
         else:
@@ -224,19 +223,18 @@ class NetcdfWriter:
             raise OutputMismatch(f"cannot open it ({exc})") from None
         with ds:
             diffs = _differences(ds, self.fields, coords, self.mode, self.time_units)
+            if diffs:
+                raise OutputMismatch("; ".join(diffs))
             complete = _complete_records(ds)
             have = len(ds.dimensions["time"])
-        if diffs:
-            raise OutputMismatch("; ".join(diffs))
-        n = complete
-        if keep_until_s is not None:
-            n = int(np.count_nonzero(record_ends(path) <= keep_until_s + 1e-6))
+            n = complete if keep_until_s is None else \
+                int(np.count_nonzero(_record_ends(ds) <= keep_until_s + 1e-6))
         if n < have:                        # incomplete records (a killed writer), records to write again
             drop_records_from(path, n, f"a continued run writes the records after {keep_until_s} s again"
                               if n < complete else "incomplete (no time)")
         self.dropped, self.incomplete = complete - n, have - complete
         self._ds = ds = netCDF4.Dataset(path, "a")
-        ds.setncattr("history", f"{ds.getncattr('history')}\n{stamp}" if "history" in ds.ncattrs() else stamp)
+        ds.setncattr("history", _appended(ds.getncattr("history") if "history" in ds.ncattrs() else None, stamp))
         ds.sync()
         self._n = n
         if n:
@@ -366,14 +364,22 @@ def _complete_records(ds) -> int:
     return int(bad[0]) if bad.size else int(t.size)
 
 
-def record_ends(path) -> np.ndarray:
-    """End of each complete record of file ``path`` [s since start_date]: the upper time bound
-    of a mean, the time of a snapshot."""
-    with netCDF4.Dataset(path) as ds:
-        n = _complete_records(ds)
-        if "time_bounds" in ds.variables:
-            return np.asarray(ds.variables["time_bounds"][:n, 1], dtype=np.float64)
-        return np.asarray(ds.variables["time"][:n], dtype=np.float64)
+def _stamp(note: str) -> str:
+    """A line of the ``history`` attribute: the UTC time and ``note``."""
+    return f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}: {note}"
+
+
+def _appended(history: str | None, stamp: str) -> str:
+    return stamp if history is None else f"{history}\n{stamp}"
+
+
+def _record_ends(ds) -> np.ndarray:
+    """End of each complete record of the open dataset ``ds`` [s since start_date]: the upper
+    time bound of a mean, the time of a snapshot."""
+    n = _complete_records(ds)
+    if "time_bounds" in ds.variables:
+        return np.asarray(ds.variables["time_bounds"][:n, 1], dtype=np.float64)
+    return np.asarray(ds.variables["time"][:n], dtype=np.float64)
 
 
 def drop_records_from(path, keep: int, why: str = "") -> int:
@@ -399,9 +405,8 @@ def drop_records_from(path, keep: int, why: str = "") -> int:
 
 def _copy_head(src, dst, keep: int, note: str) -> None:
     """Copy dataset ``src`` into the empty ``dst``, only its first ``keep`` records."""
-    stamp = f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}: {note}"
     attrs = {k: src.getncattr(k) for k in src.ncattrs()}
-    attrs["history"] = f"{attrs['history']}\n{stamp}" if "history" in attrs else stamp
+    attrs["history"] = _appended(attrs.get("history"), _stamp(note))
     dst.setncatts(attrs)
     for name, dim in src.dimensions.items():
         dst.createDimension(name, None if dim.isunlimited() else len(dim))
