@@ -48,14 +48,13 @@ class Groups:
         return next((s for s in self.services if s.first <= rank < s.first + s.n_ml), None)
 
 
-def split_world(world, ml_blocks: list[int], threads: int = 1) -> Groups:
+def split_world(world, ml_blocks: list[int], spin: bool = False) -> Groups:
     """The last ``sum(ml_blocks)`` ranks become the ML group, ``ml_blocks[k]`` of them for
     service k (with ``mpirun A : B`` (MPMD), the ranks of the second program are the ML
-    group and their number must match). ``threads``: the busy threads of this rank (to
-    tell whether the node is oversubscribed). Collective over ``world``."""
+    group and their number must match). ``spin``: every rank on this node owns its cores
+    (``polling.owns_cores``), so ranks poll without sleeping. Collective over ``world``."""
     from mpi4py import MPI
 
-    from .polling import owns_cores
     n_ml = sum(ml_blocks)
     size, rank = world.Get_size(), world.Get_rank()
     appnum = world.Get_attr(MPI.APPNUM)
@@ -75,4 +74,4 @@ def split_world(world, ml_blocks: list[int], threads: int = 1) -> Groups:
     for k, n in enumerate(ml_blocks):
         services.append(Service(k, world.Dup(), n_ocean, first, n))
         first += n
-    return Groups(world, local, is_ml, n_ocean, n_ml, owns_cores(world, threads), services)
+    return Groups(world, local, is_ml, n_ocean, n_ml, spin, services)

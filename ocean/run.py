@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import restart as restart_io
@@ -79,6 +79,8 @@ def world_comm():
 
 @dataclass
 class ThreadChoice:
+    """Numba threads of an ocean rank, why, and whether the busy threads of all ranks on the
+    node (numba's, or torch's on ML ranks) exceed its cores."""
     threads: int
     why: str
     oversubscribed: bool = False
@@ -116,16 +118,16 @@ def choose_threads(cfg: Config, is_ml: bool = False) -> ThreadChoice:
     return ThreadChoice(n, why, demand > cores)
 
 
-def split_groups(cfg: Config, threads: int, is_ml_guess: bool):
+def split_groups(cfg: Config, threads: ThreadChoice):
     """Split COMM_WORLD into the ocean group and the ML group (one block of ML ranks per
-    remote closure); returns (groups, the ocean group's communicator or None)."""
+    remote closure); returns (groups, the ocean group's communicator or None). Ranks poll
+    without sleeping when the node is not oversubscribed."""
     from mpi4py import MPI
 
     from coupling.groups import split_world
     try:
         groups = split_world(MPI.COMM_WORLD, [c.ml_ranks for c in cfg.remote_closures],
-                             max((c.torch_threads for c in cfg.remote_closures), default=1) if is_ml_guess
-                             else threads)
+                             spin=not threads.oversubscribed)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return groups, (groups.local if groups.n_ocean > 1 else None)
@@ -198,7 +200,6 @@ class TimeLoop:
     halo_s0: float = 0.0
     steps_done: int = 0
     stop_signal: int = 0
-    restarts: list = field(default_factory=list)
 
     def run(self, nsteps: int) -> None:
         from coupling.faults import ocean_fault_step
@@ -238,9 +239,7 @@ class TimeLoop:
             m.check(self.max_velocity)
         self.output.after_step()
         if self.restart_every and s.nstep % self.restart_every == 0 and self.out is not None:
-            path = self.out / f"restart_{s.nstep:08d}.nc"
-            restart_io.write(m, path, output=self.output)
-            self.restarts.append(path)
+            restart_io.write(m, self.out / f"restart_{s.nstep:08d}.nc", output=self.output)
         if self.diagnostics_every and s.nstep % self.diagnostics_every == 0:
             diag = m.global_diagnostics()
             if d.is_root:
@@ -359,7 +358,7 @@ def _run(cfg: Config, out_dir, days, steps, restart, progress: bool, launch: Lau
     threads = choose_threads(cfg, is_ml)
     groups, comm = None, world_comm()
     if cfg.remote_closures:
-        groups, comm = split_groups(cfg, threads.threads, is_ml)
+        groups, comm = split_groups(cfg, threads)
         launch.coupled, launch.is_ml = True, groups.is_ml
         if groups.is_ml:
             return serve_ml(cfg, groups)
@@ -405,7 +404,8 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
     d = model.domain
     if out is not None:
         restart_io.write(model, out / "restart.nc", output=output)
-        if loop.stop_signal and not (loop.restarts and loop.restarts[-1].stem.endswith(f"{model.state.nstep:08d}")):
+        written = loop.restart_every and model.state.nstep % loop.restart_every == 0     # by the loop
+        if loop.stop_signal and not written:
             restart_io.write(model, out / f"restart_{model.state.nstep:08d}.nc", output=output)
     output.close()
     summary = summarise(cfg, model, loop, threads)
