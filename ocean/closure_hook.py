@@ -96,7 +96,7 @@ class ClosureHook(Closure):
 
     def __init__(self, c, model, service=None, key: str = "closure", spin: bool = False):
         from coupling.timers import Timers
-        self.mode, self.every, self.key = c.mode, c.every_steps, key
+        self.mode, self.every = c.mode, c.every_steps
         self.timers = Timers()
         self.model = model
         g, d = model.grid, model.domain
@@ -187,19 +187,18 @@ class ClosureHook(Closure):
             yield f, self.applied[0, c:c + n]
             c += n
 
-    def _apply(self, slot: str, targets: dict[str, np.ndarray], scale: float = 1.0) -> None:
+    def _apply(self, targets: dict[str, np.ndarray], scale: float = 1.0) -> None:
+        """Add ``scale`` times each output named in ``targets`` (output name -> the slot's
+        array) to it, masked, on the interior."""
         if not self._have_result:
             return
         g = self.model.grid
         j, i = g.interior
         for f, block in self._outputs():
-            if f.name in targets and OUTPUT_SLOTS[f.name][0] == slot:
+            if f.name in targets:
                 mask = getattr(g, MASK_OF_POINT[f.point])
                 n = block.shape[0]
-                if scale == 1.0:
-                    targets[f.name][:n, j, i] += block * mask[:n, j, i]
-                else:
-                    targets[f.name][:n, j, i] += scale * block * mask[:n, j, i]
+                targets[f.name][:n, j, i] += scale * block * mask[:n, j, i]
 
     def _store_diagnostics(self) -> None:
         if not self._have_result or not self.diagnostics:
@@ -221,17 +220,17 @@ class ClosureHook(Closure):
     def momentum_tendency(self, gu: np.ndarray, gv: np.ndarray) -> None:
         self._receive_at(MOMENTUM)
         if MOMENTUM in self.slots:
-            self._apply(MOMENTUM, {"du": gu, "dv": gv})
+            self._apply({"du": gu, "dv": gv})
 
     def eddy_velocity(self, ueiv: np.ndarray, veiv: np.ndarray) -> None:
         self._receive_at(EDDY_VELOCITY)
         if EDDY_VELOCITY in self.slots:
-            self._apply(EDDY_VELOCITY, {"ueiv": ueiv, "veiv": veiv})
+            self._apply({"ueiv": ueiv, "veiv": veiv})
 
     def tracer_tendency(self, Ta: np.ndarray, Sa: np.ndarray, dt: float) -> None:
         self._receive_at(TRACER)
         if TRACER in self.slots:
-            self._apply(TRACER, {"dT": Ta, "dS": Sa}, dt)
+            self._apply({"dT": Ta, "dS": Sa}, dt)
         self._store_diagnostics()
 
     # ------------------------------------------------------------------ the modes

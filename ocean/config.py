@@ -378,8 +378,3 @@ def from_dict(updates: dict) -> Config:
     """A validated configuration from defaults plus a nested dict (for tests and scripts)."""
     return build(merge(defaults(), updates, "<dict>"))
 
-
-def replace(cfg: Config, **sections: dict) -> Config:
-    """A copy of ``cfg`` with some keys changed, validated: ``replace(cfg, run={"days": 2})``."""
-    raw = cfg.to_dict()
-    return build(merge(raw, sections, "<replace>"))

@@ -75,9 +75,6 @@ class FieldTable:
     def __getitem__(self, name: str) -> Field:
         return self._fields[name]
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._fields
-
     def public(self) -> dict[str, Field]:
         """Fields a closure may take as input or a user may output, by model name."""
         return {n: f for n, f in self._fields.items() if f.output}

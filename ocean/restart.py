@@ -46,6 +46,11 @@ def _identity(cfg) -> dict:
             if (key is None or k == key) and (sec, k) != ("grid", "halo")}
 
 
+def _tile_window(g) -> tuple[slice, slice]:
+    """This rank's tile in the global (y, x) arrays of a restart file."""
+    return slice(g.j0, g.j0 + g.ny), slice(g.i0, g.i0 + g.nx)
+
+
 def _identity_differences(written: dict, ours: dict) -> str:
     keys = sorted(set(written) | set(ours))
     return ", ".join(f"{k} {written.get(k, '(none)')!r} != {ours.get(k, '(none)')!r}"
@@ -120,7 +125,7 @@ def read_output_mean(model, path: Path) -> MeanCarry | None:
         if "output_mean_config" not in nc.ncattrs():
             return None
         carry = MeanCarry(str(nc.output_mean_config), float(nc.output_mean_count), float(nc.output_mean_start_s))
-        sl = (slice(g.j0, g.j0 + g.ny), slice(g.i0, g.i0 + g.nx))
+        sl = _tile_window(g)
         for name, var in nc.variables.items():
             if name.startswith(MEAN_SUM + "_"):
                 var.set_auto_maskandscale(False)
@@ -154,7 +159,7 @@ def read(model, path: Path) -> None:
                               f"configuration: {_identity_differences(written, ours) or nc.identity}")
         s.nstep, s.time_s = int(nc.nstep), float(nc.time_s)       # first: the history fields depend on it
         j, i = g.interior
-        sl = (slice(g.j0, g.j0 + g.ny), slice(g.i0, g.i0 + g.nx))
+        sl = _tile_window(g)
         for f in restart_fields:
             if f.ndim == 3:
                 f.get(model)[:, j, i] = nc.variables[f.name][(slice(None),) + sl]
