@@ -28,6 +28,24 @@ class StencilDamping(nn.Module):
         return self.conv(x)
 
 
+class StencilWithSpread(nn.Module):
+    """A deterministic float64 stand-in for GZ21's forcing net, for tests of its physics layer:
+    (B, 2, Y+2h, X+2h) u, v -> (B, 4, Y, X): mean_x, mean_y = ``rate`` * (5x5 binomial average
+    - value) of u, v (m s-2 for u, v in m s-1, ``rate`` in s-1); spread_x, spread_y =
+    ``spread`` (m s-2) everywhere. With ``rate`` 0 the forcing is the noise alone."""
+
+    def __init__(self, rate: float, spread: float, halo: int = 10):
+        super().__init__()
+        self.stencil = StencilDamping(2, rate)
+        self.crop, self.spread = halo - 2, spread
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.stencil(x)
+        c = self.crop
+        y = y[:, :, c:y.shape[2] - c, c:y.shape[3] - c]
+        return torch.cat([y, torch.full_like(y, self.spread)], dim=1)
+
+
 class FullyConv(nn.Module):
     """A stack of unpadded convolutions (ReLU, optionally BatchNorm, between them), run on
     channels-last memory: oneDNN's CPU convolutions are faster on it (the BBZ24- and GZ21-size

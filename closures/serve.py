@@ -45,18 +45,23 @@ def serve(c, service, spin: bool, key: str = "closure") -> int:
         if theirs != spec:
             return (f"closure handshake: ocean rank {desc['rank']} declares {theirs.to_json()} but ML rank "
                     f"{rank} loaded {spec.to_json()} (names, points, levels, units, halo)")
+        if desc["shape_in"][0] != desc["shape_out"][0]:
+            return f"closure handshake: ocean rank {desc['rank']} sends {desc['shape_in'][0]} samples per tile " \
+                   f"but expects {desc['shape_out'][0]} back"
         if desc["dtype"] != spec.dtype:
             return f"closure handshake: dtype {desc['dtype']} from ocean rank {desc['rank']}, expected {spec.dtype}"
         return None
 
     def make_batches(descs):
-        """The padded input and output batches: each tile sits in the top-left corner of its
-        slot; the padding lies outside every interior point's receptive field."""
+        """The padded input and output batches: each tile (of ``shape_in[0]`` samples, e.g.
+        levels) sits in the top-left corner of its slots; the padding lies outside every
+        interior point's receptive field."""
         dt = closure.np_dtype
         c_in, y_in, x_in = np.max([d["shape_in"][1:] for d in descs], axis=0)
         c_out = descs[0]["shape_out"][1]
+        n = sum(d["shape_in"][0] for d in descs)
         h2 = 2 * spec.halo
-        return (np.zeros((len(descs), c_in, y_in, x_in), dt), np.zeros((len(descs), c_out, y_in - h2, x_in - h2), dt))
+        return (np.zeros((n, c_in, y_in, x_in), dt), np.zeros((n, c_out, y_in - h2, x_in - h2), dt))
 
     server = Server(comm, clients, check, make_batches, closure.infer, timers, Poller(spin),
                     ml_fault(service.index, ml_index))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .nets import GZ21Net, LevelsAsBatch, Normalised, StencilDamping, bbz24_fcnn
+from .nets import GZ21Net, LevelsAsBatch, Normalised, StencilDamping, StencilWithSpread, bbz24_fcnn
 from .runtime import save
 from .spec import ClosureSpec, FieldDecl
 
@@ -25,6 +25,15 @@ def stencil_closure(path, nz: int, rate: float = 2e-6) -> Path:
                        outputs=(FieldDecl("du", "U", "all", "m s-2"), FieldDecl("dv", "V", "all", "m s-2")),
                        halo=2, dtype="float64")
     return save(StencilDamping(2 * nz, rate), spec, path)
+
+
+def gz21_probe_closure(path, rate: float = 2e-6, spread: float = 1e-7) -> Path:
+    """A float64 closure file with GZ21's declaration (surface u, v with a 10-point halo ->
+    mean and spread of the forcing, m s-2) whose net is ``StencilWithSpread``: for tests of
+    the GZ21 physics layer that need results bitwise independent of the tile."""
+    from .published import GZ21_SPEC
+    spec = ClosureSpec("gz21_probe", GZ21_SPEC.inputs, GZ21_SPEC.outputs, GZ21_SPEC.halo, dtype="float64")
+    return save(StencilWithSpread(rate, spread, GZ21_SPEC.halo).double(), spec, path)
 
 
 def bbz24_size_closure(path, seed: int = 0) -> Path:

@@ -110,8 +110,8 @@ class Client:
 class Server:
     """The ML side: serves the tiles of ``clients`` (world ranks), one batch per exchange.
 
-    ``make_batches(descs)`` returns the padded batch arrays ``(n_clients, C, Y, X)`` for
-    inputs and outputs. Each tile is received straight into the top-left corner of its
+    ``make_batches(descs)`` returns the padded batch arrays ``(samples, C, Y, X)`` for
+    inputs and outputs, each client's ``shape_in[0]`` samples (its levels, or 1) in turn. Each tile is received straight into the top-left corner of its
     batch slot and its result sent straight from there (an MPI subarray type where the
     tile is smaller than the slot), so the ML rank copies nothing itself."""
 
@@ -139,8 +139,9 @@ class Server:
         The timers restart after ``warmup`` batches (first inferences are slower)."""
         from mpi4py import MPI
         batch_in, batch_out = self.make_batches(descs)
-        tiles_in = [_slot(batch_in[k], d["shape_in"][1:]) for k, d in enumerate(descs)]
-        tiles_out = [_slot(batch_out[k], d["shape_out"][1:]) for k, d in enumerate(descs)]
+        first = np.cumsum([0] + [d["shape_in"][0] for d in descs])      # each tile's first sample
+        tiles_in = [_slot(batch_in[first[k]:first[k + 1]], d["shape_in"]) for k, d in enumerate(descs)]
+        tiles_out = [_slot(batch_out[first[k]:first[k + 1]], d["shape_out"]) for k, d in enumerate(descs)]
 
         def post_receives():
             return [self.world.Irecv(t, source=c, tag=TAG_DATA) for t, c in zip(tiles_in, self.clients)]

@@ -150,6 +150,25 @@ CLOSURE_SCHEMA: dict[str, Key] = {
     "fallback": Key(str, "", "when the closure fails during the run: '' stops the job (saving the state); "
                     "'none' goes on without a closure; a model file goes on with that closure in-process "
                     "(same outputs); both with a warning"),
+    # the physics layer between the net and the step (ocean/gz21_forcing.py)
+    "physics": Key(str, "", "'' routes the net's outputs by name (du, dv, ueiv, ...); 'gz21' applies a GZ21 closure "
+                   "file as a stochastic momentum forcing", choices=("", "gz21")),
+    "form": Key(str, "levels", "gz21: 'levels' runs the net on every level as a batch (DINO.GZ21); 'profile' on the "
+                "surface, times a vertical structure", choices=("levels", "profile")),
+    "profile": Key(str, "barotropic", "gz21, form 'profile': vertical structure of the forcing",
+                   choices=("barotropic", "sqg")),
+    "placement": Key(str, "t", "gz21: 't' averages u, v to T points and the forcing back (MOM6); 'published' uses "
+                     "u, v at their own points (DINO.GZ21)", choices=("t", "published")),
+    "padding": Key(str, "zero", "gz21: land and beyond closed edges are zeros ('zero', published) or the nearest "
+                   "ocean values ('replicate')", choices=("zero", "replicate")),
+    "draw": Key(str, "precision", "gz21: S = mu + eps/p ('precision', GZ21's loss: p = 1/sigma), mu + eps sqrt(1/p) "
+                "('sqrt', DINO.GZ21's code) or mu ('none', deterministic)", choices=("precision", "sqrt", "none")),
+    "noise": Key(str, "shared", "gz21: one eps per column ('shared', MOM6) or per level ('independent', DINO.GZ21)",
+                 choices=("shared", "independent")),
+    "amplitude": Key(NUM, 1.0, "gz21: multiplier of the forcing", _nonneg, ">= 0"),
+    "seed": Key(int, 0, "gz21: seed of the noise (eps keyed by seed, step, level, global j, i)", _nonneg, ">= 0"),
+    "spread_max_m_s2": Key(NUM, 1e-6, "gz21: cap on the spread 1e-7/p (m s-2), where the net's precision p is <= 0 "
+                           "or tiny", _positive, "> 0"),
 }
 
 

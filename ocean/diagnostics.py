@@ -118,5 +118,18 @@ def tile_sums(u, v, w, T, S, ssh, metrics, masks, dt, nhalo):
     return vol_anom, heat, salt, ke, vol, umax, cfl_h, cfl_v
 
 
+@kernel
+def surface_kinetic_energy(u, v, umask, vmask, nhalo, out):
+    """out = (u^2 and v^2 averaged from the two faces of each T cell) / 2 at the top level (m2 s-2)."""
+    nj, ni = out.shape
+    for j in prange(nhalo, nj - nhalo):
+        for i in range(nhalo, ni - nhalo):
+            uu = 0.5 * ((u[0, j, i - 1] * umask[0, j, i - 1]) ** 2 + (u[0, j, i] * umask[0, j, i]) ** 2)
+            vv = 0.5 * ((v[0, j - 1, i] * vmask[0, j - 1, i]) ** 2 + (v[0, j, i] * vmask[0, j, i]) ** 2)
+            out[j, i] = 0.5 * (uu + vv)
+
+
+fields.declare("ke_surface", "T", 2, "m2 s-2", "kinetic energy per unit mass of the top level",
+               lambda m: m.surface_kinetic_energy(), output="ke_surface", owner=__name__)
 fields.declare("mld", "T", 2, "m", "mixed layer depth (0.03 kg m-3 from 10 m)", lambda m: m.mixed_layer_depth(),
                output="mld", standard_name="ocean_mixed_layer_thickness_defined_by_sigma_theta", owner=__name__)

@@ -66,6 +66,7 @@ def choose_layout(wet: np.ndarray, nranks: int, halo: int, px: int = 0, py: int 
             raise ConfigError(f"{where}: set both 'parallel.px' and 'parallel.py', or neither")
         if NX // px < halo or NY // py < halo:
             raise ConfigError(f"{where}: a {px}x{py} process grid gives tiles narrower than the halo "
+                              "(or a closure's halo) "
                               f"({halo}) on a {NX}x{NY} grid")
         lay = make_layout(wet, px, py)
         if lay.n_ocean != nranks:
@@ -172,7 +173,12 @@ def serial_domain(nx: int, ny: int, periodic_x: bool, halo: int) -> Domain:
 
 
 def mpi_domain(cfg, wet: np.ndarray, periodic_x: bool, comm) -> Domain:
-    """The domain of this rank of ``comm`` (the ocean ranks)."""
+    """The domain of this rank of ``comm`` (the ocean ranks). Tiles are at least as wide as
+    the halo and as every closure's receptive-field halo (a closure's wide halo comes from
+    the direct neighbours only)."""
+    from .closure_hook import read_spec
     p, halo = cfg.parallel, cfg.grid.halo
-    lay = choose_layout(wet, comm.Get_size(), halo, p.px, p.py)
+    widest = max([halo] + [read_spec(c.model_file, f"closure.{k}.model_file" if len(cfg.closures) > 1
+                                     else "closure.model_file").halo for k, c in enumerate(cfg.closures)])
+    lay = choose_layout(wet, comm.Get_size(), widest, p.px, p.py)
     return Domain(lay, comm.Get_rank(), comm if comm.Get_size() > 1 else None, periodic_x, halo)

@@ -134,6 +134,7 @@ class Model:
         self.flux = tracers.TracerFluxes(z3(), z3(), z3())
         self.Ta, self.Sa = z3(), z3()
         self.mld = z2()
+        self.ke_surface = z2()
         self.bt_force_u, self.bt_force_v, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()
@@ -377,6 +378,12 @@ class Model:
         diagnostics.mixed_layer_depth(s.T, s.S, g.metrics, g.masks, diagnostics.MLD_ZREF_M,
                                       diagnostics.MLD_DSIGMA_KG_M3, a0, b0, lambda1, lambda2, nu, g.nhalo, self.mld)
         return self.mld
+
+    def surface_kinetic_energy(self) -> np.ndarray:
+        """Kinetic energy per unit mass of the top level at T points (m2 s-2, 2-D with halo)."""
+        s, g = self.state, self.grid
+        diagnostics.surface_kinetic_energy(s.u, s.v, g.umask, g.vmask, g.nhalo, self.ke_surface)
+        return self.ke_surface
 
     def exchange_state(self) -> None:
         """Refresh every prognostic halo (after setting the state from outside)."""

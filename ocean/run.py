@@ -19,6 +19,7 @@ from .closure_hook import ClosureError, ClosureHook
 from .config import Config, ConfigError
 from .domain import mpi_domain
 from .grid import build_global
+from .gz21_forcing import GZ21Closure
 from .model import BlowUp, Model
 from .run_output import RunOutput
 from .runlog import attach_file, detach_files, log
@@ -164,7 +165,8 @@ def attach_closures(model: Model, cfg: Config, groups) -> None:
     services = iter(groups.services) if groups is not None else iter(())
     for k, c in enumerate(cfg.closures):
         service = next(services) if c.mode != "inprocess" else None
-        model.add_closure(ClosureHook(c, model, service, closure_key(cfg, k), groups.spin if groups else False))
+        hook = GZ21Closure if c.physics == "gz21" else ClosureHook
+        model.add_closure(hook(c, model, service, closure_key(cfg, k), groups.spin if groups else False))
     names = [c.name for c in model.closures]
     if len(set(names)) != len(names):
         raise ConfigError(f"two closures have the same name ({', '.join(names)}): their outputs and restart "
