@@ -26,9 +26,11 @@ written as diagnostic fields.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -103,8 +105,9 @@ def check_gz21(src: Path, sd: dict[str, torch.Tensor]) -> None:
             raise WeightsError(f"{src}: {key} holds NaN or infinite values")
 
 
-def import_gz21(src: str | Path, out: str | Path) -> Path:
-    """Write the closure file of GZ21 weights ``src`` to ``out``; returns its path."""
+def import_gz21(src: str | Path, out: str | Path, int8_samples: str | Path | None = None) -> Path:
+    """Write the closure file of GZ21 weights ``src`` to ``out``; returns its path. With
+    ``int8_samples`` (a .npy of input tiles from real model states) the net is int8."""
     src = Path(src)
     sd = read_state_dict(src)
     check_gz21(src, sd)
@@ -112,7 +115,38 @@ def import_gz21(src: str | Path, out: str | Path) -> Path:
     state = {f"body.layers.{k}": v.float() for k, v in sd.items() if k != "final_transformation.min_value"}
     state["min_value"] = sd["final_transformation.min_value"].float()
     net.load_state_dict(state, strict=True)
-    return save(GZ21Forcing(net).eval(), GZ21_SPEC, out)
+    module = GZ21Forcing(net).eval()
+    if int8_samples is not None:
+        path = Path(int8_samples)
+        try:
+            samples = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"{path}: not a .npy array of calibration samples ({exc})") from None
+        module = quantize_int8(module, samples, path)
+    return save(module, GZ21_SPEC, out)
+
+
+def quantize_int8(module: GZ21Forcing, samples: np.ndarray, src: Path) -> GZ21Forcing:
+    """``module`` with its convolutions in int8 (static quantization for x86 CPUs, ReLUs fused,
+    activation ranges observed on ``samples``: input tiles (N, 2, Y, X) in m s-1 as the net
+    takes them, from real model states). torch.ao's FX workflow (deprecated in favour of
+    torchao, whose CPU path for convolutions needs torch.compile and a C++ toolchain at
+    run time)."""
+    import warnings
+    from torch.ao.quantization import get_default_qconfig_mapping, quantize_fx
+    if samples.ndim != 4 or samples.shape[1] != 2 or samples.shape[2] <= 2 * GZ21_HALO or not np.isfinite(samples).all():
+        raise WeightsError(f"{src}: int8 calibration samples must be finite input tiles (N, 2, Y, X) with Y, X > "
+                           f"{2 * GZ21_HALO}, got shape {samples.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)) * GZ21_IN_SCALE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        body = copy.deepcopy(module.net.body.layers).eval()
+        prep = quantize_fx.prepare_fx(body, get_default_qconfig_mapping("x86"), example_inputs=(x[:1],))
+        with torch.inference_mode():
+            for chunk in x.split(4):
+                prep(chunk)
+        module.net.body.layers = quantize_fx.convert_fx(prep)
+    return module
 
 
 IMPORTERS = {"gz21": import_gz21}
@@ -124,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("kind", choices=sorted(IMPORTERS))
     p.add_argument("src", help="the published weights file")
     p.add_argument("out", help="the closure file to write")
+    p.add_argument("--int8", metavar="SAMPLES.npy", help="quantize to int8, calibrated on these input tiles "
+                   "(scripts/closure_samples.py writes them from restart files)")
     a = p.parse_args(argv)
     try:
-        path = IMPORTERS[a.kind](a.src, a.out)
+        path = IMPORTERS[a.kind](a.src, a.out, a.int8)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -136,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     net = torch.jit.load(str(path))
     n = sum(t.numel() for t in net.parameters())
     floor = float(net.net.min_value.detach())
+    if a.int8:
+        print(f"{path}: int8 convolutions calibrated on {a.int8}")
     print(f"{path}: closure {a.kind}, {n:,} parameters, halo {GZ21_HALO}, outputs in m s-2, precision floor "
           f"min_value = {floor:.6g}")
     if floor <= 0:

@@ -29,7 +29,7 @@ def serve(c, service, spin: bool, key: str = "closure") -> int:
     clients = service.ocean_ranks_of(ml_index)
     timers = Timers()
     try:
-        closure = LoadedClosure(c.model_file, c.device)
+        closure = LoadedClosure(c.model_file, c.device, c.precision)
     except ClosureLoadError as exc:
         why = f"ML rank {rank}: {exc}"
         refuse = Server(comm, clients, lambda desc: why, None, None, timers)

@@ -80,10 +80,10 @@ def check_spec(spec, model) -> None:
                           "use fewer ocean ranks")
 
 
-def load_inprocess(path, device: str, key: str):
+def load_inprocess(path, device: str, key: str, precision: str = "fp32"):
     from closures.runtime import ClosureLoadError, LoadedClosure
     try:
-        return LoadedClosure(path, device)
+        return LoadedClosure(path, device, precision)
     except ClosureLoadError as exc:
         raise ConfigError(f"key '{key}': {exc}") from None
 
@@ -111,7 +111,7 @@ class ClosureHook(Closure):
                     [(f.name, f.point, f.nlev(g.nz)) for f in self.spec.outputs]:
                 raise ConfigError(f"key '{key}.fallback': closure {fspec.name} must have the outputs of "
                                   f"{self.spec.name} (names, points, levels)")
-            self.fallback_net = load_inprocess(self.fallback, c.device, f"{key}.fallback")
+            self.fallback_net = load_inprocess(self.fallback, c.device, f"{key}.fallback", c.precision)
         self.failed_ml: list[int] = []      # world ranks of ML ranks that failed (fallback runs)
         self.silent_ml = False              # one of them never answered: the job must be ended for it
         self.slots = frozenset(OUTPUT_SLOTS[f.name][0] for f in self.spec.outputs if f.name in OUTPUT_SLOTS)
@@ -123,7 +123,7 @@ class ClosureHook(Closure):
         self.client = None
         self.service = service              # its ML ranks (None in-process)
         if self.mode == "inprocess":
-            self.net = load_inprocess(c.model_file, c.device, f"{key}.model_file")
+            self.net = load_inprocess(c.model_file, c.device, f"{key}.model_file", c.precision)
         else:
             from coupling.exchange import Client, CouplingError
             from coupling.polling import Poller

@@ -59,7 +59,7 @@ def mpirun_cmd(n: int) -> list[str]:
 
 
 def run_case(config: str, steps: int, out: Path, ocean: int, ml: int, closure: Path | None, mode: str,
-             device: str, env: dict) -> dict:
+             device: str, env: dict, extra: tuple = (), busy_shape: str = "") -> dict:
     """One run; ``mode`` "none" is uncoupled, "busy" uncoupled beside ``ml`` loops each
     inferring the whole grid as one tile (what one ML rank serving one ocean rank does)."""
     sets = ["--set", "output.interval_days=0", "--set", "parallel.threads=1"]
@@ -67,11 +67,11 @@ def run_case(config: str, steps: int, out: Path, ocean: int, ml: int, closure: P
     if coupled:
         sets += ["--set", f'closure.model_file="{closure}"', "--set", f"closure.mode={mode}",
                  "--set", f"closure.ml_ranks={ml if mode != 'inprocess' else 0}", "--set", f"closure.device={device}",
-                 "--set", "closure.timeout_s=600"]
+                 "--set", "closure.timeout_s=600", *extra]
     n = ocean + (ml if coupled and mode != "inprocess" else 0)
     loops = []
     if mode == "busy":
-        shape = ",".join(str(v) for v in (1, *tile_shapes(config, closure)[0]))     # the whole grid, batch 1
+        shape = busy_shape or ",".join(str(v) for v in (1, *tile_shapes(config, closure)[0]))  # whole grid, batch 1
         nz = _grid(config).nz
         loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(closure), shape, str(nz)], cwd=ROOT, env=env)
                  for _ in range(ml)]
@@ -133,6 +133,134 @@ def analyse(base: dict, cases: dict, device: str) -> dict:
     return res
 
 
+# ---------------------------------------------------------------------------- GZ21 with its weights
+GZ21_CONFIG = "configs/dino_r1_gz21.toml"
+SHARED_GZ21 = ROOT.parent / "shared" / "published" / "gz21_hf_low_resolution" / "trained_model.pth"
+FORMS = ("profile", "levels")
+
+
+def cpu_line() -> str:
+    """The CPU model and the flags that decide low-precision speed."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8")
+    return f"{model}; " + " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in wanted)
+
+
+def inference_table(files: dict, batches: dict, test: dict, rounds: int) -> dict:
+    """Seconds per exchange (median and range of ``rounds`` interleaved rounds, one thread)
+    and the error against fp32 as saved, per (form, precision). ``files[precision]`` is the
+    closure file and load precision; ``batches[form]`` the input tiles of one exchange;
+    ``test[form]`` held-out tiles for the errors."""
+    import numpy as np
+    import torch
+    from closures.runtime import LoadedClosure
+    torch.set_num_threads(1)
+    nets = {prec: LoadedClosure(path, "cpu", load) for prec, (path, load) in files.items()}
+    times: dict = {}
+    for rnd in range(rounds + 1):                    # round 0 warms up (oneDNN primitives, JIT)
+        for form, x in batches.items():
+            out = np.zeros((x.shape[0], 4, x.shape[2] - 20, x.shape[3] - 20), np.float32)
+            for prec, net in nets.items():
+                t0 = time.perf_counter()
+                net.infer(x, out)
+                if rnd:
+                    times.setdefault((form, prec), []).append(time.perf_counter() - t0)
+    table = {}
+    for form, x in test.items():
+        ref = np.zeros((x.shape[0], 4, x.shape[2] - 20, x.shape[3] - 20), np.float32)
+        nets["fp32-eager"].infer(x, ref)
+        for prec, net in nets.items():
+            y = np.zeros_like(ref)
+            net.infer(x, y)
+            ok = (ref[:, 2:] > 0) & (ref[:, 2:] < 1e-6)            # spreads the draw uses uncapped
+            t = times[form, prec]
+            table[form, prec] = {
+                "s_per_exchange": float(np.median(t)), "range": [min(t), max(t)],
+                "err_mean": float(np.sqrt(((y[:, :2] - ref[:, :2]) ** 2).mean() / (ref[:, :2] ** 2).mean())),
+                "err_spread": float(np.sqrt(((y[:, 2:] - ref[:, 2:])[ok] ** 2).mean() / (ref[:, 2:][ok] ** 2).mean()))}
+    return table
+
+
+def gz21_main(a, env) -> int:
+    """``--closure gz21``: the published weights in both forms, every precision, and the
+    coupled runs (see the module docstring of the figures)."""
+    import numpy as np
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from closure_samples import samples
+    from closures.published import import_gz21
+    if a.state is None:
+        raise SystemExit("error: --closure gz21 needs --state RESTART (a dino_r1 restart file: its currents feed the "
+                         "net and calibrate int8)")
+    weights = Path(a.weights)
+    print(f"CPU: {cpu_line()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        fp32 = import_gz21(weights, tmp / "gz21.pt")
+        batches, test, int8 = {}, {}, {}
+        for form in FORMS:
+            sets = [f'closure.model_file="{fp32}"', f"closure.form={form}"]
+            batches[form] = samples(GZ21_CONFIG, [a.state], sets)
+            test[form] = samples(GZ21_CONFIG, [a.test_state or a.state], sets)
+            np.save(tmp / f"cal_{form}.npy", batches[form])
+            int8[form] = import_gz21(weights, tmp / f"gz21_int8_{form}.pt", tmp / f"cal_{form}.npy")
+        files = {"fp32-eager": (fp32, "fp32-eager"), "fp32": (fp32, "fp32"), "bf16": (fp32, "bf16")}
+        table = {}
+        for form in FORMS:
+            files_f = {**files, "int8": (int8[form], "fp32-eager")}
+            table.update(inference_table(files_f, {form: batches[form]}, {form: test[form]}, a.repeat))
+        # the ocean alone, and coupled (the default precision), each mode and form
+        results = {"overhead_pct": {}, "coupler_pct": {}}
+        best: dict = {}
+        cases = [("none", None), ("busy", "profile")] + [(m, f) for f in FORMS for m in ("sync", "async")]
+        for rnd in range(a.repeat):
+            for mode, form in cases:
+                steps = a.steps_3d if form == "levels" else a.steps
+                extra = ("--set", "closure.physics=gz21", "--set", f"closure.form={form}") if form else ()
+                busy = ",".join(map(str, batches["profile"].shape)) if mode == "busy" else ""
+                r = run_case("configs/dino_r1.toml", steps, tmp / f"{mode}-{form}-{rnd}", 1, 1, fp32, mode, "cpu",
+                             env, extra, busy)
+                if (mode, form) not in best or r["wall"] / r["steps"] < best[mode, form]["wall"] / best[mode, form]["steps"]:
+                    best[mode, form] = r
+                print(f"  round {rnd + 1}/{a.repeat} {mode:6s} {form or '':8s}: {r['wall'] / r['steps'] * 1e3:.1f} ms "
+                      f"per step", flush=True)
+        base = best["none", None]
+        step_s = base["wall"] / base["steps"]
+        for (mode, form), r in best.items():
+            if mode in ("none", "busy"):
+                continue
+            res = analyse(base, {mode: r}, f"{form}-cpu")           # keys {mode}-{form}-cpu
+            results["overhead_pct"].update(res["overhead_pct"])
+            results["coupler_pct"].update(res["coupler_pct"])
+        interference = 100.0 * (best["busy", "profile"]["wall"] / best["busy", "profile"]["steps"] - step_s) / step_s
+    cores = {f"{form}-{prec}": v["s_per_exchange"] / step_s for (form, prec), v in table.items()}
+    print(f"\ndino_r1, one ocean rank: {step_s * 1e3:.1f} ms per step uncoupled (fastest of {a.repeat} rounds)")
+    print(f"{'form-precision':22s}{'s per exchange':>16s}{'range':>18s}{'ML cores/ocean rank':>22s}"
+          f"{'rms err mean':>14s}{'rms err spread':>16s}")
+    for (form, prec), v in table.items():
+        print(f"{form + '-' + prec:22s}{v['s_per_exchange']:16.3f}{v['range'][0]:9.3f}-{v['range'][1]:.3f}"
+              f"{cores[f'{form}-{prec}']:22.2f}{v['err_mean']:14.2e}{v['err_spread']:16.2e}")
+    print("(errors against fp32 as saved, on the net's outputs over the held-out state's ocean and land points; "
+          "spread where 0 < spread < 1e-6 m s-2)")
+    print(f"{'mode-form-device':22s}{'overhead':>10s}{'coupler':>10s}")
+    for k, v in results["overhead_pct"].items():
+        print(f"{k:22s}{v:9.1f}%{results['coupler_pct'].get(k, float('nan')):9.1f}%")
+    print(f"interference: the uncoupled ocean beside a core inferring the profile form in a loop is "
+          f"{interference:.1f}% slower")
+    print(json.dumps({"config": "dino_r1_gz21", "cpu": cpu_line(), "ocean_s_per_step": step_s,
+                      "overhead_pct": results["overhead_pct"], "coupler_pct": results["coupler_pct"],
+                      "interference_pct": interference, "ml_cores_per_ocean_rank": cores,
+                      "error": {f"{f}-{p}": [v["err_mean"], v["err_spread"]] for (f, p), v in table.items()}}))
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     p.add_argument("--config", default="configs/dino_r1.toml")
@@ -141,8 +269,16 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=5, help="interleaved rounds for the 2-D closure; the fastest counts")
     p.add_argument("--ocean-ranks", type=int, default=1)
     p.add_argument("--ml-ranks", type=int, default=1)
+    p.add_argument("--closure", choices=("sizes", "gz21"), default="sizes",
+                   help="'sizes': nets of the published sizes, random weights; 'gz21': GZ21's weights in both forms, "
+                        "every precision, 1 ocean rank and 1 ML rank")
+    p.add_argument("--weights", default=str(SHARED_GZ21), help="gz21: the published trained_model.pth")
+    p.add_argument("--state", help="gz21: a dino_r1 restart whose currents feed the net (and calibrate int8)")
+    p.add_argument("--test-state", help="gz21: another restart, for the errors of bf16 and int8 (default --state)")
     a = p.parse_args()
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    if a.closure == "gz21":
+        return gz21_main(a, env)
     import torch
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     from closures.zoo import bbz24_size_closure, gz21_size_closure
