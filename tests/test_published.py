@@ -45,7 +45,7 @@ def _check_against_independent(src: Path, out: Path, uv_scale: float = 0.1) -> N
     each channel's largest value, and its outputs against GZ21's transform of its own net:
     mean = 1e-7 raw, spread = 1e-7 / (softplus(raw) + min_value)."""
     torch.set_num_threads(1)
-    closure = LoadedClosure(import_gz21(src, out))
+    closure = LoadedClosure(import_gz21(src, out), precision="fp32-eager")     # the file's net as saved
     assert closure.spec.halo == 10 and [f.units for f in closure.spec.outputs] == ["m s-2"] * 4
     uv = (uv_scale * np.random.default_rng(1).standard_normal((3, 2, 44, 37))).astype(np.float32)
     got = np.zeros((3, 4, 24, 17), np.float32)
@@ -53,8 +53,13 @@ def _check_against_independent(src: Path, out: Path, uv_scale: float = 0.1) -> N
     sd = torch.load(src, weights_only=True)
     with torch.no_grad():
         raw = closure.net.net.body(torch.from_numpy(uv) * 10.0).numpy()
+        raw64 = closure.net.double().net.body(torch.from_numpy(uv).double() * 10.0).numpy()
+        closure.net.float()
     want = _independent_raw(sd, uv)
-    for c in range(4):          # float32 sums of up to 3,200 products in another order: measured <= 5e-6
+    for c in range(4):
+        # the imported weights in float64: equal to the independent forward to round-off
+        assert np.abs(raw64[:, c] - want[:, c]).max() <= 1e-10 * np.abs(want[:, c]).max(), c
+        # in float32, as it runs: sums of up to 3,200 products in another order, measured <= 5e-6
         err = np.abs(raw[:, c] - want[:, c]).max() / np.abs(want[:, c]).max()
         assert err <= 1e-5, (c, err)
     p = np.log1p(np.exp(-np.abs(raw[:, 2:]))) + np.maximum(raw[:, 2:], 0) + float(sd["final_transformation.min_value"])
