@@ -219,7 +219,7 @@ def gz21_main(a, env) -> int:
         # the ocean alone, and coupled (the default precision), each mode and form
         results = {"overhead_pct": {}, "coupler_pct": {}}
         best: dict = {}
-        cases = [("none", None), ("busy", "profile")] + [(m, f) for f in FORMS for m in ("sync", "async")]
+        cases = [("none", None), ("busy", "profile")] + [(m, f) for f in FORMS for m in ("sync", "async", "lagged")]
         for rnd in range(a.repeat):
             for mode, form in cases:
                 steps = a.steps_3d if form == "levels" else a.steps
