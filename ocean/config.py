@@ -103,6 +103,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "bottom_drag_cd": Key(NUM, 1e-3, "quadratic bottom drag coefficient", _nonneg, ">= 0"),
         "bottom_drag_ke0_m2_s2": Key(NUM, 2.5e-3, "background kinetic energy in the bottom drag (m2/s2)", _nonneg, ">= 0"),
         "coriolis": Key(bool, True, "include the Coriolis force"),
+        "keg": Key(str, "standard", "kinetic energy of the KE-gradient term: 'standard' (1/4 of the sum of the four "
+                   "squared velocities around the T point; NEMO nn_dynkeg = 0) or 'hollingsworth' (with the "
+                   "Hollingsworth et al. 1983 correction that keeps the EEN vorticity term from feeding "
+                   "two-grid-point modes; NEMO nn_dynkeg = 1, DINO's choice)", choices=("standard", "hollingsworth")),
+        "e3f": Key(str, "mean", "level thickness at F points in the EEN vorticity term: 'mean' (mean e3t of the wet "
+                   "T cells around the F point; NEMO nn_e3f_typ = 1, DINO's choice) or 'quarter' (their sum / 4, "
+                   "which multiplies coastal and bottom vorticity by up to 4; NEMO nn_e3f_typ = 0)",
+                   choices=("mean", "quarter")),
     },
     "tracers": {
         "advection": Key(str, "tvd", "tracer advection scheme", choices=("tvd", "none")),
