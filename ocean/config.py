@@ -74,7 +74,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "channel_south_deg": Key(NUM, -65.0, "dino: southern edge of the re-entrant channel (degrees north)"),
         "channel_north_deg": Key(NUM, -45.0, "dino: northern edge of the re-entrant channel (degrees north)"),
         "sill_depth_m": Key(NUM, 2500.0, "dino: depth of the Drake sill crest (m)", _positive, "> 0"),
-        "sill_width_deg": Key(NUM, 4.0, "dino: full width of the Gaussian Drake sill (degrees)", _positive, "> 0"),
+        "sill_width_deg": Key(NUM, 4.0, "dino: width of the Drake sill (degrees): the full width (twice the "
+                              "e-folding distance) of the gaussian one, the e-folding distance from the ring and the "
+                              "length of the taper east of the wall of the circular one (DINO rn_ds_width)", _positive, "> 0"),
+        "sill_shape": Key(str, "gaussian", "dino: shape of the Drake sill: 'gaussian' (a straight Gaussian ridge across "
+                          "the channel at the wall's longitude) or 'circular' (DINO's ln_drake_sill: a Gaussian ridge "
+                          "along the half circle east of the wall that joins the wall's two tips, radius half the "
+                          "channel width)", choices=("gaussian", "circular")),
         # Cartesian beta-plane box
         "nx": Key(int, 32, "box: number of T points in x", _positive, "> 0"),
         "ny": Key(int, 32, "box: number of T points in y", _positive, "> 0"),

@@ -47,6 +47,39 @@ def test_dino_grid_matches_the_configuration():
     assert np.isclose(g.global_h.bathy.max(), 4000.0, atol=5) and g.global_h.bathy[kt > 0].min() >= 1999.0
 
 
+def test_circular_drake_sill_is_dinos_half_ring():
+    """DINO's ln_drake_sill at 1 degree: a Gaussian ridge 2500 m deep along the half circle of
+    radius 10 degrees east of the wall, centred on (the coast, -55): every path east through
+    the channel crosses it; crest points on the circle (beyond the taper) are at 2500 m; the
+    ring's centre and the water west of the coast keep the bathymetry without the sill; far
+    from the ring the two sill shapes agree."""
+    from ocean.grid import dino_horizontal
+    g = {s: config.from_dict({"grid": {"resolution_deg": 1.0, "sill_shape": s}}).grid for s in ("gaussian", "circular")}
+    gh = {s: dino_horizontal(c) for s, c in g.items()}
+    ring = gh["circular"]
+    lat, lon = ring.y_t, ring.x_t
+    lon0, lat0, rad = lon[0] + 0.5, -55.0, 10.0        # the wall's coast (east face of column 0)
+    r = np.hypot(lon[None, :] - lon0, lat[:, None] - lat0)
+    b = ring.bathy
+    crest = (np.abs(r - rad) < 0.05) & (lon[None, :] > lon0 + 4.0)
+    assert crest.sum() >= 4 and np.allclose(b[crest], 2500.0, atol=2.0)
+    # a ridge: every row of the channel's core has its shallowest wet point near the circle
+    core = (lat > -62) & (lat < -48)
+    for j in np.flatnonzero(core):
+        wet = b[j] > 0
+        i = np.argmin(np.where(wet, b[j], np.inf))
+        assert b[j, i] < 2560.0 and abs(r[j, i] - rad) < 1.5, (lat[j], lon[i])
+    # without the sill: the ring's centre (all but the ridge's tail), everything west of the
+    # coast; far from the ring (and from the gaussian sill at longitude 0) the shapes agree
+    no_sill = dino_horizontal(config.from_dict({"grid": {"resolution_deg": 1.0, "sill_depth_m": 4000.0}}).grid).bathy
+    centre = r < 2.0                 # 8 to 10 degrees from the crest: 2 to 2.5 e-folding widths
+    assert centre.any() and (no_sill[centre] - b[centre] >= 0).all() and (no_sill[centre] - b[centre] < 30).all()
+    west = lon[None, :].repeat(len(lat), 0) <= lon0
+    assert np.array_equal(b[west], no_sill[west])
+    far = (np.abs(r - rad) > 16.0) & (lon[None, :] > 8.0) & (lon[None, :] < 40.0)
+    assert far.any() and np.allclose(b[far], gh["gaussian"].bathy[far], rtol=0, atol=0.01)
+
+
 def test_mixed_layer_depth_of_a_known_profile():
     """T uniform down to 100 m then decreasing 0.01 K/m (linear EOS): the 0.03 kg/m3 criterion
     is met 0.03 / (a0 * 0.01) m below 100 m."""
