@@ -1,5 +1,6 @@
 """The DINO configuration end to end, and its diagnostics."""
 import numpy as np
+import pytest
 import xarray as xr
 
 from ocean import config
@@ -9,9 +10,17 @@ from ocean.model import Model
 from conftest import cfg_from, run_cli
 
 
-def test_dino_r4_runs_one_year_and_output_opens(tmp_path):
-    r = run_cli("run", "configs/dino_r4.toml", "--days", "360", "--out", tmp_path, "--no-progress")
+@pytest.fixture(scope="module")
+def one_year(tmp_path_factory):
+    """The README's one-year dino_r4 run."""
+    out = tmp_path_factory.mktemp("dino_r4_year")
+    r = run_cli("run", "configs/dino_r4.toml", "--days", "360", "--out", out, "--no-progress")
     assert r.returncode == 0, r.stderr[-2000:]
+    return out
+
+
+def test_dino_r4_runs_one_year_and_output_opens(one_year):
+    tmp_path = one_year
     ds = xr.open_dataset(tmp_path / "output.nc")
     assert ds.sizes["time"] == 12
     assert ds.time.encoding["calendar"] == "360_day" and ds.time.attrs.get("calendar", "360_day") == "360_day"
@@ -27,6 +36,19 @@ def test_dino_r4_runs_one_year_and_output_opens(tmp_path):
     assert float(u_surf.sel(y_t=slice(-60, -50)).mean()) > 0
     assert float(u_surf.sel(y_t=slice(-5, 5)).mean()) < 0
     assert (tmp_path / "restart.nc").is_file() and (tmp_path / "summary.json").is_file()
+
+
+@pytest.mark.xfail(strict=True, reason="lean physics: the C-grid's two-grid mode (no Coriolis force) in the 1.5 m "
+                   "Ekman layer of the background viscosity, and the one-row equatorial jet, need the mixed-layer "
+                   "viscosity of TKE (issue 11 item 1; docs/numerics.md, Two-grid-point pattern). When this passes, "
+                   "make it a plain test")
+def test_dino_r4_year_has_no_two_grid_pattern(one_year):
+    """Issue 11's target: at most 15% of the last monthly mean of surface u is two-grid (39%
+    today; 14% with a vertical viscosity of 1e-2 m2/s in the top 50 m standing in for TKE)."""
+    from ocean.diagnostics import two_grid_ratio
+    with xr.open_dataset(one_year / "output.nc") as ds:
+        ratio = two_grid_ratio(np.nan_to_num(ds.uo.isel(time=-1, depth_t=0).values))
+    assert ratio <= 0.15, ratio
 
 
 def test_dino_grid_matches_the_configuration():
