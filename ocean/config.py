@@ -74,7 +74,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "channel_south_deg": Key(NUM, -65.0, "dino: southern edge of the re-entrant channel (degrees north)"),
         "channel_north_deg": Key(NUM, -45.0, "dino: northern edge of the re-entrant channel (degrees north)"),
         "sill_depth_m": Key(NUM, 2500.0, "dino: depth of the Drake sill crest (m)", _positive, "> 0"),
-        "sill_width_deg": Key(NUM, 4.0, "dino: full width of the Gaussian Drake sill (degrees)", _positive, "> 0"),
+        "sill_width_deg": Key(NUM, 4.0, "dino: width of the Drake sill (degrees): the full width (twice the "
+                              "e-folding distance) of the gaussian one, the e-folding distance from the ring and the "
+                              "length of the taper east of the wall of the circular one (DINO rn_ds_width)", _positive, "> 0"),
+        "sill_shape": Key(str, "gaussian", "dino: shape of the Drake sill: 'gaussian' (a straight Gaussian ridge across "
+                          "the channel at the wall's longitude) or 'circular' (DINO's ln_drake_sill: a Gaussian ridge "
+                          "along the half circle east of the wall that joins the wall's two tips, radius half the "
+                          "channel width)", choices=("gaussian", "circular")),
         # Cartesian beta-plane box
         "nx": Key(int, 32, "box: number of T points in x", _positive, "> 0"),
         "ny": Key(int, 32, "box: number of T points in y", _positive, "> 0"),
@@ -103,6 +109,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "bottom_drag_cd": Key(NUM, 1e-3, "quadratic bottom drag coefficient", _nonneg, ">= 0"),
         "bottom_drag_ke0_m2_s2": Key(NUM, 2.5e-3, "background kinetic energy in the bottom drag (m2/s2)", _nonneg, ">= 0"),
         "coriolis": Key(bool, True, "include the Coriolis force"),
+        "keg": Key(str, "standard", "kinetic energy of the KE-gradient term: 'standard' (1/4 of the sum of the four "
+                   "squared velocities around the T point; NEMO nn_dynkeg = 0) or 'hollingsworth' (with the "
+                   "Hollingsworth et al. 1983 correction that keeps the EEN vorticity term from feeding "
+                   "two-grid-point modes; NEMO nn_dynkeg = 1, DINO's choice)", choices=("standard", "hollingsworth")),
+        "e3f": Key(str, "mean", "level thickness at F points in the EEN vorticity term: 'mean' (mean e3t of the wet "
+                   "T cells around the F point; NEMO nn_e3f_typ = 1, DINO's choice) or 'quarter' (their sum / 4, "
+                   "which multiplies coastal and bottom vorticity by up to 4; NEMO nn_e3f_typ = 0)",
+                   choices=("mean", "quarter")),
     },
     "tracers": {
         "advection": Key(str, "tvd", "tracer advection scheme", choices=("tvd", "none")),

@@ -133,3 +133,19 @@ fields.declare("ke_surface", "T", 2, "m2 s-2", "kinetic energy per unit mass of 
                lambda m: m.surface_kinetic_energy(), output="ke_surface", owner=__name__)
 fields.declare("mld", "T", 2, "m", "mixed layer depth (0.03 kg m-3 from 10 m)", lambda m: m.mixed_layer_depth(),
                output="mld", standard_name="ocean_mixed_layer_thickness_defined_by_sigma_theta", owner=__name__)
+
+
+def two_grid_ratio(u: np.ndarray, wet: np.ndarray | None = None, axis: int = -2) -> float:
+    """How much of a field is a two-grid-point pattern along ``axis`` (default: y of a
+    ``[..., j, i]`` array): rms(r) / rms(u) with ``r = (u[j+1] - 2 u[j] + u[j-1]) / 4``, over
+    the points whose three rows are wet (``wet``: boolean like ``u``; default: u finite and
+    non-zero). A field alternating in sign from row to row gives 1, a smooth flow a few per
+    cent (the curvature of its profile). An offline diagnostic of output (numpy, allocates),
+    used by ``scripts/grid_noise.py`` and the tests; never called in the time step."""
+    u = np.moveaxis(np.asarray(u, dtype=float), axis, 0)
+    wet = (np.isfinite(u) & (u != 0.0)) if wet is None else np.moveaxis(np.asarray(wet, bool), axis, 0)
+    u = np.where(wet, u, 0.0)
+    r = 0.25 * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    ok = wet[2:] & wet[1:-1] & wet[:-2]
+    den = np.sqrt(np.mean(u[1:-1][ok] ** 2)) if ok.any() else 0.0
+    return float(np.sqrt(np.mean(r[ok] ** 2)) / den) if den > 0 else 0.0

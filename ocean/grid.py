@@ -9,8 +9,9 @@ Grid kinds
 - ``dino``: the DINO sector (Kamm et al. 2025): isotropic Mercator grid of spacing
   ``resolution_deg`` (latitudes phi_j = asin(tanh(j * dlambda))), periodic in x with a
   one-column land wall at longitude 0 except in the re-entrant channel, 4000 m deep with
-  exponential continental slopes from walls 2000 m deep, and a Gaussian Drake sill
-  across the channel.
+  exponential continental slopes from walls 2000 m deep, and a Drake sill in the
+  channel: a straight Gaussian ridge across it (``grid.sill_shape = "gaussian"``) or DINO's
+  half-circle ridge east of the wall (``"circular"``, :func:`circular_sill`).
 - ``box``: Cartesian beta-plane box, closed or periodic in x.
 
 The global horizontal description (metrics, Coriolis, number of wet levels at each point
@@ -127,6 +128,30 @@ def _mercator_lat(y):
     return np.degrees(np.arcsin(np.tanh(y)))
 
 
+def smooth_step(x, x0, x1):
+    """0 below x0, 1 above x1, the quintic 6t^5 - 15t^4 + 10t^3 of t = (x - x0)/(x1 - x0)
+    between (DINO's ``smooth_step``)."""
+    t = np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
+    return t ** 3 * (10.0 - 15.0 * t + 6.0 * t * t)
+
+
+def circular_sill(bathy, lon, lat, lon0, lat0, radius, depth, width):
+    """DINO's circular Drake sill (``ln_drake_sill``, ``MY_SRC/usrdef_zgr.F90``: ``gauss_ring``
+    tapered by ``smooth_step``): a Gaussian ridge of crest depth ``depth`` (m) along the circle
+    of ``radius`` (degrees) centred on (``lon0``, ``lat0``) = (the wall's coast, the middle of
+    the channel), e-folding distance ``width`` (degrees, DINO ``rn_ds_width``) from the circle,
+    with distances measured in degrees of longitude and latitude as DINO does. Where the
+    bathymetry is deeper than the crest it becomes ``(depth - b) exp(-(r - radius)^2 / width^2) + b``;
+    the result is blended with the original by a smooth step rising from 0 at the coast
+    (``lon0``) to 1 at ``lon0 + width``, so the ring is a half circle east of the wall that
+    joins the two tips of the wall at the channel's edges. All arguments in degrees except
+    ``bathy``, ``depth`` (m); returns the new bathymetry."""
+    r = np.hypot(lon - lon0, lat - lat0)
+    ring = np.where(bathy >= depth, (depth - bathy) * np.exp(-((r - radius) / width) ** 2) + bathy, bathy)
+    taper = smooth_step(lon, lon0, lon0 + width)
+    return taper * ring + (1.0 - taper) * bathy
+
+
 def dino_horizontal(g) -> GlobalHorizontal:
     dl = np.radians(g.resolution_deg)
     nx = max(3, int(round(g.lon_extent_deg / g.resolution_deg)))
@@ -158,10 +183,14 @@ def dino_horizontal(g) -> GlobalHorizontal:
     d = np.minimum.reduce([dwall, lat_t - lat_min, lat_max - lat_t])
     H, Hc = g.depth_m, g.coast_depth_m
     bathy = H - (H - Hc) * np.exp(-d / g.slope_width_deg)
-    # Gaussian Drake sill across the channel, centred on the wall's longitude
-    dsill = np.minimum(lon2, width - lon2)
-    sill = H - (H - g.sill_depth_m) * np.exp(-(dsill / (0.5 * g.sill_width_deg)) ** 2)
-    bathy = np.where(in_channel, np.minimum(bathy, sill), bathy)
+    if g.sill_shape == "circular":
+        bathy = circular_sill(bathy, lon2, lat_t, lon_t[0] + 0.5 * g.resolution_deg, 0.5 * (cs + cn),
+                              0.5 * (cn - cs), g.sill_depth_m, g.sill_width_deg)
+    else:
+        # Gaussian Drake sill across the channel, centred on the wall's longitude
+        dsill = np.minimum(lon2, width - lon2)
+        sill = H - (H - g.sill_depth_m) * np.exp(-(dsill / (0.5 * g.sill_width_deg)) ** 2)
+        bathy = np.where(in_channel, np.minimum(bathy, sill), bathy)
     land = (~in_channel) & (np.arange(nx)[None, :] == 0)
     bathy[land] = 0.0
     return GlobalHorizontal(

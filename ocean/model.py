@@ -128,6 +128,8 @@ class Model:
         self.rhd, self.bn2 = z3(), z3()
         mo, tr = cfg.momentum, cfg.tracers
         self.coriolis, self.advect = mo.coriolis, tr.advection == "tvd"
+        self.keg_hw = mo.keg == "hollingsworth"
+        self.een_qfac = momentum.een_e3f_factor(g.tmask, g.fmask_any, 1 if mo.e3f == "mean" else 0)
         self.vmix = VerticalMixing(g, avm=mo.vertical_viscosity_m2_s, kz_bg=tr.vertical_diffusivity_m2_s,
                                    kz_conv=tr.convection_diffusivity_m2_s, cd=mo.bottom_drag_cd,
                                    ke0=mo.bottom_drag_ke0_m2_s2, rho0=self.rho0, dt=self.dt)
@@ -225,8 +227,8 @@ class Model:
         momentum.vertical_velocity(self.div, g.e3t, nhalo, 1, self.w)
 
         # 2. momentum: AB3 advective terms, forward pressure gradient and viscosity
-        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.fcor_f, met, msk, co, nhalo,
-                                    self.q, self.gu, self.gv)
+        momentum.advective_tendency(s.u, s.v, self.w, self.rot, g.fcor_f, self.een_qfac, met, msk, co,
+                                    self.keg_hw, nhalo, self.q, self.gu, self.gv)
         n = s.nstep
         c0, c1, c2 = AB3_COEFFS[min(n, 2)]
         momentum.ab3_update(s.u, s.v, self.gu, self.gv, s.gu_hist, s.gv_hist, n % 3, (n - 1) % 3, (n - 2) % 3,

@@ -24,9 +24,12 @@ halo where the stencil needs them (halo width >= 3).
 """
 from __future__ import annotations
 
-from .kernels import kernel, prange
+import numpy as np
+
+from .kernels import inline_kernel, kernel, prange
 
 R1_12 = 1.0 / 12.0
+R1_48 = 1.0 / 48.0
 
 
 @kernel
@@ -59,21 +62,64 @@ def vertical_velocity(div, e3t, nhalo, m, w):
                 w[k, j, i] = w[k + 1, j, i] - e3t[k] * div[k, j, i]
 
 
+@inline_kernel
+def ke_hollingsworth(u, v, k, j, i):
+    """Kinetic energy (m2/s2) at T point [k, j, i] with the Hollingsworth et al. (1983)
+    correction (NEMO dynkeg, nkeg_HW, after Arakawa 2001):
+    KE = 1/6 [ mi(2 u^2 + (mj(u))^2) + mj(2 v^2 + (mi(v))^2) ] with mj(u) = (u[j+1] + u[j-1]) / 2,
+    written as NEMO writes it, (8 (u_w^2 + u_e^2) + (u_w[j-1] + u_w[j+1])^2 + ...) / 48.
+    It replaces the u^2 of the standard form by a mix of u^2 and the square of the mean of
+    u's two meridional neighbours, so that d(KE)/dx sees the same cross-stream averages
+    as the EEN vorticity term and the two cancel for grid-scale modes as they do in the
+    continuous equations. The stencil reaches rows j-1 and j+1 of u and columns i-1, i+1 of v."""
+    zu = ((u[k, j, i - 1] * u[k, j, i - 1] + u[k, j, i] * u[k, j, i]) * 8.0
+          + ((u[k, j - 1, i - 1] + u[k, j + 1, i - 1]) * (u[k, j - 1, i - 1] + u[k, j + 1, i - 1])
+             + (u[k, j - 1, i] + u[k, j + 1, i]) * (u[k, j - 1, i] + u[k, j + 1, i])))
+    zv = ((v[k, j - 1, i] * v[k, j - 1, i] + v[k, j, i] * v[k, j, i]) * 8.0
+          + ((v[k, j - 1, i - 1] + v[k, j - 1, i + 1]) * (v[k, j - 1, i - 1] + v[k, j - 1, i + 1])
+             + (v[k, j, i - 1] + v[k, j, i + 1]) * (v[k, j, i - 1] + v[k, j, i + 1])))
+    return R1_48 * (zv + zu)
+
+
+def een_e3f_factor(tmask, fmask_any, typ):
+    """The factor e3u / e3f that multiplies the absolute vorticity at F points in the EEN
+    term (NEMO dynvor, nn_e3f_typ) with full cells, where e3 is uniform along a level and
+    cancels everywhere else: ``typ = 1`` (NEMO's new form, e3f = the mean e3t of the wet T
+    cells around the F point) gives 1 wherever any of them is wet, i.e. ``fmask_any``;
+    ``typ = 0`` (NEMO's original form, e3f = their sum / 4) gives 4 / (number of wet T
+    cells), which amplifies the vorticity at coastal and bottom F points by up to 4.
+    Built once from the tile's exact masks; the last halo row and column stay 0."""
+    if typ == 1:
+        return fmask_any
+    t = tmask
+    n = t.copy()
+    n[..., :-1] += t[..., 1:]
+    n[..., :-1, :] += t[..., 1:, :]
+    n[..., :-1, :-1] += t[..., 1:, 1:]
+    n[..., -1, :] = 0.0
+    n[..., :, -1] = 0.0
+    out = np.zeros_like(t)
+    np.divide(4.0, n, out=out, where=n > 0)
+    return out
+
+
 @kernel
-def advective_tendency(u, v, w, rot, fcor_f, metrics, masks, coriolis, nhalo, q, gu, gv):
+def advective_tendency(u, v, w, rot, fcor_f, qfac, metrics, masks, coriolis, keg_hw, nhalo, q, gu, gv):
     """Vorticity (EEN), kinetic-energy gradient and vertical advection: gu, gv (m/s2).
     ``rot`` is the relative vorticity at F points, ``fcor_f`` the Coriolis parameter (s-1)
-    at F points (used when ``coriolis``), ``q`` a work array (nz, nj, ni) for the absolute
-    vorticity (s-1)."""
+    at F points (used when ``coriolis``), ``qfac`` the factor e3u/e3f of the EEN potential
+    vorticity at F points (:func:`een_e3f_factor`: NEMO nn_e3f_typ), ``keg_hw`` selects the
+    Hollingsworth kinetic energy (NEMO nn_dynkeg = 1) instead of the standard one, ``q`` a
+    work array (nz, nj, ni) for the absolute vorticity (s-1)."""
     nz, nj, ni = u.shape
     e1u, e2u, e1v, e2v, e3t = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e3t
     e1e2t, e1e2u, e1e2v = metrics.e1e2t, metrics.e1e2u, metrics.e1e2v
-    umask, vmask, fmask_any = masks.umask, masks.vmask, masks.fmask_any
+    umask, vmask = masks.umask, masks.vmask
     fc = 1.0 if coriolis else 0.0
     for k in prange(nz):
         for j in range(nhalo - 1, nj - nhalo + 1):
             for i in range(nhalo - 1, ni - nhalo + 1):
-                q[k, j, i] = (rot[k, j, i] + fc * fcor_f[j, i]) * fmask_any[k, j, i]
+                q[k, j, i] = (rot[k, j, i] + fc * fcor_f[j, i]) * qfac[k, j, i]
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
                 # EEN triads at T points (NEMO dynvor, nn_een_e3f = 1 with uniform e3)
@@ -97,9 +143,14 @@ def advective_tendency(u, v, w, rot, fcor_f, metrics, masks, coriolis, nhalo, q,
                 zva = -R1_12 / e2v[j, i] * (tsw_n * zwx_nw + tse_n * zwx_n + tnw_c * zwx_w + tne_c * zwx_c)
 
                 # kinetic energy at T points (m2/s2) and its gradient
-                ke_c = 0.25 * (u[k, j, i - 1] ** 2 + u[k, j, i] ** 2 + v[k, j - 1, i] ** 2 + v[k, j, i] ** 2)
-                ke_e = 0.25 * (u[k, j, i] ** 2 + u[k, j, i + 1] ** 2 + v[k, j - 1, i + 1] ** 2 + v[k, j, i + 1] ** 2)
-                ke_n = 0.25 * (u[k, j + 1, i - 1] ** 2 + u[k, j + 1, i] ** 2 + v[k, j, i] ** 2 + v[k, j + 1, i] ** 2)
+                if keg_hw:
+                    ke_c = ke_hollingsworth(u, v, k, j, i)
+                    ke_e = ke_hollingsworth(u, v, k, j, i + 1)
+                    ke_n = ke_hollingsworth(u, v, k, j + 1, i)
+                else:
+                    ke_c = 0.25 * (u[k, j, i - 1] ** 2 + u[k, j, i] ** 2 + v[k, j - 1, i] ** 2 + v[k, j, i] ** 2)
+                    ke_e = 0.25 * (u[k, j, i] ** 2 + u[k, j, i + 1] ** 2 + v[k, j - 1, i + 1] ** 2 + v[k, j, i + 1] ** 2)
+                    ke_n = 0.25 * (u[k, j + 1, i - 1] ** 2 + u[k, j + 1, i] ** 2 + v[k, j, i] ** 2 + v[k, j + 1, i] ** 2)
                 zua -= (ke_e - ke_c) / e1u[j, i]
                 zva -= (ke_n - ke_c) / e2v[j, i]
 

@@ -409,8 +409,16 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
         written = loop.restart_every and model.state.nstep % loop.restart_every == 0     # by the loop
         if loop.stop_signal and not written:
             restart_io.write(model, out / f"restart_{model.state.nstep:08d}.nc", output=output)
+    partial = output.write_partial() if out is not None else None    # after the restart (it carries the mean)
     output.close()
     summary = summarise(cfg, model, loop, threads)
+    summary["partial_record"] = None if partial is None else {"start_day": partial[0] / DAY_S,
+                                                              "end_day": partial[1] / DAY_S}
+    if partial is not None and d.is_root:
+        what = (f"a partial mean over days {partial[0] / DAY_S:g}-{partial[1] / DAY_S:g}" if cfg.output.mode == "mean"
+                else f"a snapshot of the end state, day {partial[1] / DAY_S:g}")
+        log.warning(f"output: the last record is {what} (the run ended inside an output interval of "
+                    f"{cfg.output.interval_days:g} days; a run continued from the restart replaces it)")
     if d.is_root:
         if progress:
             log.info(f"done: {loop.steps_done} steps in {summary['wall_s']:.1f} s; after the first {WARMUP_STEPS} "

@@ -12,6 +12,12 @@ A run's dataset is ``RUNDIR/output.nc``, whatever the number of segments:
   alone); records that end after the restart (written by a killed run that went on past its
   last restart) are dropped and written again. The restart carries the time mean under way,
   so the continued run writes exactly the records an unbroken run would;
+- a run (or a segment) that ends inside an output interval writes one more record: the mean
+  under way with its true time bounds (``time_bounds``), or in snapshot mode the end state
+  (the summary's ``partial_record`` and a warning say so). A run shorter than one interval
+  still has a record (xarray cannot decode an empty 360-day time axis), and a continued run
+  replaces that record by the full one (it ends after the last interval boundary before the
+  restart, so it is dropped like any record written past the restart);
 - a fresh run (no ``--restart``) starts a new dataset: an ``output.nc`` already in the run
   directory is kept, renamed ``output_previous_<k>.nc`` (k = 1, 2, ...: the first free name),
   so that forgetting ``--restart`` never destroys a long run's output.
@@ -154,7 +160,10 @@ class RunOutput:
             return NetcdfWriter(path, axes_of(self.model), specs, start_date=start_date, title=title,
                                 mode=self.mode, attrs=attrs)
         # a record ending after the interval under way began is written again by this run
-        keep = self.last_write_s if self.mode == "mean" else s.time_s
+        # (snapshot mode: the last boundary at or before the restart; a snapshot after it is the
+        # end state of a segment that stopped inside an interval)
+        keep = self.last_write_s if self.mode == "mean" else \
+            (self.boundary_after(s.time_s) - self.interval_s if not self.on_boundary(s.time_s) else s.time_s)
         w = NetcdfWriter(path, axes_of(self.model), specs, start_date=start_date, title=title, mode=self.mode,
                          attrs=attrs, append=True, keep_until_s=keep,
                          history=f"continued from restart {Path(restart).name} (step {s.nstep}, "
@@ -198,6 +207,32 @@ class RunOutput:
         self.next_write_s = self.boundary_after(t)
         if self.mean is not None:
             self.mean.reset()
+
+    def write_partial(self) -> tuple[float, float] | None:
+        """At the end of a run (or a stop) inside an output interval: write one more record,
+        the mean under way with its true time bounds [start of the interval, now] (mean mode)
+        or the end state (snapshot mode), and return its (start, end) times [s] (equal for a
+        snapshot); None when the run ended on a record. The mean is kept (the restart carries
+        it), and a run continued from this restart drops the record (it ends after the last
+        interval boundary before the restart) and writes the full one, so a run split anywhere
+        still holds exactly the records of an unbroken run. Collective (fields are gathered)."""
+        t = self.model.state.time_s
+        if not self.active or self.on_boundary(t) or t <= self.last_write_s + EPS_S:
+            return None
+        if self.mean is not None:
+            if self.mean.count <= 0:
+                return None
+            data, start = self.mean.mean(), self.last_write_s
+        else:
+            data, start = self._fields(), t
+        names = list(data)
+        full = self.model.domain.gather([np.where(self.masks[n] > 0, data[n], np.nan) for n in names], fill=np.nan)
+        if self.writer is not None:
+            if self.mean is not None:
+                self.writer.write(0.5 * (start + t), dict(zip(names, full)), time_bounds_s=(start, t))
+            else:
+                self.writer.write(t, dict(zip(names, full)))
+        return start, t
 
     def close(self) -> None:
         if self.writer is not None:

@@ -2,6 +2,7 @@
 output.nc and writes exactly the records an unbroken run would; a run stopped by SIGTERM or
 SIGINT leaves its output, a restart and the reason in run.log; foreign files are refused."""
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -72,7 +73,8 @@ def test_ten_plus_ten_steps_write_the_records_of_twenty(unbroken, tmp_path, mode
     _same_records(_raw(tmp_path / "output.nc"), unbroken[mode])
     with xr.open_dataset(tmp_path / "output.nc") as ds:        # one dataset, both segments
         t = list(ds.time.values)
-        assert len(t) == 3 and all(a < b for a, b in zip(t, t[1:]))
+        # records end at steps 6, 12, 18 and 20 (the partial mean, or the end state, at the end of the run)
+        assert len(t) == 4 and all(a < b for a, b in zip(t, t[1:]))
 
 
 def test_second_segment_on_two_ranks_writes_the_same_records(unbroken, tmp_path):
@@ -87,22 +89,23 @@ def test_second_segment_on_two_ranks_writes_the_same_records(unbroken, tmp_path)
 
 def test_records_after_the_restart_are_dropped_and_written_again(unbroken, tmp_path):
     """A run that went on past its last restart (killed at step 20, restart at step 10):
-    continuing from that restart drops its records of steps 12 and 18 and writes them again."""
+    continuing from that restart drops its records of steps 12, 18 and 20 (partial) and
+    writes them again."""
     _run(tmp_path, 20, sets=[f"run.restart_every_days={10 / 24}"])
-    assert netCDF4.Dataset(tmp_path / "output.nc").dimensions["time"].size == 3
+    assert netCDF4.Dataset(tmp_path / "output.nc").dimensions["time"].size == 4
     _run(tmp_path, 10, restart=tmp_path / "restart_00000010.nc")
     _same_records(_raw(tmp_path / "output.nc"), unbroken["mean"])
     log = (tmp_path / "run.log").read_text()
-    assert "output.nc: dropped 2 record(s) ending after day 0.25" in log
+    assert "output.nc: dropped 3 record(s) ending after day 0.25" in log
     assert "went on past the restart at step 10" in log
 
 
 def test_a_record_without_its_time_is_dropped(unbroken, tmp_path):
     """A writer killed between a record's fields and its time leaves a record without time."""
     _run(tmp_path, 10)
-    with netCDF4.Dataset(tmp_path / "output.nc", "a") as nc:
-        nc["zos"][1] = np.zeros(nc["zos"].shape[1:])
-        assert nc.dimensions["time"].size == 2
+    with netCDF4.Dataset(tmp_path / "output.nc", "a") as nc:      # the full record and the partial one
+        nc["zos"][2] = np.zeros(nc["zos"].shape[1:])
+        assert nc.dimensions["time"].size == 3
     _run(tmp_path, 10, restart=tmp_path / "restart.nc")
     _same_records(_raw(tmp_path / "output.nc"), unbroken["mean"])
     assert "and 1 incomplete one(s)" in (tmp_path / "run.log").read_text()
@@ -200,12 +203,15 @@ def _stopped_restart(out, name):
 
 
 def _check_dataset(path, until_s) -> None:
-    """One dataset: records every 5 days from day 0, strictly increasing, bounds end to end."""
+    """One dataset: records every 5 days from day 0, strictly increasing, bounds end to end,
+    the last one a partial mean ending at ``until_s`` when that is inside an interval."""
     with xr.open_dataset(path, decode_times=False) as ds:
         t, tb = ds.time.values, ds.time_bounds.values
     assert (np.diff(t) > 0).all()
     assert tb[0, 0] == 0 and np.array_equal(tb[1:, 0], tb[:-1, 1])
-    assert np.array_equal(tb[:, 1], 5 * DAY * np.arange(1, len(t) + 1)) and tb[-1, 1] <= until_s < tb[-1, 1] + 5 * DAY
+    full = tb if until_s % (5 * DAY) == 0 else tb[:-1]
+    assert np.array_equal(full[:, 1], 5 * DAY * np.arange(1, len(full) + 1))
+    assert tb[-1, 1] == until_s and until_s - tb[-1, 0] <= 5 * DAY
     assert np.array_equal(t, tb.mean(axis=1))
 
 
@@ -245,3 +251,76 @@ def test_a_gap_before_the_restart_is_reported(tmp_path, warm_jit):
         assert list(ds.time_bounds.values[:, 1] / 3600) == [6, 24]
     assert "its last record ends on day 0.25, before this run's first interval begins (day 0.75)" in \
         (tmp_path / "run.log").read_text()
+
+
+# ------------------------------------------------------------------------- partial records
+def test_a_run_shorter_than_one_interval_writes_its_partial_mean(tmp_path, warm_jit):
+    """4 steps with a record every 6: one record, the mean of steps 1-4 with bounds [0, 4 h],
+    readable with xarray, and the summary says it is partial."""
+    cfg = config.load("configs/dino_r4.toml", [*QUARTER])
+    try:
+        summary = run(cfg, tmp_path, steps=4, progress=False)
+    finally:
+        detach_files()
+    assert summary["partial_record"] == {"start_day": 0.0, "end_day": 4 / 24}
+    with xr.open_dataset(tmp_path / "output.nc", decode_times=False) as ds:
+        assert ds.sizes["time"] == 1
+        assert list(ds.time_bounds.values[0]) == [0.0, 4 * 3600.0] and ds.time.values[0] == 2 * 3600.0
+        assert np.isfinite(ds.thetao.values).any()
+    with xr.open_dataset(tmp_path / "output.nc") as ds:       # decoded times (360-day calendar)
+        assert ds.time.values[0].hour == 2
+    assert "the last record is a partial mean over days 0-0.166667" in (tmp_path / "run.log").read_text()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["partial_record"]["end_day"] == 4 / 24
+
+
+def test_partial_mean_is_the_mean_of_its_steps(tmp_path, warm_jit):
+    """The partial record of a 4-step run is the mean over steps 1-4, as the full record of
+    a run with a 4-step interval is."""
+    _run(tmp_path / "a", 4)
+    cfg = config.load("configs/dino_r4.toml", [*QUARTER, f"output.interval_days={4 / 24}"])
+    try:
+        summary = run(cfg, tmp_path / "b", steps=4, progress=False)
+    finally:
+        detach_files()
+    assert summary["partial_record"] is None
+    _same_records(_raw(tmp_path / "a" / "output.nc"), _raw(tmp_path / "b" / "output.nc"))
+
+
+@pytest.mark.parametrize("cut", [4, 10])
+def test_a_partial_record_is_replaced_when_the_run_is_continued(unbroken, tmp_path, cut):
+    """A segment that ends inside an interval (4 steps: before the first record; 10: after
+    one) leaves a partial record; continuing to step 20 replaces it with the full one and the
+    file holds exactly the records of the unbroken run (whose last one, 18-20, is partial)."""
+    _run(tmp_path, cut)
+    with xr.open_dataset(tmp_path / "output.nc", decode_times=False) as ds:
+        assert ds.time_bounds.values[-1, 1] == cut * 3600.0 and ds.sizes["time"] == cut // 6 + 1
+    _run(tmp_path, 20 - cut, restart=tmp_path / "restart.nc")
+    _same_records(_raw(tmp_path / "output.nc"), unbroken["mean"])
+    with xr.open_dataset(tmp_path / "output.nc", decode_times=False) as ds:
+        assert list(ds.time_bounds.values[:, 1] / 3600) == [6, 12, 18, 20]
+    assert "dropped 1 record(s)" in (tmp_path / "run.log").read_text()
+
+
+def test_a_run_ending_on_a_boundary_writes_no_partial_record(tmp_path, warm_jit):
+    cfg = config.load("configs/dino_r4.toml", [*QUARTER])
+    try:
+        summary = run(cfg, tmp_path, steps=12, progress=False)
+    finally:
+        detach_files()
+    assert summary["partial_record"] is None
+    with xr.open_dataset(tmp_path / "output.nc", decode_times=False) as ds:
+        assert list(ds.time_bounds.values[:, 1] / 3600) == [6, 12]
+
+
+def test_a_snapshot_run_shorter_than_one_interval_writes_its_end_state(unbroken, tmp_path):
+    """Snapshot mode: 4 steps with a snapshot every 6 write the end state at step 4 (an empty
+    360-day time axis would not decode); continuing to step 20 drops it and the file holds
+    exactly the snapshots of the unbroken run (steps 6, 12, 18 and the end state at 20)."""
+    _run(tmp_path, 4, mode="snapshot")
+    with xr.open_dataset(tmp_path / "output.nc") as ds:
+        assert ds.sizes["time"] == 1 and ds.time.values[0].hour == 4
+    _run(tmp_path, 16, restart=tmp_path / "restart.nc", mode="snapshot")
+    _same_records(_raw(tmp_path / "output.nc"), unbroken["snapshot"])
+    with xr.open_dataset(tmp_path / "output.nc", decode_times=False) as ds:
+        assert list(ds.time.values / 3600) == [6, 12, 18, 20]

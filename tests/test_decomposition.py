@@ -49,6 +49,24 @@ def test_bitwise_identical_on_any_number_of_ranks(one_rank, tmp_path, n, grid):
 
 
 @pytest.fixture(scope="module")
+def one_rank_e3f_quarter(tmp_path_factory, warm_jit):
+    """dino_r4 (Hollingsworth KE, circular sill) with NEMO's original e3f (nn_e3f_typ = 0),
+    whose factor is built from each tile's masks."""
+    out = tmp_path_factory.mktemp("r1_e3f")
+    r = run_cli("run", "configs/dino_r4.toml", "--out", out, *SHORT, "--set", 'momentum.e3f="quarter"')
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.parametrize("n, grid", [(2, None), (4, (2, 2))])
+def test_e3f_quarter_bitwise_identical_on_any_number_of_ranks(one_rank_e3f_quarter, tmp_path, n, grid):
+    extra = ["--set", f"parallel.px={grid[0]}", "--set", f"parallel.py={grid[1]}"] if grid else []
+    r = run_mpi(n, "run", "configs/dino_r4.toml", "--out", tmp_path, *SHORT, "--set", 'momentum.e3f="quarter"', *extra)
+    assert r.returncode == 0, r.stderr[-3000:]
+    _assert_same_files(one_rank_e3f_quarter / "restart.nc", tmp_path / "restart.nc")
+
+
+@pytest.fixture(scope="module")
 def one_rank_biharmonic(tmp_path_factory, warm_jit):
     out = tmp_path_factory.mktemp("r1_biharmonic")
     r = run_cli("run", "configs/dino_r4.toml", "--out", out, *SHORT, "--set", "momentum.viscosity=biharmonic")

@@ -3,6 +3,7 @@ the implicit vertical solver, the biharmonic viscosity and the EEN Coriolis term
 import math
 
 import numpy as np
+import pytest
 
 from ocean import momentum
 from ocean.model import Model
@@ -112,7 +113,8 @@ def test_biharmonic_viscosity_of_a_sine_wave_matches_the_discrete_factor():
         assert np.abs(g.interior_of(m.gv)).max() <= roundoff
 
 
-def test_een_coriolis_term_is_energy_neutral():
+@pytest.mark.parametrize("e3f_typ", [1, 0])
+def test_een_coriolis_term_is_energy_neutral(e3f_typ):
     """The EEN vorticity term alone does no work: sum over U and V points of
     e1e2u e3t u gu_cor + e1e2v e3t v gv_cor = 0 to round-off, for random u, v and a random
     Coriolis parameter at F points, in a box periodic in x and closed in y, over a ridge.
@@ -132,8 +134,9 @@ def test_een_coriolis_term_is_energy_neutral():
     out = {}
     for co in (True, False):
         gu, gv = np.zeros(g.shape3), np.zeros(g.shape3)
-        momentum.advective_tendency(s.u, s.v, zero, zero, fcor_f, g.metrics, g.masks, co, g.nhalo,
-                                    np.zeros(g.shape3), gu, gv)
+        qfac = momentum.een_e3f_factor(g.tmask, g.fmask_any, e3f_typ)
+        momentum.advective_tendency(s.u, s.v, zero, zero, fcor_f, qfac, g.metrics, g.masks, co, False,
+                                    g.nhalo, np.zeros(g.shape3), gu, gv)
         out[co] = gu, gv
     gu_cor, gv_cor = out[True][0] - out[False][0], out[True][1] - out[False][1]
     vol_u = g.e1e2u[None] * g.e3t[:, None, None]
@@ -143,3 +146,78 @@ def test_een_coriolis_term_is_energy_neutral():
     scale = np.abs(pu).sum() + np.abs(pv).sum()
     assert scale > 0
     assert abs(pu.sum() + pv.sum()) < 1e-13 * scale
+
+
+def test_een_e3f_factor_counts_the_wet_cells_around_each_f_point():
+    """nn_e3f_typ = 1 is the plain 'any wet cell' mask (today's EEN, bitwise); nn_e3f_typ = 0
+    multiplies the vorticity by 4 / (number of wet T cells): 1 inside, 2 beside a wall, 4 at
+    a corner with one wet cell; checked against a direct count over the ridge box."""
+    m = _periodic_box(grid__bathymetry="ridge")
+    g = m.grid
+    assert momentum.een_e3f_factor(g.tmask, g.fmask_any, 1) is g.fmask_any
+    q0 = momentum.een_e3f_factor(g.tmask, g.fmask_any, 0)
+    t = g.tmask
+    n = t[:, :-1, :-1] + t[:, :-1, 1:] + t[:, 1:, :-1] + t[:, 1:, 1:]
+    want = np.where(n > 0, 4.0 / np.maximum(n, 1), 0.0)
+    assert np.array_equal(q0[:, :-1, :-1], want)
+    assert {1.0, 2.0}.issubset(set(np.unique(q0))) and (q0 <= 4.0).all()
+
+
+def _ke_hollingsworth_numpy(u, v):
+    """NEMO dynkeg nkeg_HW written with numpy slices, at T points [1:-1, 1:-1] of each level."""
+    zu = (8.0 * (u[:, 1:-1, :-2] ** 2 + u[:, 1:-1, 1:-1] ** 2)
+          + (u[:, :-2, :-2] + u[:, 2:, :-2]) ** 2 + (u[:, :-2, 1:-1] + u[:, 2:, 1:-1]) ** 2)
+    zv = (8.0 * (v[:, :-2, 1:-1] ** 2 + v[:, 1:-1, 1:-1] ** 2)
+          + (v[:, :-2, :-2] + v[:, :-2, 2:]) ** 2 + (v[:, 1:-1, :-2] + v[:, 1:-1, 2:]) ** 2)
+    return (zu + zv) / 48.0
+
+
+@pytest.mark.parametrize("keg", ["standard", "hollingsworth"])
+def test_kinetic_energy_gradient_matches_nemo(keg):
+    """With w = 0, no vorticity and no Coriolis, advective_tendency is -grad(KE) alone; it
+    matches NEMO's standard and Hollingsworth kinetic energies written independently, for
+    random u, v. The two differ (the Hollingsworth form mixes in the mean of u's meridional
+    and v's zonal neighbours), and agree for a field linear in y."""
+    m = _periodic_box()
+    g = m.grid
+    s = m.state
+    s.u[:] = RNG.normal(0.0, 0.5, g.shape3) * g.umask
+    s.v[:] = RNG.normal(0.0, 0.5, g.shape3) * g.vmask
+    m.halo.exchange(s.u, s.v)
+    zero = np.zeros(g.shape3)
+    out = {}
+    for k in ("standard", "hollingsworth"):
+        gu, gv = np.zeros(g.shape3), np.zeros(g.shape3)
+        momentum.advective_tendency(s.u, s.v, zero, zero, g.fcor_f, g.fmask_any, g.metrics, g.masks, False,
+                                    k == "hollingsworth", g.nhalo, np.zeros(g.shape3), gu, gv)
+        out[k] = gu, gv
+    u, v = s.u, s.v
+    if keg == "hollingsworth":
+        ke = np.zeros(g.shape3)
+        ke[:, 1:-1, 1:-1] = _ke_hollingsworth_numpy(u, v)
+    else:
+        ke = np.zeros(g.shape3)
+        ke[:, 1:-1, 1:-1] = 0.25 * (u[:, 1:-1, :-2] ** 2 + u[:, 1:-1, 1:-1] ** 2
+                                    + v[:, :-2, 1:-1] ** 2 + v[:, 1:-1, 1:-1] ** 2)
+    want_u = np.zeros(g.shape3)
+    want_v = np.zeros(g.shape3)
+    want_u[:, :, :-1] = -(ke[:, :, 1:] - ke[:, :, :-1]) / g.e1u[:, :-1] * g.umask[:, :, :-1]
+    want_v[:, :-1, :] = -(ke[:, 1:, :] - ke[:, :-1, :]) / g.e2v[:-1, :] * g.vmask[:, :-1, :]
+    gu, gv = out[keg]
+    scale = np.abs(g.interior_of(want_u)).max()
+    assert scale > 0
+    assert np.allclose(g.interior_of(gu), g.interior_of(want_u), rtol=0, atol=1e-12 * scale)
+    assert np.allclose(g.interior_of(gv), g.interior_of(want_v), rtol=0, atol=1e-12 * scale)
+    diff = np.abs(g.interior_of(out["hollingsworth"][0] - out["standard"][0])).max()
+    assert diff > 1e-3 * scale
+    # a flow linear in y and uniform in x: both kinetic energies are u^2 / 2
+    j = np.arange(g.shape3[1])[None, :, None]
+    s.u[:] = (0.1 + 0.01 * j) * np.ones(g.shape3) * g.umask
+    s.v[:] = 0.0
+    res = []
+    for hw in (False, True):
+        gu, gv = np.zeros(g.shape3), np.zeros(g.shape3)
+        momentum.advective_tendency(s.u, s.v, zero, zero, g.fcor_f, g.fmask_any, g.metrics, g.masks, False,
+                                    hw, g.nhalo, np.zeros(g.shape3), gu, gv)
+        res.append(g.interior_of(gv)[:, 2:-2])          # rows whose stencil stays off the walls
+    assert np.allclose(res[0], res[1], rtol=1e-12, atol=0)
