@@ -15,7 +15,8 @@ by 10 as in training, and returns four fields in m s-2 on the tile's interior:
 - ``gz21_mean_x``, ``gz21_mean_y``: the mean subgrid forcing mu * 1e-7;
 - ``gz21_spread_x``, ``gz21_spread_y``: its standard deviation 1e-7 / p, where
   p = softplus(raw) + min_value is the precision (1/sigma) of GZ21's training loss
-  -log p + p^2 (S - mu)^2 / 2. (DINO.GZ21 drew with sqrt(1/p) instead: that spread is
+  -log p + p^2 (S - mu)^2 / 2; negative where p <= 0 (possible when min_value < 0, as in
+  the published file), never infinite. (DINO.GZ21 drew with sqrt(1/p) instead: that spread is
   sqrt(1e-7 * spread).)
 
 The declaration says the net is 2-D (one level, ``surface``); the closure's physics layer
@@ -66,6 +67,9 @@ class GZ21Forcing(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net.body(x * self.in_scale)
         precision = nn.functional.softplus(y[:, 2:]) + self.net.min_value
+        # p = 0 exactly (min_value < 0) would give an infinite spread: report it as p < 0, a
+        # negative spread, which the physics layer caps like every p <= 0
+        precision = torch.where(precision == 0, torch.full_like(precision, -1.0), precision)
         return torch.cat([y[:, :2] * self.out_scale, self.out_scale / precision], dim=1)
 
 
