@@ -110,3 +110,16 @@ def test_bad_weights_exit_2_with_one_line(tmp_path, case, message):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and str(src) in lines[0] and message in lines[0], r.stderr
     assert not (tmp_path / "out.pt").exists()
+
+
+def test_a_zero_precision_gives_a_negative_spread_not_an_infinite_one():
+    """min_value < 0 (as published) can make p = softplus(raw) + min_value exactly 0."""
+    from closures.published import GZ21Forcing
+    net = GZ21Net()
+    last = net.body.layers[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(0.3)
+        net.min_value.fill_(-float(torch.nn.functional.softplus(torch.tensor(0.3))))
+        y = GZ21Forcing(net)(torch.zeros(1, 2, 25, 25))
+    assert torch.isfinite(y).all() and (y[:, 2:] < 0).all()
