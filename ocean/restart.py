@@ -20,6 +20,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from . import config
 from .config import ConfigError
 
 LAGGED = "closure_lagged_result"        # + "_" + closure name: a lagged closure's pending result
@@ -154,6 +155,8 @@ def read(model, path: Path) -> None:
         if any(isinstance(v, dict) for v in written.values()):        # files of version 0.1: nested
             written = {f"{sec}.{k}": v for sec, keys in written.items() for k, v in keys.items()}
         ours = _identity(model.cfg)
+        if written:     # a key added to the model after the file was written had its default then
+            written = {**_identity(config.from_dict({})), **written}
         if written != ours:
             raise ConfigError(f"{path}: restart was written with another grid, time step or EOS than the "
                               f"configuration: {_identity_differences(written, ours) or nc.identity}")
