@@ -126,8 +126,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "dtdz_k_m": Key(NUM, 0.0, "linear: temperature change per metre of depth (K/m, negative = colder below)"),
     },
     "mle": {
-        "kind": Key(str, "none", "mixed-layer eddy transport (NEMO tramle): none, or fk08 (Fox-Kemper et al. 2008)",
-                    choices=("none", "fk08")),
+        "kind": Key(str, "none", "mixed-layer eddy transport (NEMO tramle): none; fk08 (Fox-Kemper et al. 2008); "
+                    "bbz24 (psi from the w'b' of a [[closure]] with output wb, as the published BBZ24 run)",
+                    choices=("none", "fk08", "bbz24")),
         "nn_mle": Key(int, 1, "NEMO's form: 0 FFH11 (front length lf_m, time time_s), 1 fixed length 5 km at lat_ref_deg",
                       lambda x: x in (0, 1), "0 or 1"),
         "ce": Key(NUM, 0.06, "efficiency coefficient Ce (dimensionless; typical 0.06 to 0.08)", _nonneg, ">= 0"),
@@ -135,6 +136,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
                            lambda x: 0 < abs(x) <= 90, "in (0, 90] in absolute value"),
         "lf_m": Key(NUM, 5000.0, "nn_mle = 0: typical front length L_f (m)", _positive, "> 0"),
         "time_s": Key(NUM, 172800.0, "nn_mle = 0: time scale tau in sqrt(f^2 + tau^-2) (s)", _positive, "> 0"),
+        "hml_sign": Key(NUM, -1.0, "bbz24: sign of the H_ML input (-1: H_ML < 0 as the net's training data; "
+                        "+1: positive metres as the published eORCA025 run passed it)", lambda x: x in (-1.0, 1.0),
+                        "-1 or 1"),
         "rho_c_kg_m3": Key(NUM, 0.01, "mixed-layer criterion: potential density excess over its 10 m value (kg m-3)",
                            _positive, "> 0"),
     },

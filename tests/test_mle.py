@@ -28,8 +28,8 @@ SMALL = {
 }
 
 
-def _model(nn_mle=1, **extra):
-    return Model(cfg_from(SMALL, mle__kind="fk08", mle__nn_mle=nn_mle, **extra))
+def _model(nn_mle=1, kind="fk08", **extra):
+    return Model(cfg_from(SMALL, mle__kind=kind, mle__nn_mle=nn_mle, **extra))
 
 
 def _mle(m) -> MixedLayerEddies:
@@ -236,3 +236,103 @@ def test_bitwise_identical_on_one_and_two_ranks(tmp_path, warm_jit):
     with netCDF4.Dataset(a / "output.nc") as na:
         assert np.nanmax(np.abs(np.ma.filled(na["psiu_mle"][:], np.nan))) > 0
         assert np.nanmax(np.ma.filled(na["wb_mle"][:], np.nan)) > 0
+
+
+# ---------------------------------------------------------------------------- BBZ24's ocean side
+def test_bbz24_inputs_match_hand_values():
+    m = _model(kind="bbz24")
+    _set_x_front(m)
+    g, s, a = m.grid, m.state, 2e-6                      # u = a y in the mixed layer: vorticity -a, strain |a|
+    jg = np.arange(g.shape2[0]) - g.nhalo + g.j0
+    s.u[:5] = (a * 10e3 * jg)[None, :, None] * g.umask[:5]
+    c = _mle(m)
+    c.start_of_step()
+    j, i = g.nhalo + 2, g.nhalo + 2
+    f = {name: c.inputs[name][j, i] for name in c.inputs}
+    db_dx = eos.GRAV * m.eos.a0 * 0.1 / m.eos.rho0 / 10e3
+    assert f["bbz24_grad_b"] == pytest.approx(db_dx, rel=1e-12)
+    assert f["bbz24_fcor"] == 1e-4 and f["bbz24_hml"] == -50.0
+    assert f["bbz24_tau"] == 0.0 and f["bbz24_q"] == 0.0
+    assert f["bbz24_vort"] == pytest.approx(-a, rel=1e-12)
+    assert f["bbz24_strain"] == pytest.approx(a, rel=1e-12)
+    assert abs(f["bbz24_div"]) <= 1e-20
+    assert np.all(c.inputs["bbz24_hml"][g.interior][g.tmask[0][g.interior] > 0] == -50.0)
+
+
+def test_inversion_returns_the_given_wb_where_grad_b_is_not_tiny():
+    m = _model(kind="bbz24")
+    _set_x_front(m)
+    c = _mle(m)
+    c.start_of_step()
+    g = m.grid
+    j, i = g.interior
+    wb = 3e-9
+    c.wb[j, i] = wb * g.tmask[0, j, i]
+    c.set_psi_from_wb()
+    jj, ii = g.nhalo + 2, g.nhalo + 2
+    dbu = (c.ml.bml[jj, ii + 1] - c.ml.bml[jj, ii]) / g.e1u[jj, ii]
+    assert c.raw_u[jj, ii] * dbu == pytest.approx(wb, rel=1e-12)           # psi . grad b = w'b'
+    assert c.psim_u[jj, ii] == pytest.approx(c.raw_u[jj, ii], rel=1e-12)   # the smoothing keeps a uniform psi
+    assert np.all(c.raw_v == 0.0)
+    out = np.zeros(g.shape2)
+    from ocean.mle import buoyancy_flux
+    buoyancy_flux(c.psim_u, c.psim_v, c.ml.bml, g.metrics, g.masks, g.nhalo, out)
+    assert out[jj, ii] == pytest.approx(wb, rel=1e-12)
+    # no gradient: psi is 0 (|grad b|^2 = 0 is taken as 1), never infinite
+    m.state.T[:5] = 15.0 * g.tmask[:5]
+    m.exchange_state()
+    c.start_of_step()
+    c.set_psi_from_wb()
+    assert np.all(c.psim_u == 0.0) and np.all(np.isfinite(c.psim_v))
+
+
+def test_laplacian_pass_weights():
+    from ocean.mle import laplacian_pass
+    a = np.zeros((9, 9))
+    a[4, 4] = 1.0
+    out = np.zeros_like(a)
+    laplacian_pass(a, 3, out)
+    assert out[4, 4] == 0.5 and out[4, 3] == out[4, 5] == out[3, 4] == out[5, 4] == 0.125
+    assert out.sum() == 1.0
+
+
+def _constant_wb_closure(path, wb=1e-8):
+    """A closure file with BBZ24's declaration that returns a constant w'b' in the water."""
+    import torch
+    from closures.published import BBZ24_SPEC
+    from closures.runtime import save
+
+    class ConstantWB(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mask = (x[:, 2:3, 9:x.shape[2] - 9, 9:x.shape[3] - 9] != 0).to(x.dtype)
+            return mask * 1e-8
+
+    assert wb == 1e-8
+    return save(ConstantWB(), BBZ24_SPEC, path)
+
+
+@pytest.mark.parametrize("sign", [-1.0, 1.0])
+def test_bbz24_path_restratifies_with_a_positive_wb(tmp_path, sign):
+    from ocean.run import attach_closures
+    model_file = _constant_wb_closure(tmp_path / "wb.pt")
+    res = {}
+    for kind in ("none", "bbz24"):
+        net = {"closure__model_file": str(model_file)} if kind == "bbz24" else {}
+        cfg = cfg_from(SMALL, grid__nx=10, grid__ny=12, grid__periodic_x=True, mle__kind=kind, mle__hml_sign=sign,
+                       **net)
+        m = Model(cfg)
+        attach_closures(m, cfg, None)
+        _y_front(m, salt=False)
+        pe0, n20 = _potential_energy(m), _ml_n2(m)
+        for _ in range(36):
+            m.step()
+        res[kind] = (_potential_energy(m) - pe0, _ml_n2(m) - n20)
+        if kind == "bbz24":
+            c = _mle(m)
+            g = m.grid
+            j, i = g.interior
+            assert np.all(c.wb[j, i][g.tmask[0, j, i] > 0] == np.float32(1e-8))
+            assert np.abs(c.psi_v).max() > 0
+            assert np.all(m.fields["bbz24_hml"].get(m)[j, i] * sign > 0)
+    assert res["bbz24"][0] > res["none"][0]
+    assert res["bbz24"][1] > res["none"][1] + 1e-8
