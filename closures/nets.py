@@ -94,6 +94,32 @@ def bbz24_fcnn(n_inputs: int = 8) -> FullyConv:
     return FullyConv(n_inputs, 1, [128, 64, 32, 32, 32, 32, 32], [5, 3, 3, 3, 3, 3, 3, 3], batch_norm=True)
 
 
+class BBZ24Net(nn.Module):
+    """BBZ24's FCNN as published (Bodner, Balwada & Zanna 2024, ``submeso_ml.models.fcnn``):
+    a Sequential ``conv`` of 8 convolutions 8->128 (5x5), 128->64, 64->32, 32->32 (x4), 32->1
+    (3x3), each but the last followed by ReLU then BatchNorm2d; every convolution pads by
+    reflection to the input's size (``padding='same', padding_mode='reflect'``), so
+    (B, 8, Y, X) -> (B, 1, Y, X) and a point's output depends on the 19x19 inputs around it
+    (halo 9) wherever the input extends 9 points beyond it. 155,969 parameters."""
+
+    WIDTHS = (128, 64, 32, 32, 32, 32, 32, 1)
+    KERNELS = (5, 3, 3, 3, 3, 3, 3, 3)
+
+    def __init__(self, n_inputs: int = 8):
+        super().__init__()
+        layers: list[nn.Module] = []
+        chans = (n_inputs,) + self.WIDTHS
+        for n, (a, b, k) in enumerate(zip(chans[:-1], chans[1:], self.KERNELS)):
+            layers.append(nn.Conv2d(a, b, k, padding="same", padding_mode="reflect"))
+            if n < len(self.KERNELS) - 1:
+                layers.append(nn.ReLU())
+                layers.append(nn.BatchNorm2d(b))
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
 class GZ21Net(nn.Module):
     """GZ21's FullyCNN (Guillaumin & Zanna 2021): (u, v) -> (mean_x, mean_y, precision_x,
     precision_y), 8 convs, 268,005 parameters (with the precision floor), halo 10."""

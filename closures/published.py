@@ -1,10 +1,14 @@
 """Importers of published closure weights into the project's own closure files.
 
     python -m closures.published gz21 SRC.pth OUT.pt
+    python -m closures.published bbz24 SRC.pt NORM_DIR OUT.pt
 
-The only place in the project that reads a foreign format. Weights are read with torch's
-weights-only unpickler (``torch.load(..., weights_only=True)``), which refuses any pickled
-object that is not a tensor or a plain container, so a file is never executed.
+The only place in the project that reads a foreign format. No pickle is ever executed: a
+GZ21 state dict is read with torch's weights-only unpickler (``torch.load(...,
+weights_only=True)``), which refuses any pickled object that is not a tensor or a plain
+container; BBZ24's whole pickled module is read by this file's own unpickler
+(``read_pickled_module``), whose allow-list maps the few names such a file holds to inert
+stand-ins that only collect attribute dicts and tensors (any other name is refused).
 
 ``gz21``: a state dict in the layout of GZ21's ``FullyCNN`` (Guillaumin & Zanna 2021; keys
 ``0.weight`` ... ``14.bias`` of eight unpadded convolutions with ReLUs between them, and the
@@ -19,7 +23,25 @@ by 10 as in training, and returns four fields in m s-2 on the tile's interior:
   the published file), never infinite. (DINO.GZ21 drew with sqrt(1/p) instead: that spread is
   sqrt(1e-7 * spread).)
 
-The declaration says the net is 2-D (one level, ``surface``); the closure's physics layer
+``bbz24``: BBZ24's FCNN for 1/4 degree (Bodner, Balwada & Zanna 2024; the eORCA025 MLE.BBZ24
+run's ``fcnn_k5_l7_m_HBL_res_1_4.pt``, a pickled ``submeso_ml.models.fcnn.FCNN``) with the
+z-score constants of its ``norm_1_4`` folder (``<name>_mean.npy``, ``<name>_std.npy``). The
+importer checks the architecture (8 inputs, 8 reflect-padded convolutions, 155,969
+parameters) and writes a closure file holding the net with the z-scoring of its 8 inputs and
+of its output: it takes, at T points on a tile with a 9-point halo, in the order of
+training, ``bbz24_grad_b`` |grad b_ML| (s-2), ``bbz24_fcor`` f (s-1), ``bbz24_hml`` H_ML (m;
+the training data had H_ML < 0: the ocean side chooses the sign it passes), ``bbz24_tau``
+|tau| (N m-2), ``bbz24_q`` the net surface heat flux (W m-2), ``bbz24_div``, ``bbz24_vort``,
+``bbz24_strain`` of the ML-mean velocity (s-1), and returns ``wb``, the ML-averaged
+submesoscale vertical buoyancy flux (m2 s-3) on the tile's interior. As the published run,
+each z-scored input is multiplied by the land-sea mask, which the file takes as H_ML != 0
+(the ocean's fields are 0 on land, and H_ML is at least the top levels' depth in the water);
+the net's output is scaled back (times std, plus mean) and set to 0 on land (the published
+run leaves the mean there). The net pads by reflection in every layer, as published: on a
+tile with its 9-point halo of real data, the interior equals the net applied to the whole
+domain at once.
+
+The GZ21 declaration says the net is 2-D (one level, ``surface``); the closure's physics layer
 decides where u and v come from (their own points, as DINO.GZ21, or T points, as MOM6) and
 which levels are batched. Deployed as it is, its outputs fill no slot of the step and are
 written as diagnostic fields.
@@ -28,14 +50,18 @@ from __future__ import annotations
 
 import argparse
 import copy
+import io
+import pickle
 import sys
+import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from .nets import GZ21Net
+from .nets import BBZ24Net, GZ21Net
 from .runtime import save
 from .spec import ClosureSpec, FieldDecl
 
@@ -153,37 +179,284 @@ def quantize_int8(module: GZ21Forcing, samples: np.ndarray, src: Path) -> GZ21Fo
     return module
 
 
-IMPORTERS = {"gz21": import_gz21}
+# ---------------------------------------------------------------------------- BBZ24
+BBZ24_HALO = 9
+BBZ24_PARAMETERS = 155_969
+# the net's inputs in the order of training: (name in the norm folder, closure input, units)
+BBZ24_INPUTS = (("grad_B", "bbz24_grad_b", "s-2"), ("FCOR", "bbz24_fcor", "s-1"), ("HML", "bbz24_hml", "m"),
+                ("TAU", "bbz24_tau", "N m-2"), ("Q", "bbz24_q", "W m-2"), ("div", "bbz24_div", "s-1"),
+                ("vort", "bbz24_vort", "s-1"), ("strain", "bbz24_strain", "s-1"))
+BBZ24_OUTPUT = "WB_sg"
+BBZ24_HML_CHANNEL = 2
+
+BBZ24_SPEC = ClosureSpec(
+    "bbz24",
+    inputs=tuple(FieldDecl(name, "T", "surface", units) for _, name, units in BBZ24_INPUTS),
+    outputs=(FieldDecl("wb", "T", "surface", "m2 s-3"),),
+    halo=BBZ24_HALO, dtype="float32")
+
+
+class BBZ24Flux(nn.Module):
+    """BBZ24's net with its normalisation: (B, 8, Y+18, X+18) inputs in their units ->
+    (B, 1, Y, X) w'b' (m2 s-3); land (H_ML = 0) masks the z-scored inputs and the output."""
+
+    def __init__(self, net: BBZ24Net, in_mean, in_std, out_mean: float, out_std: float):
+        super().__init__()
+        self.net = net
+        self.halo, self.hml = BBZ24_HALO, BBZ24_HML_CHANNEL
+        self.register_buffer("in_mean", torch.as_tensor(in_mean, dtype=torch.float32).reshape(1, -1, 1, 1))
+        self.register_buffer("in_std", torch.as_tensor(in_std, dtype=torch.float32).reshape(1, -1, 1, 1))
+        self.register_buffer("out_mean", torch.tensor(out_mean, dtype=torch.float32))
+        self.register_buffer("out_std", torch.tensor(out_std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, c = self.halo, self.hml
+        mask = (x[:, c:c + 1] != 0).to(x.dtype)
+        y = self.net((x - self.in_mean) / self.in_std * mask) * mask
+        y = y[:, :, h:y.shape[2] - h, h:y.shape[3] - h]
+        return (y * self.out_std + self.out_mean) * mask[:, :, h:mask.shape[2] - h, h:mask.shape[3] - h]
+
+
+class _StorageType:
+    """Stands for ``torch.FloatStorage`` etc. in a pickle: only says the dtype."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+
+class PickledObject:
+    """An inert stand-in for an allow-listed pickled class: keeps the name and the state it
+    was given, runs nothing."""
+
+    pickled_name = ""
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+def _stand_in(name: str) -> type:
+    return type(name.rsplit(".", 1)[-1], (PickledObject,), {"pickled_name": name})
+
+
+def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
+    if not isinstance(storage, torch.Tensor):
+        raise pickle.UnpicklingError("a tensor without a storage")
+    size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
+    end = int(offset) + sum((n - 1) * st for n, st in zip(size, stride)) + 1 if all(size) else 0
+    if min(stride, default=0) < 0 or end > storage.numel():
+        raise pickle.UnpicklingError("a tensor reaches beyond its storage")
+    return torch.as_strided(storage, size, stride, int(offset)).clone()
+
+
+def _rebuild_parameter(data, requires_grad=True, backward_hooks=None):
+    return data
+
+
+_MODULE_CLASSES = ("submeso_ml.models.fcnn.FCNN", "torch.nn.modules.container.Sequential",
+                   "torch.nn.modules.conv.Conv2d", "torch.nn.modules.activation.ReLU",
+                   "torch.nn.modules.batchnorm.BatchNorm2d")
+_ALLOWED = {
+    "collections.OrderedDict": OrderedDict,
+    "__builtin__.set": set, "builtins.set": set,
+    "torch._utils._rebuild_tensor_v2": _rebuild_tensor,
+    "torch._utils._rebuild_parameter": _rebuild_parameter,
+    "torch.FloatStorage": _StorageType(torch.float32), "torch.DoubleStorage": _StorageType(torch.float64),
+    "torch.LongStorage": _StorageType(torch.int64), "torch.IntStorage": _StorageType(torch.int32),
+    **{name: _stand_in(name) for name in _MODULE_CLASSES},
+}
+
+
+class _AllowListUnpickler(pickle.Unpickler):
+    """Builds only what ``_ALLOWED`` names; tensors come from the archive's storage records."""
+
+    def __init__(self, data: bytes, archive: zipfile.ZipFile, prefix: str):
+        super().__init__(io.BytesIO(data))
+        self.archive, self.prefix = archive, prefix
+
+    def find_class(self, module, name):
+        full = f"{module}.{name}"
+        if full not in _ALLOWED:
+            raise pickle.UnpicklingError(f"refused to build {full} (not on the allow-list)")
+        return _ALLOWED[full]
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType)):
+            raise pickle.UnpicklingError(f"unexpected persistent record {pid!r:.80}")
+        _, kind, key, _location, numel = pid
+        raw = self.archive.read(f"{self.prefix}data/{key}")
+        itemsize = torch.empty((), dtype=kind.dtype).element_size()
+        if len(raw) != int(numel) * itemsize:
+            raise pickle.UnpicklingError(f"storage {key} holds {len(raw)} bytes, expected {numel} x {itemsize}")
+        return torch.frombuffer(bytearray(raw), dtype=kind.dtype) if raw else torch.empty(0, dtype=kind.dtype)
+
+
+def read_pickled_module(src: Path) -> PickledObject:
+    """The object tree of a pickled torch module (``torch.save(module)`` zip archive), built
+    from stand-ins: modules are :class:`PickledObject` with their attribute dict in ``state``."""
+    if not src.is_file():
+        raise WeightsError(f"{src}: file not found")
+    try:
+        with zipfile.ZipFile(src) as z:
+            pkls = [n for n in z.namelist() if n.endswith("/data.pkl")]
+            if len(pkls) != 1:
+                raise WeightsError(f"{src}: not a torch archive (expected one data.pkl, found {len(pkls)})")
+            prefix = pkls[0][:-len("data.pkl")]
+            bo = prefix + "byteorder"
+            if bo in z.namelist() and z.read(bo).strip() != b"little":
+                raise WeightsError(f"{src}: big-endian tensors are not supported")
+            obj = _AllowListUnpickler(z.read(pkls[0]), z, prefix).load()
+    except WeightsError:
+        raise
+    except zipfile.BadZipFile:
+        raise WeightsError(f"{src}: not a torch archive (not a zip file)") from None
+    except Exception as exc:    # noqa: BLE001 - UnpicklingError, EOFError, KeyError, ...: one line
+        raise WeightsError(f"{src}: cannot be read without executing code or is damaged "
+                           f"({type(exc).__name__}: {exc})") from None
+    return obj
+
+
+def _module_state(src: Path, obj, kind: str, where: str) -> dict:
+    if not isinstance(obj, PickledObject) or obj.pickled_name != kind or not isinstance(
+            getattr(obj, "state", None), dict):
+        got = obj.pickled_name if isinstance(obj, PickledObject) else type(obj).__name__
+        raise WeightsError(f"{src}: {where} is {got}, BBZ24's FCNN has {kind} there")
+    return obj.state
+
+
+def bbz24_state_dict(src: Path, root) -> tuple[dict[str, torch.Tensor], BBZ24Net]:
+    """The tensors of BBZ24's pickled FCNN as a state dict of :class:`BBZ24Net` (and that net, with the
+    published BatchNorm eps), after checking
+    its layout against the published architecture (layer kinds, channels, kernels, 'same'
+    reflect padding, BatchNorm settings, parameter count)."""
+    state = _module_state(src, root, "submeso_ml.models.fcnn.FCNN", "the pickled object")
+    seq = state.get("_modules", {}).get("conv")
+    layers = _module_state(src, seq, "torch.nn.modules.container.Sequential", "module conv")["_modules"]
+    ref = BBZ24Net()
+    want = list(ref.conv.named_children())
+    if list(layers) != [n for n, _ in want]:
+        raise WeightsError(f"{src}: conv has layers {', '.join(layers)}; BBZ24's FCNN has 0 ... {len(want) - 1}")
+    sd: dict[str, torch.Tensor] = {}
+    for name, module in want:
+        kind = f"{type(module).__module__}.{type(module).__name__}"
+        st = _module_state(src, layers[name], kind, f"layer conv.{name}")
+        if isinstance(module, nn.Conv2d):
+            got = {a: st.get(a) for a in ("in_channels", "out_channels", "kernel_size", "padding", "padding_mode",
+                                          "stride", "dilation", "groups")}
+            ok = {a: getattr(module, a) for a in got}
+            if got != ok:
+                bad = next(a for a in got if got[a] != ok[a])
+                raise WeightsError(f"{src}: conv.{name}.{bad} is {got[bad]!r}, BBZ24's FCNN has {ok[bad]!r}")
+        if isinstance(module, nn.BatchNorm2d):
+            if not (st.get("affine") and st.get("track_running_stats")):
+                raise WeightsError(f"{src}: conv.{name} is not an affine BatchNorm2d with running statistics")
+            ref.conv[int(name)].eps = float(st["eps"])
+        for group in ("_parameters", "_buffers"):
+            for key, t in (st.get(group) or {}).items():
+                if t is not None:
+                    sd[f"conv.{name}.{key}"] = t
+    expected = ref.state_dict()
+    missing = sorted(set(expected) - set(sd))
+    extra = sorted(set(sd) - set(expected))
+    if missing or extra:
+        raise WeightsError(f"{src}: tensors do not match BBZ24's FCNN (missing: {', '.join(missing) or 'none'}; "
+                           f"unexpected: {', '.join(extra) or 'none'})")
+    for key, t in expected.items():
+        if not isinstance(sd[key], torch.Tensor) or tuple(sd[key].shape) != tuple(t.shape):
+            raise WeightsError(f"{src}: {key} has shape {tuple(getattr(sd[key], 'shape', ()))}, "
+                               f"BBZ24's FCNN expects {tuple(t.shape)}")
+        if sd[key].is_floating_point() and not torch.isfinite(sd[key]).all():
+            raise WeightsError(f"{src}: {key} holds NaN or infinite values")
+    n = sum(sd[k].numel() for k, p in ref.named_parameters())
+    if n != BBZ24_PARAMETERS:
+        raise WeightsError(f"{src}: {n:,} parameters, BBZ24's FCNN has {BBZ24_PARAMETERS:,}")
+    return sd, ref
+
+
+def read_norms(norm_dir: Path) -> tuple[list[float], list[float], float, float]:
+    """(input means, input stds, output mean, output std) from ``<name>_mean.npy`` and
+    ``<name>_std.npy`` (scalars, read without pickles), in the net's input order."""
+    if not norm_dir.is_dir():
+        raise WeightsError(f"{norm_dir}: normalisation folder not found")
+
+    def scalar(name: str) -> float:
+        f = norm_dir / f"{name}.npy"
+        if not f.is_file():
+            raise WeightsError(f"{f}: file not found (BBZ24 needs <name>_mean.npy and <name>_std.npy for "
+                               f"{', '.join(n for n, _, _ in BBZ24_INPUTS)} and {BBZ24_OUTPUT})")
+        try:
+            a = np.load(f, allow_pickle=False)
+        except Exception as exc:    # noqa: BLE001
+            raise WeightsError(f"{f}: not a numpy array file ({type(exc).__name__})") from None
+        if a.size != 1 or not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
+            raise WeightsError(f"{f}: expected one finite number, got {a.dtype} of shape {a.shape}")
+        v = float(a.reshape(()))
+        if name.endswith("_std") and v <= 0:
+            raise WeightsError(f"{f}: a standard deviation must be > 0, got {v}")
+        return v
+
+    names = [n for n, _, _ in BBZ24_INPUTS]
+    return ([scalar(f"{n}_mean") for n in names], [scalar(f"{n}_std") for n in names],
+            scalar(f"{BBZ24_OUTPUT}_mean"), scalar(f"{BBZ24_OUTPUT}_std"))
+
+
+def import_bbz24(src: str | Path, norm_dir: str | Path, out: str | Path) -> Path:
+    """Write the closure file of BBZ24's pickled FCNN ``src`` with the z-scoring of ``norm_dir``."""
+    src, norm_dir = Path(src), Path(norm_dir)
+    sd, net = bbz24_state_dict(src, read_pickled_module(src))
+    norms = read_norms(norm_dir)
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, strict=True)
+    return save(BBZ24Flux(net.eval(), *norms).eval(), BBZ24_SPEC, out)
+
+
+def _report_gz21(path: Path) -> None:
+    net = torch.jit.load(str(path))
+    n = sum(t.numel() for t in net.parameters())
+    floor = float(net.net.min_value.detach())
+    print(f"{path}: closure gz21, {n:,} parameters, halo {GZ21_HALO}, outputs in m s-2, precision floor "
+          f"min_value = {floor:.6g}")
+    if floor <= 0:
+        print(f"warning: min_value = {floor:.6g} <= 0: the precision p = softplus(raw) + min_value is <= 0 where "
+              f"softplus(raw) <= {-floor:.4g}, and the spread 1e-7 / p is then negative there (the physics "
+              f"layer caps it: closure.spread_max_m_s2)",
+              file=sys.stderr)
+
+
+def _report_bbz24(path: Path) -> None:
+    net = torch.jit.load(str(path))
+    n = sum(t.numel() for t in net.parameters())
+    print(f"{path}: closure bbz24, {len(BBZ24_INPUTS)} inputs, {n:,} parameters, halo {BBZ24_HALO}, "
+          f"output wb in m2 s-3 (z-scoring inside)")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m closures.published",
                                 description="turn published closure weights into the project's closure files")
-    p.add_argument("kind", choices=sorted(IMPORTERS))
-    p.add_argument("src", help="the published weights file")
-    p.add_argument("out", help="the closure file to write")
-    p.add_argument("--int8", metavar="SAMPLES.npy", help="quantize to int8, calibrated on these input tiles "
+    sub = p.add_subparsers(dest="kind", required=True)
+    g = sub.add_parser("gz21", help="GZ21 FullyCNN state dict (Guillaumin & Zanna 2021)")
+    g.add_argument("src", help="the published weights file (a state dict)")
+    g.add_argument("out", help="the closure file to write")
+    g.add_argument("--int8", metavar="SAMPLES.npy", help="quantize to int8, calibrated on these input tiles "
                    "(scripts/closure_samples.py writes them from restart files)")
+    b = sub.add_parser("bbz24", help="BBZ24 FCNN pickled module with its z-score folder (Bodner et al. 2024)")
+    b.add_argument("src", help="the published pickled module (.pt); never executed")
+    b.add_argument("norm_dir", help="folder of <name>_mean.npy, <name>_std.npy")
+    b.add_argument("out", help="the closure file to write")
     a = p.parse_args(argv)
     try:
-        path = IMPORTERS[a.kind](a.src, a.out, a.int8)
+        if a.kind == "gz21":
+            path = import_gz21(a.src, a.out, a.int8)
+        else:
+            path = import_bbz24(a.src, a.norm_dir, a.out)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: {a.out}: cannot write the closure file ({exc.strerror})", file=sys.stderr)
         return 2
-    net = torch.jit.load(str(path))
-    n = sum(t.numel() for t in net.parameters())
-    floor = float(net.net.min_value.detach())
-    if a.int8:
+    if a.kind == "gz21" and a.int8:
         print(f"{path}: int8 convolutions calibrated on {a.int8}")
-    print(f"{path}: closure {a.kind}, {n:,} parameters, halo {GZ21_HALO}, outputs in m s-2, precision floor "
-          f"min_value = {floor:.6g}")
-    if floor <= 0:
-        print(f"warning: min_value = {floor:.6g} <= 0: the precision p = softplus(raw) + min_value is <= 0 where "
-              f"softplus(raw) <= {-floor:.4g}, and the spread 1e-7 / p is then negative or infinite there",
-              file=sys.stderr)
+    (_report_gz21 if a.kind == "gz21" else _report_bbz24)(path)
     return 0
 
 

@@ -217,6 +217,16 @@ class ClosureHook(Closure):
         if self.mode == "async" and self.client.pending and self.first_slot == slot:
             self._result()
 
+    def output(self, name: str) -> np.ndarray | None:
+        """The applied result's output ``name`` (levels, ny, nx), for a physics closure that
+        consumes it in a slot (the BBZ24 MLE takes ``wb`` at the eddy-velocity slot); an async
+        result still pending is received first. None before the first result."""
+        if self.mode == "async" and self.client is not None and self.client.pending:
+            self._result()
+        if not self._have_result:
+            return None
+        return next((block for f, block in self._outputs() if f.name == name), None)
+
     def momentum_tendency(self, gu: np.ndarray, gv: np.ndarray) -> None:
         self._receive_at(MOMENTUM)
         if MOMENTUM in self.slots:

@@ -139,6 +139,23 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "s0_psu": Key(NUM, 35.0, "uniform/linear: salinity (psu)"),
         "dtdz_k_m": Key(NUM, 0.0, "linear: temperature change per metre of depth (K/m, negative = colder below)"),
     },
+    "mle": {
+        "kind": Key(str, "none", "mixed-layer eddy transport (NEMO tramle): none; fk08 (Fox-Kemper et al. 2008); "
+                    "bbz24 (psi from the w'b' of a [[closure]] with output wb, as the published BBZ24 run)",
+                    choices=("none", "fk08", "bbz24")),
+        "nn_mle": Key(int, 1, "NEMO's form: 0 FFH11 (front length lf_m, time time_s), 1 fixed length 5 km at lat_ref_deg",
+                      lambda x: x in (0, 1), "0 or 1"),
+        "ce": Key(NUM, 0.06, "efficiency coefficient Ce (dimensionless; typical 0.06 to 0.08)", _nonneg, ">= 0"),
+        "lat_ref_deg": Key(NUM, 20.0, "nn_mle = 1: latitude where the front length is 5 km (degrees north)",
+                           lambda x: 0 < abs(x) <= 90, "in (0, 90] in absolute value"),
+        "lf_m": Key(NUM, 5000.0, "nn_mle = 0: typical front length L_f (m)", _positive, "> 0"),
+        "time_s": Key(NUM, 172800.0, "nn_mle = 0: time scale tau in sqrt(f^2 + tau^-2) (s)", _positive, "> 0"),
+        "hml_sign": Key(NUM, -1.0, "bbz24: sign of the H_ML input (-1: H_ML < 0 as the net's training data; "
+                        "+1: positive metres as the published eORCA025 run passed it)", lambda x: x in (-1.0, 1.0),
+                        "-1 or 1"),
+        "rho_c_kg_m3": Key(NUM, 0.01, "mixed-layer criterion: potential density excess over its 10 m value (kg m-3)",
+                           _positive, "> 0"),
+    },
     "parallel": {
         "px": Key(int, 0, "tiles across x (0: automatic from the number of ranks)", _nonneg, ">= 0"),
         "py": Key(int, 0, "tiles across y (0: automatic)", _nonneg, ">= 0"),
@@ -207,12 +224,13 @@ MomentumConfig = _section_class("momentum", SCHEMA["momentum"])
 TracersConfig = _section_class("tracers", SCHEMA["tracers"])
 ForcingConfig = _section_class("forcing", SCHEMA["forcing"])
 InitConfig = _section_class("init", SCHEMA["init"])
+MleConfig = _section_class("mle", SCHEMA["mle"])
 ParallelConfig = _section_class("parallel", SCHEMA["parallel"])
 OutputConfig = _section_class("output", SCHEMA["output"])
 ClosureConfig = _section_class("closure", CLOSURE_SCHEMA)
 SECTION_CLASSES = {"run": RunConfig, "grid": GridConfig, "time": TimeConfig, "eos": EosConfig,
                    "momentum": MomentumConfig, "tracers": TracersConfig, "forcing": ForcingConfig,
-                   "init": InitConfig, "parallel": ParallelConfig, "output": OutputConfig}
+                   "init": InitConfig, "mle": MleConfig, "parallel": ParallelConfig, "output": OutputConfig}
 
 
 @dataclass(frozen=True)
@@ -227,6 +245,7 @@ class Config:
     tracers: TracersConfig
     forcing: ForcingConfig
     init: InitConfig
+    mle: MleConfig
     parallel: ParallelConfig
     output: OutputConfig
     closures: tuple = ()

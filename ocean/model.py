@@ -147,6 +147,9 @@ class Model:
         self.closures: list[Closure] = []   # in the order of the configuration (add_closure)
         self.ueiv = self.veiv = None        # the eddy-velocity slot, once a closure fills it
         self.initialise()
+        if cfg.mle.kind != "none":          # physics closures first, then the run's net closures
+            from .mle import MixedLayerEddies
+            self.add_closure(MixedLayerEddies(cfg.mle, self))
 
     # ------------------------------------------------------------------ set-up
     def _setup_barotropic(self, counts, gh):

@@ -1,0 +1,338 @@
+"""Mixed-layer eddies (ocean/mle.py, NEMO's tramle): mu(z), psi and w'b' against hand-computed
+values in both NEMO forms, psi zero below the ML and on walls, T and S conserved by the
+transport, a front restratified, eddy-velocity closures adding up, and 1 rank = 2 ranks."""
+import math
+
+import netCDF4
+import numpy as np
+import pytest
+
+from ocean import eos
+from ocean.closure_slots import EDDY_VELOCITY, Closure
+from ocean.grid import OMEGA_S
+from ocean.mle import MU_ML_MEAN, MixedLayerEddies, mu, reference_level
+from ocean.model import Model
+
+from conftest import cfg_from, run_cli, run_mpi
+
+# 10 levels of 10 m, 10 km cells, f-plane, closed walls
+SMALL = {
+    "grid": {"kind": "box", "nx": 6, "ny": 5, "dx_m": 10e3, "dy_m": 10e3, "nz": 10, "depth_m": 100.0,
+             "dz_top_m": 0.0, "f0": 1e-4, "beta": 0.0},
+    "time": {"dt_s": 600.0},
+    "eos": {"kind": "linear"},
+    "init": {"kind": "uniform", "t0_degc": 10.0, "s0_psu": 35.0},
+    "forcing": {"kind": "none"},
+    "momentum": {"visc_coeff": 100.0},
+    "tracers": {"diff_coeff_m2_s": 0.0},
+}
+
+
+def _model(nn_mle=1, kind="fk08", **extra):
+    return Model(cfg_from(SMALL, mle__kind=kind, mle__nn_mle=nn_mle, **extra))
+
+
+def _mle(m) -> MixedLayerEddies:
+    return next(c for c in m.closures if isinstance(c, MixedLayerEddies))
+
+
+def _set_x_front(m, h_levels=5, dtdx_per_cell=0.1):
+    """A mixed layer of ``h_levels`` levels whose T rises by ``dtdx_per_cell`` per cell eastward,
+    over a strongly stratified interior; S uniform."""
+    g, s = m.grid, m.state
+    ig = np.arange(g.shape2[1]) - g.nhalo + g.i0
+    ts = 15.0 + dtdx_per_cell * ig
+    for k in range(g.nz):
+        s.T[k] = ts[None, :] if k < h_levels else 5.0 - 0.5 * k
+    s.T *= g.tmask
+    s.S[:] = 35.0 * g.tmask
+    m.exchange_state()
+
+
+def test_mu_shape_and_values():
+    h = 80.0
+    assert mu(0.0, h) == 0.0 and mu(h, h) == 0.0 and mu(1.5 * h, h) == 0.0
+    assert mu(0.5 * h, h) == pytest.approx(1.0, abs=1e-15)
+    # c = 1 - 2 z / h = 0.5 at z = h / 4: (1 - 0.25)(1 + 5/21 * 0.25)
+    assert mu(0.25 * h, h) == pytest.approx(0.75 * (1.0 + 5.0 / 84.0), rel=1e-14)
+    assert mu(0.25 * h, h) == pytest.approx(mu(0.75 * h, h), rel=1e-14)       # symmetric about mid-ML
+    z = (np.arange(200000) + 0.5) / 200000 * h
+    assert mu(z, h).mean() == pytest.approx(MU_ML_MEAN, rel=1e-8)
+    assert MU_ML_MEAN == pytest.approx(44 / 63)
+
+
+def test_reference_level_is_the_level_holding_10m():
+    assert reference_level(np.array([0.0, 10.0, 20.0, 30.0])) == 1          # NEMO nla10: the 10-20 m level
+    assert reference_level(np.array([0.0, 4.0, 8.0, 12.0, 16.0])) == 2
+    assert reference_level(np.array([0.0, 50.0, 100.0])) == 0
+
+
+@pytest.mark.parametrize("nn_mle", [0, 1])
+def test_psi_and_wb_match_hand_values(nn_mle):
+    m = _model(nn_mle)
+    _set_x_front(m)
+    c = _mle(m)
+    m.ueiv.fill(0.0)
+    m.veiv.fill(0.0)
+    c.eddy_velocity(m.ueiv, m.veiv)
+    g, H = m.grid, 50.0
+    j, i = g.nhalo + 2, g.nhalo + 2                           # an interior point away from the walls
+    p = m.eos
+    db = eos.GRAV * p.a0 * 0.1 / p.rho0                       # b = g a0 (T - 10) / rho0 (linear EOS)
+    assert c.ml.nml[j, i] == 5 and c.ml.hml[j, i] == H
+    assert c.ml.bml[j, i + 1] - c.ml.bml[j, i] == pytest.approx(db, rel=1e-12)
+    ds, e1u = 10e3, 10e3
+    if nn_mle == 1:
+        psim = 0.06 / (5e3 * 2 * OMEGA_S * math.sin(math.radians(20.0))) * H ** 2 * db / e1u * ds
+    else:
+        rb_c = eos.GRAV * 0.01 / p.rho0
+        lf_f = max(5e3 * math.sqrt(1e-8 + 1.0 / 172800.0 ** 2), math.sqrt(rb_c * H))
+        psim = 0.06 * H ** 2 * db / e1u * ds / lf_f
+    assert c.psim_u[j, i] == pytest.approx(psim, rel=1e-12)
+    assert psim > 0                                            # light water east: surface u* westward
+    assert c.psim_v[j, i] == 0.0
+    expect = psim * mu(g.gdepw[:-1], H)
+    np.testing.assert_allclose(c.psi_u[:, j, i], expect, rtol=1e-12, atol=1e-20)
+    assert np.all(c.psi_u[5:, j, i] == 0.0)                   # zero at and below the ML base
+    assert m.ueiv[0, j, i] < 0 < m.ueiv[4, j, i]
+    np.testing.assert_allclose(m.ueiv[:, j, i] * g.e3t, -np.diff(np.append(c.psi_u[:, j, i], 0.0)), rtol=1e-12)
+    assert c.wb[j, i] == pytest.approx(psim * db / e1u, rel=1e-12)   # psi_m . grad b
+    # walls: the U points on the closed edges carry no streamfunction
+    i_east = g.nhalo + g.nx - 1
+    assert np.all(c.psi_u[:, :, i_east] == 0.0) and np.all(c.psi_u[:, :, g.nhalo - 1] == 0.0)
+
+
+def _content(m):
+    g, s = m.grid, m.state
+    j, i = g.interior
+    vol = g.e1e2t[None, j, i] * g.e3t[:, None, None] * g.tmask[:, j, i]
+    return float((s.T[:, j, i] * vol).sum()), float((s.S[:, j, i] * vol).sum())
+
+
+def _potential_energy(m):
+    """sum(rho' depth vol) / sum(vol) (kg m-2): grows as heavy water sinks (PE = -g times it)."""
+    g, s = m.grid, m.state
+    j, i = g.interior
+    vol = g.e1e2t[None, j, i] * g.e3t[:, None, None] * g.tmask[:, j, i]
+    rho = eos.rho_insitu(s.T[:, j, i], s.S[:, j, i], 0.0, m.eos) - m.eos.rho0
+    return float((rho * g.gdept[:, None, None] * vol).sum() / vol.sum())
+
+
+def _ml_n2(m, nlev=5):
+    """Mean over the tile of (b(top) - b(level nlev-1)) / depth difference (s-2)."""
+    g, s = m.grid, m.state
+    j, i = g.interior
+    b = -eos.GRAV * (eos.rho_insitu(s.T[:, j, i], s.S[:, j, i], 0.0, m.eos) - m.eos.rho0) / m.eos.rho0
+    return float(((b[0] - b[nlev - 1]) / (g.gdept[nlev - 1] - g.gdept[0])).mean())
+
+
+def _y_front(m, salt=True):
+    """A mixed layer (50 m) with a tanh front in y in T (and S), over a stratified interior."""
+    g, s = m.grid, m.state
+    jg = np.arange(g.shape2[0]) - g.nhalo + g.j0
+    y = (jg - 0.5 * (g.ny_glo - 1)) / 2.0
+    for k in range(g.nz):
+        if k < 5:
+            s.T[k] = (15.0 + 1.0 * np.tanh(y))[:, None]
+            s.S[k] = (35.0 - (0.1 if salt else 0.0) * np.tanh(y))[:, None]   # fresher where warmer
+        else:
+            s.T[k], s.S[k] = 12.0 - 0.5 * k, 35.0
+    s.T *= g.tmask
+    s.S *= g.tmask
+    m.exchange_state()
+
+
+def _transport_only_step(m):
+    """The tracer part of a step with the resolved velocity at rest: only the MLE transport moves T, S."""
+    m.uadv.fill(0.0)
+    m.vadv.fill(0.0)
+    m._tracers()
+    m.state.nstep += 1
+
+
+def test_transport_conserves_t_and_s_and_restratifies():
+    m = Model(cfg_from(SMALL, grid__nx=4, grid__ny=12, mle__kind="fk08"))
+    _y_front(m)
+    heat0, salt0 = _content(m)
+    pe0, n2_0 = _potential_energy(m), _ml_n2(m)
+    pe = pe0
+    for n in range(100):
+        _transport_only_step(m)
+        if n % 10 == 9:
+            p = _potential_energy(m)
+            assert p >= pe - 1e-15 * abs(pe)          # heavy water only sinks
+            pe = p
+    heat, salt = _content(m)
+    assert abs(heat - heat0) <= 1e-13 * abs(heat0)
+    assert abs(salt - salt0) <= 1e-13 * abs(salt0)
+    assert np.abs(_mle(m).psi_v).max() > 0
+    assert pe > pe0
+    assert _ml_n2(m) > n2_0 + 1e-7                   # the mixed layer restratifies
+
+
+def test_front_restratifies_more_with_fk08_in_the_full_model():
+    res = {}
+    for kind in ("none", "fk08"):
+        m = Model(cfg_from(SMALL, grid__nx=4, grid__ny=12, grid__periodic_x=True, mle__kind=kind))
+        _y_front(m, salt=False)
+        pe0, n20 = _potential_energy(m), _ml_n2(m)
+        for _ in range(36):
+            m.step()
+        res[kind] = (_potential_energy(m) - pe0, _ml_n2(m) - n20)
+    assert res["fk08"][0] > res["none"][0]          # more heavy water sunk
+    assert res["fk08"][1] > res["none"][1] + 1e-7    # ML N2 grows more
+
+
+class _ConstantDrift(Closure):
+    """A second eddy-velocity closure: u* = 1e-3 m s-1 on the interior."""
+    slots = frozenset({EDDY_VELOCITY})
+
+    def __init__(self, model):
+        self.model = model
+
+    def eddy_velocity(self, ueiv, veiv):
+        j, i = self.model.grid.interior
+        ueiv[:, j, i] += 1e-3 * self.model.grid.umask[:, j, i]
+
+
+def test_eddy_velocity_closures_add_up():
+    m = _model()
+    _set_x_front(m)
+    m.uadv.fill(0.0)
+    m.vadv.fill(0.0)
+    m._eddy_velocity()
+    alone = m.uadv.copy()
+    m.add_closure(_ConstantDrift(m))
+    m.uadv.fill(0.0)
+    m.vadv.fill(0.0)
+    m._eddy_velocity()
+    g = m.grid
+    j, i = g.interior
+    np.testing.assert_array_equal(m.uadv[:, j, i], alone[:, j, i] + 1e-3 * g.umask[:, j, i])
+    assert np.abs(alone).max() > 1e-4
+
+
+def test_off_by_default():
+    m = Model(cfg_from(SMALL))
+    assert m.closures == [] and m.ueiv is None and "psiu_mle" not in m.fields.public()
+
+
+MLE_RUN = ["--steps", "24", "--no-progress", "--set", "output.interval_days=0.5", "--set", "mle.kind=fk08",
+           "--set", 'output.fields=["thetao","uo","wo","mld","psiu_mle","psiv_mle","wb_mle","mld_mle"]']
+
+
+def test_bitwise_identical_on_one_and_two_ranks(tmp_path, warm_jit):
+    a, b = tmp_path / "r1", tmp_path / "r2"
+    r = run_cli("run", "configs/dino_r4.toml", "--out", a, *MLE_RUN)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", b, *MLE_RUN)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in ("output.nc", "restart.nc"):
+        with netCDF4.Dataset(a / name) as na, netCDF4.Dataset(b / name) as nb:
+            assert set(na.variables) == set(nb.variables)
+            for v in na.variables:
+                assert np.array_equal(np.ma.filled(na[v][:], np.nan), np.ma.filled(nb[v][:], np.nan),
+                                      equal_nan=True), (name, v)
+    with netCDF4.Dataset(a / "output.nc") as na:
+        assert np.nanmax(np.abs(np.ma.filled(na["psiu_mle"][:], np.nan))) > 0
+        assert np.nanmax(np.ma.filled(na["wb_mle"][:], np.nan)) > 0
+
+
+# ---------------------------------------------------------------------------- BBZ24's ocean side
+def test_bbz24_inputs_match_hand_values():
+    m = _model(kind="bbz24")
+    _set_x_front(m)
+    g, s, a = m.grid, m.state, 2e-6                      # u = a y in the mixed layer: vorticity -a, strain |a|
+    jg = np.arange(g.shape2[0]) - g.nhalo + g.j0
+    s.u[:5] = (a * 10e3 * jg)[None, :, None] * g.umask[:5]
+    c = _mle(m)
+    c.start_of_step()
+    j, i = g.nhalo + 2, g.nhalo + 2
+    f = {name: c.inputs[name][j, i] for name in c.inputs}
+    db_dx = eos.GRAV * m.eos.a0 * 0.1 / m.eos.rho0 / 10e3
+    assert f["bbz24_grad_b"] == pytest.approx(db_dx, rel=1e-12)
+    assert f["bbz24_fcor"] == 1e-4 and f["bbz24_hml"] == -50.0
+    assert f["bbz24_tau"] == 0.0 and f["bbz24_q"] == 0.0
+    assert f["bbz24_vort"] == pytest.approx(-a, rel=1e-12)
+    assert f["bbz24_strain"] == pytest.approx(a, rel=1e-12)
+    assert abs(f["bbz24_div"]) <= 1e-20
+    assert np.all(c.inputs["bbz24_hml"][g.interior][g.tmask[0][g.interior] > 0] == -50.0)
+
+
+def test_inversion_returns_the_given_wb_where_grad_b_is_not_tiny():
+    m = _model(kind="bbz24")
+    _set_x_front(m)
+    c = _mle(m)
+    c.start_of_step()
+    g = m.grid
+    j, i = g.interior
+    wb = 3e-9
+    c.wb[j, i] = wb * g.tmask[0, j, i]
+    c.set_psi_from_wb()
+    jj, ii = g.nhalo + 2, g.nhalo + 2
+    dbu = (c.ml.bml[jj, ii + 1] - c.ml.bml[jj, ii]) / g.e1u[jj, ii]
+    assert c.raw_u[jj, ii] * dbu == pytest.approx(wb, rel=1e-12)           # psi . grad b = w'b'
+    assert c.psim_u[jj, ii] == pytest.approx(c.raw_u[jj, ii], rel=1e-12)   # the smoothing keeps a uniform psi
+    assert np.all(c.raw_v == 0.0)
+    out = np.zeros(g.shape2)
+    from ocean.mle import buoyancy_flux
+    buoyancy_flux(c.psim_u, c.psim_v, c.ml.bml, g.metrics, g.masks, g.nhalo, out)
+    assert out[jj, ii] == pytest.approx(wb, rel=1e-12)
+    # no gradient: psi is 0 (|grad b|^2 = 0 is taken as 1), never infinite
+    m.state.T[:5] = 15.0 * g.tmask[:5]
+    m.exchange_state()
+    c.start_of_step()
+    c.set_psi_from_wb()
+    assert np.all(c.psim_u == 0.0) and np.all(np.isfinite(c.psim_v))
+
+
+def test_laplacian_pass_weights():
+    from ocean.mle import laplacian_pass
+    a = np.zeros((9, 9))
+    a[4, 4] = 1.0
+    out = np.zeros_like(a)
+    laplacian_pass(a, 3, out)
+    assert out[4, 4] == 0.5 and out[4, 3] == out[4, 5] == out[3, 4] == out[5, 4] == 0.125
+    assert out.sum() == 1.0
+
+
+def _constant_wb_closure(path, wb=1e-8):
+    """A closure file with BBZ24's declaration that returns a constant w'b' in the water."""
+    import torch
+    from closures.published import BBZ24_SPEC
+    from closures.runtime import save
+
+    class ConstantWB(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mask = (x[:, 2:3, 9:x.shape[2] - 9, 9:x.shape[3] - 9] != 0).to(x.dtype)
+            return mask * 1e-8
+
+    assert wb == 1e-8
+    return save(ConstantWB(), BBZ24_SPEC, path)
+
+
+@pytest.mark.parametrize("sign", [-1.0, 1.0])
+def test_bbz24_path_restratifies_with_a_positive_wb(tmp_path, sign):
+    from ocean.run import attach_closures
+    model_file = _constant_wb_closure(tmp_path / "wb.pt")
+    res = {}
+    for kind in ("none", "bbz24"):
+        net = {"closure__model_file": str(model_file)} if kind == "bbz24" else {}
+        cfg = cfg_from(SMALL, grid__nx=10, grid__ny=12, grid__periodic_x=True, mle__kind=kind, mle__hml_sign=sign,
+                       **net)
+        m = Model(cfg)
+        attach_closures(m, cfg, None)
+        _y_front(m, salt=False)
+        pe0, n20 = _potential_energy(m), _ml_n2(m)
+        for _ in range(36):
+            m.step()
+        res[kind] = (_potential_energy(m) - pe0, _ml_n2(m) - n20)
+        if kind == "bbz24":
+            c = _mle(m)
+            g = m.grid
+            j, i = g.interior
+            assert np.all(c.wb[j, i][g.tmask[0, j, i] > 0] == np.float32(1e-8))
+            assert np.abs(c.psi_v).max() > 0
+            assert np.all(m.fields["bbz24_hml"].get(m)[j, i] * sign > 0)
+    assert res["bbz24"][0] > res["none"][0]
+    assert res["bbz24"][1] > res["none"][1] + 1e-8
