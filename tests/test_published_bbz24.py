@@ -121,7 +121,7 @@ def _independent(conv: nn.Sequential, x: np.ndarray, norms, halo: int = 9, dtype
 
 def _check(src: Path, norm_dir: Path, out: Path) -> dict:
     torch.set_num_threads(1)
-    closure = LoadedClosure(import_bbz24(src, norm_dir, out))
+    closure = LoadedClosure(import_bbz24(src, norm_dir, out), precision="fp32-eager")
     s = closure.spec
     assert s.halo == 9 and [f.name for f in s.inputs] == [n for _, n, _ in BBZ24_INPUTS]
     assert [(f.name, f.point, f.units) for f in s.outputs] == [("wb", "T", "m2 s-3")]
@@ -157,7 +157,7 @@ def test_a_tile_with_its_9_point_halo_equals_the_whole_domain(tmp_path):
     whole-domain result: each layer's reflect padding reaches no further than the halo it eats."""
     torch.set_num_threads(1)
     closure = LoadedClosure(import_bbz24(_random_bbz24(tmp_path / "fcnn.pt"), _norms(tmp_path / "n"),
-                                         tmp_path / "bbz24.pt"))
+                                         tmp_path / "bbz24.pt"), precision="fp32-eager")
     mean, std, _, _ = _read_norms(tmp_path / "n")
     whole = _inputs(mean, std, (1, 60, 52), land=False)
     padded = np.pad(whole, ((0, 0), (0, 0), (9, 9), (9, 9)), mode="constant")
