@@ -1,0 +1,228 @@
+"""NEMO's TKE closure (``ln_zdftke``, ``zdftke.F90`` of NEMO 5.0 as coded): the turbulent
+kinetic energy ``en`` (m2 s-2, a prognostic at W points) and from it the closure's
+viscosity ``avm_k`` and diffusivity ``avt_k`` (m2 s-1, W points of T columns).
+
+    de/dt = Km S2 - Kr N2 + d/dz(Km de/dz) - c_eps e^(3/2)/l_eps (+ Langmuir) (+ nn_etau)
+    Km = max(c_k l_m sqrt(e), avm0),  Kr = max(Pr^-1 max(c_k l_m sqrt(e), avt0), avt0)
+
+One implicit solve per column over the interior W points (k = 1 .. kbot-1; e(0) the
+Dirichlet surface value ``max(emin0, ebb |tau| / rho0)``, e(kbot) on the sea floor
+``max(emin, 0.001875 Cd sqrt(|u_b|^2 + ke0) |2 u_b|)`` when there is drag); the shear and
+buoyancy terms explicit, diffusion implicit with ``max(Km(k) + Km(k+-1), 2e-5) / 2``,
+dissipation linearised as c_eps (sqrt(e^n)/l_eps)(1.5 e^(n+1) - 0.5 e^n) with the previous
+step's ``dissl`` = sqrt(e)/l_eps; then ``e = max(e, emin)`` and, with ``nn_etau = 1``,
+``e += efr e(0) exp(-z/h_tau)`` (not times dt, as NEMO). Mixing lengths (``nn_mxl = 3``):
+l = max(lmin, sqrt(2 e / max(N2, rsmall))), l_up swept down from the surface length
+``max(lmin, kappa 2e5 |tau| / (rho0 g))``, l_dwn swept up from lmin at the floor, both with
+|dl/dz| <= 1; l_m = min(l_up, l_dwn), l_eps = sqrt(l_up l_dwn). Prandtl number
+(``nn_pdl = 1``): Pr^-1 = max(0.1, Ri_c / max(Ri_c, Ri)), Ri = N2 Km / (S2 + bshear) (0
+where N2 <= 0), Ri_c = 2 / (2 + c_eps / c_k). Langmuir cells (``ln_lc``, Axell 2002):
+P_LC = u_s^3 (c_LC sin(pi z / H_LC))^3 / H_LC above H_LC, with u_s^2 / 2 = 0.5 0.016^2
+|tau| / (rho_air C_d) and H_LC the first W depth where sum(max(N2, 0) z e3w) > u_s^2 / 2.
+
+Where this departs from NEMO (docs/numerics.md, "TKE and EVD"): the shear production is
+``Km^(n-1) |du^n/dz|^2`` (the dissipation of resolved kinetic energy by the backward-Euler
+viscosity of the previous step, which produced u^n with Km^(n-1): the energy-consistent
+form for our forward scheme; NEMO's leapfrog form multiplies the shears of two levels);
+N2 of the step start stands for NEMO's ``rn2b`` and ``rn2``; l_dwn adds the thickness of
+the level between two W points (NEMO adds the next level's; the same on uniform levels).
+
+Every array is allocated in :class:`TKE`; the kernel allocates nothing. The kernel works
+on interior columns; ``avm_k`` is read at the neighbours (the shear at T points averages
+the U and V points around) and is double-buffered so rows run in parallel.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .eos import GRAV
+from .kernels import kernel, prange
+
+KAPPA = 0.4                 # von Karman constant (NEMO vkarmn)
+RSMALL = 1.0e-20            # NEMO rsmall-like floor of N2 in the mixing length (s-2)
+RHO_AIR, CD_AIR = 1.22, 1.5e-3   # air density (kg m-3) and drag of the Langmuir velocity scale (NEMO zrhoa, zcdrag)
+
+
+@kernel
+def tke_step(u, v, bn2, taux, tauy, tmask, umask, vmask, kbot, e3t, e3w, gdepw, etau_w, c, flags, nhalo,
+             en, avm_k, avt_k, dissl, avm_new, pdlr, work, ldn, taum, ebot, hlc):
+    """One step of the TKE equation and the coefficients that follow (interior columns).
+
+    In: u, v (m s-1) of the step start; bn2 (s-2, W points); taux, tauy (N m-2 at U, V
+    points); masks; kbot (wet levels); e3t, e3w, gdepw (m, 1-D); etau_w (the nn_etau factor
+    efr exp(-gdepw/htau) at wet W points, 0 when off); ``c`` the constants (see
+    :meth:`TKE.constants`); ``flags`` (langmuir, drag) as 0/1 integers. In/out: en (m2 s-2),
+    avt_k, dissl (s-1); avm_k (m2 s-1) read, avm_new written (the caller swaps them).
+    Work: pdlr, work, ldn (3-D), taum, ebot, hlc (2-D)."""
+    (dt, ediff, ediss, ebb_rho0, emin, emin0, bshear, lmin, raug, ri_cri, avm0, avt0,
+     lc, zcsd, cd, ke0) = c
+    langmuir, drag = flags
+    nz, nj, ni = en.shape
+    half_dt = 0.5 * dt
+    for j in prange(nhalo, nj - nhalo):
+        # surface and sea-floor values, |tau| at T points
+        for i in range(nhalo, ni - nhalo):
+            tu = 0.5 * (taux[j, i - 1] + taux[j, i])
+            tv = 0.5 * (tauy[j - 1, i] + tauy[j, i])
+            tm = math.sqrt(tu * tu + tv * tv) * tmask[0, j, i]
+            taum[j, i] = tm
+            en[0, j, i] = max(emin0, ebb_rho0 * tm) * tmask[0, j, i]
+            kb = kbot[j, i]
+            eb = 0.0
+            if drag == 1 and kb > 0:
+                k = kb - 1
+                mu = 2.0 - umask[k, j, i - 1] * umask[k, j, i]
+                mv = 2.0 - vmask[k, j - 1, i] * vmask[k, j, i]
+                ut = mu * (u[k, j, i] + u[k, j, i - 1])
+                vt = mv * (v[k, j, i] + v[k, j - 1, i])
+                uu = ut * ut + vt * vt
+                eb = max(0.001875 * cd * math.sqrt(0.25 * uu + ke0) * math.sqrt(uu), emin)
+            ebot[j, i] = eb
+            hlc[j, i] = gdepw[kb]
+        if langmuir == 1:       # depth of the Langmuir cells: first W point where the PE passes u_s^2 / 2
+            for i in range(nhalo, ni - nhalo):
+                work[0, j, i] = 0.0
+            for k in range(1, nz):
+                for i in range(nhalo, ni - nhalo):
+                    pe = work[k - 1, j, i] + max(bn2[k, j, i], 0.0) * gdepw[k] * e3w[k]
+                    work[k, j, i] = pe
+                    if pe > zcsd * taum[j, i] and k < kbot[j, i] and work[k - 1, j, i] <= zcsd * taum[j, i]:
+                        hlc[j, i] = gdepw[k]
+        # matrix, right-hand side and forward elimination (work holds the upper factors)
+        for k in range(1, nz):
+            for i in range(nhalo, ni - nhalo):
+                wm = tmask[k, j, i]
+                if wm == 0.0:
+                    en[k, j, i] = 0.0
+                    work[k, j, i] = 0.0
+                    pdlr[k, j, i] = 1.0
+                    continue
+                # shear production Km |du/dz|^2 at T points (wet U, V points around)
+                r2 = 1.0 / (e3w[k] * e3w[k])
+                du0 = u[k - 1, j, i - 1] - u[k, j, i - 1]
+                du1 = u[k - 1, j, i] - u[k, j, i]
+                dv0 = v[k - 1, j - 1, i] - v[k, j - 1, i]
+                dv1 = v[k - 1, j, i] - v[k, j, i]
+                su0 = (avm_k[k, j, i - 1] + avm_k[k, j, i]) * du0 * du0 * umask[k, j, i - 1]
+                su1 = (avm_k[k, j, i] + avm_k[k, j, i + 1]) * du1 * du1 * umask[k, j, i]
+                sv0 = (avm_k[k, j - 1, i] + avm_k[k, j, i]) * dv0 * dv0 * vmask[k, j - 1, i]
+                sv1 = (avm_k[k, j, i] + avm_k[k, j + 1, i]) * dv1 * dv1 * vmask[k, j, i]
+                sh2 = 0.25 * r2 * ((su0 + su1) * (2.0 - umask[k, j, i - 1] * umask[k, j, i])
+                                   + (sv0 + sv1) * (2.0 - vmask[k, j - 1, i] * vmask[k, j, i]))
+                n2 = bn2[k, j, i]
+                ri = n2 * avm_k[k, j, i] / (sh2 + bshear) if n2 > 0.0 else 0.0
+                pdlr[k, j, i] = max(0.1, ri_cri / max(ri_cri, ri))
+                am_dn = avm_k[k + 1, j, i] if k + 1 < nz else 0.0
+                up = -half_dt * max(am_dn + avm_k[k, j, i], 2.0e-5) / (e3t[k] * e3w[k])
+                lw = -half_dt * max(avm_k[k, j, i] + avm_k[k - 1, j, i], 2.0e-5) / (e3t[k - 1] * e3w[k])
+                dis = dissl[k, j, i]
+                diag = 1.0 - lw - up + 1.5 * dt * ediss * dis
+                e_old = en[k, j, i]
+                rhs = e_old + dt * (sh2 - avt_k[k, j, i] * n2 + 0.5 * ediss * dis * e_old)
+                if langmuir == 1 and gdepw[k] < hlc[j, i]:
+                    ws = lc * math.sin(math.pi * gdepw[k] / hlc[j, i])
+                    us = math.sqrt(2.0 * zcsd * taum[j, i])
+                    rhs += dt * us * us * us * ws * ws * ws / hlc[j, i]
+                if k == kbot[j, i] - 1:            # the sea-floor value, known
+                    rhs -= up * ebot[j, i]
+                    up = 0.0
+                if k == 1:                         # the surface value, known
+                    rhs -= lw * en[0, j, i]
+                    denom = diag
+                    en[k, j, i] = rhs / denom
+                else:
+                    denom = diag - lw * work[k - 1, j, i]
+                    en[k, j, i] = (rhs - lw * en[k - 1, j, i]) / denom
+                work[k, j, i] = up / denom
+        for k in range(nz - 2, 0, -1):
+            for i in range(nhalo, ni - nhalo):
+                en[k, j, i] -= work[k, j, i] * en[k + 1, j, i]
+        # floor, penetration (nn_etau = 1), the length scales: work = l_up, ldn = l_dwn
+        for i in range(nhalo, ni - nhalo):
+            work[0, j, i] = max(lmin, raug * taum[j, i])
+        for k in range(1, nz):
+            for i in range(nhalo, ni - nhalo):
+                wm = tmask[k, j, i]
+                e = max(en[k, j, i], emin) * wm + etau_w[k, j, i] * en[0, j, i]
+                en[k, j, i] = e
+                lk = max(lmin, math.sqrt(2.0 * e / max(bn2[k, j, i], RSMALL)))
+                ldn[k, j, i] = lk
+                work[k, j, i] = min(work[k - 1, j, i] + e3t[k - 1], lk)
+        for i in range(nhalo, ni - nhalo):       # l_dwn is lmin at the floor (and below it, where e = 0)
+            ldn[nz - 1, j, i] = min(lmin + e3t[nz - 1], ldn[nz - 1, j, i])
+        for k in range(nz - 2, 0, -1):
+            for i in range(nhalo, ni - nhalo):
+                ldn[k, j, i] = min(ldn[k + 1, j, i] + e3t[k], ldn[k, j, i])
+        # the coefficients
+        for i in range(nhalo, ni - nhalo):
+            w0 = tmask[0, j, i]
+            l0 = work[0, j, i]
+            sqe = math.sqrt(en[0, j, i])
+            avm_new[0, j, i] = max(ediff * l0 * sqe, avm0) * w0
+            avt_k[0, j, i] = max(ediff * l0 * sqe, avt0) * w0
+            dissl[0, j, i] = sqe / l0
+        for k in range(1, nz):
+            for i in range(nhalo, ni - nhalo):
+                wm = tmask[k, j, i]
+                lup = work[k, j, i]
+                lwn = ldn[k, j, i]
+                sqe = math.sqrt(en[k, j, i])
+                av = ediff * min(lup, lwn) * sqe
+                avm_new[k, j, i] = max(av, avm0) * wm
+                avt_k[k, j, i] = max(pdlr[k, j, i] * max(av, avt0), avt0) * wm
+                dissl[k, j, i] = sqe / math.sqrt(lup * lwn)
+
+
+class TKE:
+    """The TKE state and work arrays of a tile, and one step of it (:meth:`step`).
+
+    ``en`` (m2 s-2), ``avm_k``, ``avt_k`` (m2 s-1), ``dissl`` (s-1) at W points of T columns
+    are what a restart carries; ``avm_k`` has a valid halo (exchanged after each step)."""
+
+    def __init__(self, grid, p, *, avm0: float, avt0: float, cd: float, ke0: float, rho0: float, dt: float):
+        """``p``: the [vertical_mixing] section; ``avm0``, ``avt0`` (m2 s-1) the background
+        viscosity and diffusivity; ``cd``, ``ke0`` (m2 s-2) the bottom drag; ``rho0`` (kg m-3)."""
+        self.grid, self.p = grid, p
+        self.avm0, self.avt0 = avm0, avt0
+        z3, z2 = lambda: np.zeros(grid.shape3), lambda: np.zeros(grid.shape2)  # noqa: E731
+        self.en, self.avm_k, self.avt_k, self.dissl = z3(), z3(), z3(), z3()
+        self.avm_new, self.pdlr, self.work, self.ldn = z3(), z3(), z3(), z3()
+        self.taum, self.ebot, self.hlc = z2(), z2(), z2()
+        lmin = 1e-6 / (p.tke_ediff * math.sqrt(p.tke_emin_m2_s2))      # NEMO rmxl_min: Km = 1e-6 at e = emin
+        self.lmin = lmin
+        self.c = (float(dt), p.tke_ediff, p.tke_ediss, p.tke_ebb / rho0, p.tke_emin_m2_s2, p.tke_emin0_m2_s2,
+                  p.tke_bshear_s2, lmin, KAPPA * 2.0e5 / (rho0 * GRAV),
+                  2.0 / (2.0 + p.tke_ediss / p.tke_ediff), float(avm0), float(avt0),
+                  p.tke_langmuir_coeff, 0.5 * 0.016 * 0.016 / (RHO_AIR * CD_AIR), float(cd), float(ke0))
+        self.flags = (1 if p.tke_langmuir else 0, 1 if cd > 0.0 else 0)
+        self.etau_w = z3()
+        if p.tke_etau:
+            if p.tke_htau == "latitude":       # nn_htau = 1: 0.5 m at the equator to 30 m poleward of 42 deg
+                htau = np.maximum(0.5, np.minimum(30.0, 45.0 * np.abs(np.sin(np.radians(grid.lat_t)))))
+            else:                              # nn_htau = 0: 10 m
+                htau = np.full(grid.shape2, 10.0)
+            wmask = grid.tmask.copy()
+            wmask[0] = 0.0
+            self.etau_w[:] = (p.tke_efr * np.exp(-grid.gdepw[:grid.nz, None, None] / htau[None])
+                              * wmask * grid.tmask[0][None])
+        self.reset()
+
+    def reset(self) -> None:
+        """The state of a run's start (NEMO): e = emin, dissl = 1e-12, the background coefficients."""
+        g = self.grid
+        wmask = g.tmask
+        self.en[:] = self.p.tke_emin_m2_s2 * wmask
+        self.dissl[:] = 1e-12
+        self.avm_k[:] = self.avm0 * wmask
+        self.avt_k[:] = self.avt0 * wmask
+
+    def step(self, bn2, u, v, taux, tauy) -> None:
+        """Advance en by one step and fill avm_k, avt_k, dissl (interior; avm_k's halo is the
+        caller's to exchange)."""
+        g = self.grid
+        tke_step(u, v, bn2, taux, tauy, g.tmask, g.umask, g.vmask, g.kbot_t, g.e3t, g.e3w, g.gdepw, self.etau_w,
+                 self.c, self.flags, g.nhalo, self.en, self.avm_k, self.avt_k, self.dissl, self.avm_new,
+                 self.pdlr, self.work, self.ldn, self.taum, self.ebot, self.hlc)
+        self.avm_k, self.avm_new = self.avm_new, self.avm_k
