@@ -46,16 +46,17 @@ RHO_AIR, CD_AIR = 1.22, 1.5e-3   # air density (kg m-3) and drag of the Langmuir
 
 
 @kernel
-def tke_step(u, v, bn2, taux, tauy, tmask, umask, vmask, kbot, e3t, e3w, gdepw, etau_w, c, flags, nhalo,
-             en, avm_k, avt_k, dissl, avm_new, pdlr, work, ldn, taum, ebot, hlc):
+def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau, c, flags, nhalo,
+             en, avm_k, avt_k, dissl, avm_new, work, ldn, taum, ebot, hlc):
     """One step of the TKE equation and the coefficients that follow (interior columns).
 
     In: u, v (m s-1) of the step start; bn2 (s-2, W points); taux, tauy (N m-2 at U, V
-    points); masks; kbot (wet levels); e3t, e3w, gdepw (m, 1-D); etau_w (the nn_etau factor
-    efr exp(-gdepw/htau) at wet W points, 0 when off); ``c`` the constants (see
+    points); kbot, kbot_u, kbot_v (wet levels of T, U, V columns: the masks, as 2-D arrays
+    that stay in cache); e3t, e3w, gdepw (m, 1-D); etau (nz, nj) the nn_etau factor
+    efr exp(-gdepw/htau) (htau depends on latitude, so on j only; 0 when off); ``c`` the constants (see
     :meth:`TKE.constants`); ``flags`` (langmuir, drag) as 0/1 integers. In/out: en (m2 s-2),
     avt_k, dissl (s-1); avm_k (m2 s-1) read, avm_new written (the caller swaps them).
-    Work: pdlr, work, ldn (3-D), taum, ebot, hlc (2-D)."""
+    Work: work, ldn (3-D), taum, ebot, hlc (2-D)."""
     (dt, ediff, ediss, ebb_rho0, emin, emin0, bshear, lmin, raug, ri_cri, avm0, avt0,
      lc, zcsd, cd, ke0) = c
     langmuir, drag = flags
@@ -66,23 +67,24 @@ def tke_step(u, v, bn2, taux, tauy, tmask, umask, vmask, kbot, e3t, e3w, gdepw, 
         for i in range(nhalo, ni - nhalo):
             tu = 0.5 * (taux[j, i - 1] + taux[j, i])
             tv = 0.5 * (tauy[j - 1, i] + tauy[j, i])
-            tm = math.sqrt(tu * tu + tv * tv) * tmask[0, j, i]
-            taum[j, i] = tm
-            en[0, j, i] = max(emin0, ebb_rho0 * tm) * tmask[0, j, i]
             kb = kbot[j, i]
+            w0 = 1.0 if kb > 0 else 0.0
+            tm = math.sqrt(tu * tu + tv * tv) * w0
+            taum[j, i] = tm
+            en[0, j, i] = max(emin0, ebb_rho0 * tm) * w0
             eb = 0.0
             if drag == 1 and kb > 0:
                 k = kb - 1
-                mu = 2.0 - umask[k, j, i - 1] * umask[k, j, i]
-                mv = 2.0 - vmask[k, j - 1, i] * vmask[k, j, i]
+                mu = 1.0 if k < kbot_u[j, i - 1] and k < kbot_u[j, i] else 2.0
+                mv = 1.0 if k < kbot_v[j - 1, i] and k < kbot_v[j, i] else 2.0
                 ut = mu * (u[k, j, i] + u[k, j, i - 1])
                 vt = mv * (v[k, j, i] + v[k, j - 1, i])
                 uu = ut * ut + vt * vt
                 eb = max(0.001875 * cd * math.sqrt(0.25 * uu + ke0) * math.sqrt(uu), emin)
             ebot[j, i] = eb
             hlc[j, i] = gdepw[kb]
-        if langmuir == 1:       # depth of the Langmuir cells: first W point where the PE passes u_s^2 / 2
-            for i in range(nhalo, ni - nhalo):
+        if langmuir == 1:       # Langmuir cells: their depth (the first W point where the PE
+            for i in range(nhalo, ni - nhalo):  # passes u_s^2 / 2), then their source (in work)
                 work[0, j, i] = 0.0
             for k in range(1, nz):
                 for i in range(nhalo, ni - nhalo):
@@ -90,88 +92,106 @@ def tke_step(u, v, bn2, taux, tauy, tmask, umask, vmask, kbot, e3t, e3w, gdepw, 
                     work[k, j, i] = pe
                     if pe > zcsd * taum[j, i] and k < kbot[j, i] and work[k - 1, j, i] <= zcsd * taum[j, i]:
                         hlc[j, i] = gdepw[k]
-        # matrix, right-hand side and forward elimination (work holds the upper factors)
+            for k in range(1, nz):
+                for i in range(nhalo, ni - nhalo):
+                    src = 0.0
+                    if gdepw[k] < hlc[j, i]:
+                        ws = lc * math.sin(math.pi * gdepw[k] / hlc[j, i])
+                        us = math.sqrt(2.0 * zcsd * taum[j, i])
+                        src = dt * us * us * us * ws * ws * ws / hlc[j, i]
+                    work[k, j, i] = src
+        # matrix, right-hand side and forward elimination: work holds the upper factors, avt_k
+        # (read first: the buoyancy term) the inverse Prandtl number. Land rows are identity
+        # rows with e = 0 (the coefficients times the mask); the floor value and the surface
+        # value are known (moved to the right-hand side)
         for k in range(1, nz):
+            c_up = half_dt / (e3t[k] * e3w[k])
+            c_lw = half_dt / (e3t[k - 1] * e3w[k])
+            r2 = 0.25 / (e3w[k] * e3w[k])
+            last = k == nz - 1
             for i in range(nhalo, ni - nhalo):
-                wm = tmask[k, j, i]
-                if wm == 0.0:
-                    en[k, j, i] = 0.0
-                    work[k, j, i] = 0.0
-                    pdlr[k, j, i] = 1.0
-                    continue
+                wm = 1.0 if k < kbot[j, i] else 0.0
+                uw = 1.0 if k < kbot_u[j, i - 1] else 0.0
+                ue = 1.0 if k < kbot_u[j, i] else 0.0
+                vs = 1.0 if k < kbot_v[j - 1, i] else 0.0
+                vn = 1.0 if k < kbot_v[j, i] else 0.0
                 # shear production Km |du/dz|^2 at T points (wet U, V points around)
-                r2 = 1.0 / (e3w[k] * e3w[k])
                 du0 = u[k - 1, j, i - 1] - u[k, j, i - 1]
                 du1 = u[k - 1, j, i] - u[k, j, i]
                 dv0 = v[k - 1, j - 1, i] - v[k, j - 1, i]
                 dv1 = v[k - 1, j, i] - v[k, j, i]
-                su0 = (avm_k[k, j, i - 1] + avm_k[k, j, i]) * du0 * du0 * umask[k, j, i - 1]
-                su1 = (avm_k[k, j, i] + avm_k[k, j, i + 1]) * du1 * du1 * umask[k, j, i]
-                sv0 = (avm_k[k, j - 1, i] + avm_k[k, j, i]) * dv0 * dv0 * vmask[k, j - 1, i]
-                sv1 = (avm_k[k, j, i] + avm_k[k, j + 1, i]) * dv1 * dv1 * vmask[k, j, i]
-                sh2 = 0.25 * r2 * ((su0 + su1) * (2.0 - umask[k, j, i - 1] * umask[k, j, i])
-                                   + (sv0 + sv1) * (2.0 - vmask[k, j - 1, i] * vmask[k, j, i]))
+                am = avm_k[k, j, i]
+                su0 = (avm_k[k, j, i - 1] + am) * du0 * du0 * uw
+                su1 = (am + avm_k[k, j, i + 1]) * du1 * du1 * ue
+                sv0 = (avm_k[k, j - 1, i] + am) * dv0 * dv0 * vs
+                sv1 = (am + avm_k[k, j + 1, i]) * dv1 * dv1 * vn
+                sh2 = r2 * ((su0 + su1) * (2.0 - uw * ue) + (sv0 + sv1) * (2.0 - vs * vn))
                 n2 = bn2[k, j, i]
-                ri = n2 * avm_k[k, j, i] / (sh2 + bshear) if n2 > 0.0 else 0.0
-                pdlr[k, j, i] = max(0.1, ri_cri / max(ri_cri, ri))
-                am_dn = avm_k[k + 1, j, i] if k + 1 < nz else 0.0
-                up = -half_dt * max(am_dn + avm_k[k, j, i], 2.0e-5) / (e3t[k] * e3w[k])
-                lw = -half_dt * max(avm_k[k, j, i] + avm_k[k - 1, j, i], 2.0e-5) / (e3t[k - 1] * e3w[k])
+                # Pr^-1 = max(0.1, Ri_c / max(Ri_c, Ri)), Ri = N2 Km / (S2 + bshear), 0 if N2 <= 0
+                d = ri_cri * (sh2 + bshear)
+                nm = max(n2, 0.0) * am
+                buoy = avt_k[k, j, i] * n2
+                avt_k[k, j, i] = max(0.1, d / max(d, nm))
                 dis = dissl[k, j, i]
-                diag = 1.0 - lw - up + 1.5 * dt * ediss * dis
                 e_old = en[k, j, i]
-                rhs = e_old + dt * (sh2 - avt_k[k, j, i] * n2 + 0.5 * ediss * dis * e_old)
-                if langmuir == 1 and gdepw[k] < hlc[j, i]:
-                    ws = lc * math.sin(math.pi * gdepw[k] / hlc[j, i])
-                    us = math.sqrt(2.0 * zcsd * taum[j, i])
-                    rhs += dt * us * us * us * ws * ws * ws / hlc[j, i]
-                if k == kbot[j, i] - 1:            # the sea-floor value, known
-                    rhs -= up * ebot[j, i]
-                    up = 0.0
-                if k == 1:                         # the surface value, known
+                rhs = (e_old + dt * (sh2 - buoy + 0.5 * ediss * dis * e_old)) * wm
+                if langmuir == 1:
+                    rhs += work[k, j, i] * wm
+                en[k, j, i] = rhs
+            for i in range(nhalo, ni - nhalo):      # the elimination (a loop of its own: fewer arrays)
+                kb = kbot[j, i]
+                wm = 1.0 if k < kb else 0.0
+                tnext = 1.0 if k + 1 < kb else 0.0
+                am = avm_k[k, j, i]
+                am_dn = 0.0 if last else avm_k[k + 1, j, i]
+                up = -c_up * max(am_dn + am, 2.0e-5) * wm
+                lw = -c_lw * max(am + avm_k[k - 1, j, i], 2.0e-5) * wm
+                diag = 1.0 - lw - up + 1.5 * dt * ediss * dissl[k, j, i] * wm
+                rhs = en[k, j, i] - up * ebot[j, i] * (wm - tnext)      # the floor row: e(kbot) known
+                up *= tnext
+                if k == 1:
                     rhs -= lw * en[0, j, i]
-                    denom = diag
-                    en[k, j, i] = rhs / denom
+                    inv = 1.0 / diag
+                    en[k, j, i] = rhs * inv
                 else:
-                    denom = diag - lw * work[k - 1, j, i]
-                    en[k, j, i] = (rhs - lw * en[k - 1, j, i]) / denom
-                work[k, j, i] = up / denom
-        for k in range(nz - 2, 0, -1):
+                    inv = 1.0 / (diag - lw * work[k - 1, j, i])
+                    en[k, j, i] = (rhs - lw * en[k - 1, j, i]) * inv
+                work[k, j, i] = up * inv
+        # back substitution, floor, penetration (nn_etau = 1) and l_dwn, from the floor up
+        # (ldn holds the buoyancy length l, work then l_dwn: lmin at the floor and below;
+        # ebot, no longer needed, carries the solution of the level below before the floor)
+        for k in range(nz - 1, 0, -1):
             for i in range(nhalo, ni - nhalo):
-                en[k, j, i] -= work[k, j, i] * en[k + 1, j, i]
-        # floor, penetration (nn_etau = 1), the length scales: work = l_up, ldn = l_dwn
-        for i in range(nhalo, ni - nhalo):
-            work[0, j, i] = max(lmin, raug * taum[j, i])
-        for k in range(1, nz):
-            for i in range(nhalo, ni - nhalo):
-                wm = tmask[k, j, i]
-                e = max(en[k, j, i], emin) * wm + etau_w[k, j, i] * en[0, j, i]
+                x = en[k, j, i]
+                below = lmin
+                if k < nz - 1:
+                    x -= work[k, j, i] * ebot[j, i]
+                    below = work[k + 1, j, i]
+                ebot[j, i] = x
+                e = (max(x, emin) + etau[k, j] * en[0, j, i]) if k < kbot[j, i] else 0.0
                 en[k, j, i] = e
                 lk = max(lmin, math.sqrt(2.0 * e / max(bn2[k, j, i], RSMALL)))
                 ldn[k, j, i] = lk
-                work[k, j, i] = min(work[k - 1, j, i] + e3t[k - 1], lk)
-        for i in range(nhalo, ni - nhalo):       # l_dwn is lmin at the floor (and below it, where e = 0)
-            ldn[nz - 1, j, i] = min(lmin + e3t[nz - 1], ldn[nz - 1, j, i])
-        for k in range(nz - 2, 0, -1):
-            for i in range(nhalo, ni - nhalo):
-                ldn[k, j, i] = min(ldn[k + 1, j, i] + e3t[k], ldn[k, j, i])
-        # the coefficients
+                work[k, j, i] = min(below + e3t[k], lk)
+        # l_up from the surface down, and the coefficients (ldn then holds l_up)
         for i in range(nhalo, ni - nhalo):
-            w0 = tmask[0, j, i]
-            l0 = work[0, j, i]
+            w0 = 1.0 if kbot[j, i] > 0 else 0.0
+            l0 = max(lmin, raug * taum[j, i])
+            ldn[0, j, i] = l0
             sqe = math.sqrt(en[0, j, i])
             avm_new[0, j, i] = max(ediff * l0 * sqe, avm0) * w0
             avt_k[0, j, i] = max(ediff * l0 * sqe, avt0) * w0
             dissl[0, j, i] = sqe / l0
         for k in range(1, nz):
             for i in range(nhalo, ni - nhalo):
-                wm = tmask[k, j, i]
-                lup = work[k, j, i]
-                lwn = ldn[k, j, i]
+                wm = 1.0 if k < kbot[j, i] else 0.0
+                lup = min(ldn[k - 1, j, i] + e3t[k - 1], ldn[k, j, i])
+                ldn[k, j, i] = lup
+                lwn = work[k, j, i]
                 sqe = math.sqrt(en[k, j, i])
                 av = ediff * min(lup, lwn) * sqe
                 avm_new[k, j, i] = max(av, avm0) * wm
-                avt_k[k, j, i] = max(pdlr[k, j, i] * max(av, avt0), avt0) * wm
+                avt_k[k, j, i] = max(avt_k[k, j, i] * max(av, avt0), avt0) * wm
                 dissl[k, j, i] = sqe / math.sqrt(lup * lwn)
 
 
@@ -188,7 +208,7 @@ class TKE:
         self.avm0, self.avt0 = avm0, avt0
         z3, z2 = lambda: np.zeros(grid.shape3), lambda: np.zeros(grid.shape2)  # noqa: E731
         self.en, self.avm_k, self.avt_k, self.dissl = z3(), z3(), z3(), z3()
-        self.avm_new, self.pdlr, self.work, self.ldn = z3(), z3(), z3(), z3()
+        self.avm_new, self.work, self.ldn = z3(), z3(), z3()
         self.taum, self.ebot, self.hlc = z2(), z2(), z2()
         lmin = 1e-6 / (p.tke_ediff * math.sqrt(p.tke_emin_m2_s2))      # NEMO rmxl_min: Km = 1e-6 at e = emin
         self.lmin = lmin
@@ -197,16 +217,16 @@ class TKE:
                   2.0 / (2.0 + p.tke_ediss / p.tke_ediff), float(avm0), float(avt0),
                   p.tke_langmuir_coeff, 0.5 * 0.016 * 0.016 / (RHO_AIR * CD_AIR), float(cd), float(ke0))
         self.flags = (1 if p.tke_langmuir else 0, 1 if cd > 0.0 else 0)
-        self.etau_w = z3()
+        self.etau = np.zeros((grid.nz, grid.shape2[0]))
         if p.tke_etau:
+            lat = grid.lat_t[:, 0]
+            if not np.all(grid.lat_t == lat[:, None]):
+                raise ValueError("tke_etau: the penetration depth needs a latitude that depends on j only")
             if p.tke_htau == "latitude":       # nn_htau = 1: 0.5 m at the equator to 30 m poleward of 42 deg
-                htau = np.maximum(0.5, np.minimum(30.0, 45.0 * np.abs(np.sin(np.radians(grid.lat_t)))))
+                htau = np.maximum(0.5, np.minimum(30.0, 45.0 * np.abs(np.sin(np.radians(lat)))))
             else:                              # nn_htau = 0: 10 m
-                htau = np.full(grid.shape2, 10.0)
-            wmask = grid.tmask.copy()
-            wmask[0] = 0.0
-            self.etau_w[:] = (p.tke_efr * np.exp(-grid.gdepw[:grid.nz, None, None] / htau[None])
-                              * wmask * grid.tmask[0][None])
+                htau = np.full(lat.shape, 10.0)
+            self.etau[1:] = p.tke_efr * np.exp(-grid.gdepw[1:grid.nz, None] / htau[None])
         self.reset()
 
     def reset(self) -> None:
@@ -222,7 +242,7 @@ class TKE:
         """Advance en by one step and fill avm_k, avt_k, dissl (interior; avm_k's halo is the
         caller's to exchange)."""
         g = self.grid
-        tke_step(u, v, bn2, taux, tauy, g.tmask, g.umask, g.vmask, g.kbot_t, g.e3t, g.e3w, g.gdepw, self.etau_w,
+        tke_step(u, v, bn2, taux, tauy, g.kbot_t, g.kbot_u, g.kbot_v, g.e3t, g.e3w, g.gdepw, self.etau,
                  self.c, self.flags, g.nhalo, self.en, self.avm_k, self.avt_k, self.dissl, self.avm_new,
-                 self.pdlr, self.work, self.ldn, self.taum, self.ebot, self.hlc)
+                 self.work, self.ldn, self.taum, self.ebot, self.hlc)
         self.avm_k, self.avm_new = self.avm_new, self.avm_k
