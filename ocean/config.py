@@ -183,7 +183,7 @@ def _section_class(name: str, keys: dict[str, Key]) -> type:
     """A frozen dataclass with one typed attribute per key of a schema section."""
     def annotation(k: Key):
         return {NUM: float, int: int, bool: bool, list: tuple, str: str}.get(k.type, object)
-    cls = make_dataclass(f"{name.capitalize()}Config", [(k, annotation(spec)) for k, spec in keys.items()],
+    cls = make_dataclass("".join(w.capitalize() for w in name.split("_")) + "Config", [(k, annotation(spec)) for k, spec in keys.items()],
                          frozen=True)
     cls.__doc__ = f"The [{name}] section: " + "; ".join(f"{k}: {spec.doc}" for k, spec in keys.items())
     cls.__module__ = __name__

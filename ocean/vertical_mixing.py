@@ -217,7 +217,7 @@ class VerticalMixing:
             t = self.tke
             t.step(bn2, u, v, taux, tauy)
             self.halo.exchange(t.avm_k)
-            evd_coefficients(bn2, t.avm_k, t.avt_k, g.tmask, g.umask, g.vmask, self.evd, self.evd_momentum, g.nhalo,
+            evd_coefficients(bn2, t.avm_k, t.avt_k, g.kbot_t, g.kbot_u, g.kbot_v, self.evd, self.evd_momentum, g.nhalo,
                              self.avt, self.avm, self.avm_u, self.avm_v)
         bottom_drag(u, v, g.kbot_u, g.kbot_v, self.cd, self.ke0, self.dt, g.nhalo, self.drag_u, self.drag_v)
 

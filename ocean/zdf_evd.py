@@ -17,18 +17,19 @@ UNSTABLE_N2 = -1.0e-12      # s-2, NEMO's threshold
 
 
 @inline_kernel
-def _viscosity(avm_k, bn2, tmask, evd, evd_m, k, j, i):
-    if evd_m and bn2[k, j, i] <= UNSTABLE_N2:
-        return evd * tmask[k, j, i]
+def _viscosity(avm_k, bn2, kbot, evd, evd_m, k, j, i):
+    if evd_m and bn2[k, j, i] <= UNSTABLE_N2 and k < kbot[j, i]:
+        return evd
     return avm_k[k, j, i]
 
 
 @kernel
-def evd_coefficients(bn2, avm_k, avt_k, tmask, umask, vmask, evd, evd_m, nhalo, avt, avm, avm_u, avm_v):
+def evd_coefficients(bn2, avm_k, avt_k, kbot, kbot_u, kbot_v, evd, evd_m, nhalo, avt, avm, avm_u, avm_v):
     """Fill ``avt``, ``avm`` (W points of T columns), ``avm_u``, ``avm_v`` (W points of U, V
     columns), all m2 s-1, interior points, 0 at k = 0: EVD (``evd``; ``evd_m`` True: on
     momentum too) where N2 ``bn2`` (s-2) <= -1e-12, else the closure's ``avt_k``, ``avm_k``
-    (masked; ``avm_k`` and ``bn2`` are read one point east and north, in the halo)."""
+    (masked; ``avm_k`` and ``bn2`` are read one point east and north, in the halo). The
+    masks are the wet levels ``kbot``, ``kbot_u``, ``kbot_v`` of T, U, V columns (2-D)."""
     nz, nj, ni = bn2.shape
     evd_on = evd > 0.0
     evd_mom = evd_on and evd_m
@@ -41,13 +42,11 @@ def evd_coefficients(bn2, avm_k, avt_k, tmask, umask, vmask, evd, evd_m, nhalo, 
                     avm_u[k, j, i] = 0.0
                     avm_v[k, j, i] = 0.0
                     continue
-                if evd_on and bn2[k, j, i] <= UNSTABLE_N2:
-                    avt[k, j, i] = evd * tmask[k, j, i]
-                else:
-                    avt[k, j, i] = avt_k[k, j, i]
-                am = _viscosity(avm_k, bn2, tmask, evd, evd_mom, k, j, i)
+                unstable = evd_on and bn2[k, j, i] <= UNSTABLE_N2 and k < kbot[j, i]
+                avt[k, j, i] = evd if unstable else avt_k[k, j, i]
+                am = _viscosity(avm_k, bn2, kbot, evd, evd_mom, k, j, i)
                 avm[k, j, i] = am
-                avm_u[k, j, i] = 0.5 * (am + _viscosity(avm_k, bn2, tmask, evd, evd_mom, k, j, i + 1)) \
-                    * umask[k, j, i] * umask[k - 1, j, i]
-                avm_v[k, j, i] = 0.5 * (am + _viscosity(avm_k, bn2, tmask, evd, evd_mom, k, j + 1, i)) \
-                    * vmask[k, j, i] * vmask[k - 1, j, i]
+                avm_u[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, k, j, i + 1))
+                                  if k < kbot_u[j, i] else 0.0)
+                avm_v[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, k, j + 1, i))
+                                  if k < kbot_v[j, i] else 0.0)
