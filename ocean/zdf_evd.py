@@ -11,14 +11,17 @@ start, the one level our forward scheme has. EVD never enters the TKE budget (th
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .kernels import inline_kernel, kernel, prange
 
 UNSTABLE_N2 = -1.0e-12      # s-2, NEMO's threshold
 
 
 @inline_kernel
-def _viscosity(avm_k, bn2, kbot, evd, evd_m, k, j, i):
-    if evd_m and bn2[k, j, i] <= UNSTABLE_N2 and k < kbot[j, i]:
+def _viscosity(avm_k, bn2, kbot, evd, evd_m, kk, k, j, i):
+    """The viscosity of T column (j, i) at W level k (``kk`` the same level, signed)."""
+    if evd_m and bn2[k, j, i] <= UNSTABLE_N2 and kk < kbot[j, i]:
         return evd
     return avm_k[k, j, i]
 
@@ -33,20 +36,23 @@ def evd_coefficients(bn2, avm_k, avt_k, kbot, kbot_u, kbot_v, evd, evd_m, nhalo,
     nz, nj, ni = bn2.shape
     evd_on = evd > 0.0
     evd_mom = evd_on and evd_m
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
-                if k == 0:
+    one = np.uint64(1)          # unsigned indices: numba adds no negative-index wraparound
+    j0, j1, i0, i1 = np.uint64(nhalo), np.uint64(nj - nhalo), np.uint64(nhalo), np.uint64(ni - nhalo)
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(j0, j1):
+            for i in range(i0, i1):
+                if kk == 0:
                     avt[k, j, i] = 0.0
                     avm[k, j, i] = 0.0
                     avm_u[k, j, i] = 0.0
                     avm_v[k, j, i] = 0.0
                     continue
-                unstable = evd_on and bn2[k, j, i] <= UNSTABLE_N2 and k < kbot[j, i]
+                unstable = evd_on and bn2[k, j, i] <= UNSTABLE_N2 and kk < kbot[j, i]
                 avt[k, j, i] = evd if unstable else avt_k[k, j, i]
-                am = _viscosity(avm_k, bn2, kbot, evd, evd_mom, k, j, i)
+                am = _viscosity(avm_k, bn2, kbot, evd, evd_mom, kk, k, j, i)
                 avm[k, j, i] = am
-                avm_u[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, k, j, i + 1))
-                                  if k < kbot_u[j, i] else 0.0)
-                avm_v[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, k, j + 1, i))
-                                  if k < kbot_v[j, i] else 0.0)
+                avm_u[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, kk, k, j, i + one))
+                                  if kk < kbot_u[j, i] else 0.0)
+                avm_v[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, kk, k, j + one, i))
+                                  if kk < kbot_v[j, i] else 0.0)

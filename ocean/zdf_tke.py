@@ -54,7 +54,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
     points); kbot, kbot_u, kbot_v (wet levels of T, U, V columns: the masks, as 2-D arrays
     that stay in cache); e3t, e3w, gdepw (m, 1-D); etau (nz, nj) the nn_etau factor
     efr exp(-gdepw/htau) (htau depends on latitude, so on j only; 0 when off); ``c`` the constants (see
-    :meth:`TKE.constants`); ``flags`` (langmuir, drag) as 0/1 integers. In/out: en (m2 s-2),
+    ``TKE.c``); ``flags`` (langmuir, drag) as 0/1 integers. In/out: en (m2 s-2),
     avt_k, dissl (s-1); avm_k (m2 s-1) read, avm_new written (the caller swaps them).
     Work: work, ldn (3-D), taum, ebot, hlc (2-D)."""
     (dt, ediff, ediss, ebb_rho0, emin, emin0, bshear, lmin, raug, ri_cri, avm0, avt0,
@@ -62,11 +62,14 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
     langmuir, drag = flags
     nz, nj, ni = en.shape
     half_dt = 0.5 * dt
-    for j in prange(nhalo, nj - nhalo):
+    one = np.uint64(1)          # unsigned indices: numba adds no negative-index wraparound
+    i0, i1 = np.uint64(nhalo), np.uint64(ni - nhalo)
+    for jj in prange(nhalo, nj - nhalo):
+        j = np.uint64(jj)
         # surface and sea-floor values, |tau| at T points
-        for i in range(nhalo, ni - nhalo):
-            tu = 0.5 * (taux[j, i - 1] + taux[j, i])
-            tv = 0.5 * (tauy[j - 1, i] + tauy[j, i])
+        for i in range(i0, i1):
+            tu = 0.5 * (taux[j, i - one] + taux[j, i])
+            tv = 0.5 * (tauy[j - one, i] + tauy[j, i])
             kb = kbot[j, i]
             w0 = 1.0 if kb > 0 else 0.0
             tm = math.sqrt(tu * tu + tv * tv) * w0
@@ -74,26 +77,28 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
             en[0, j, i] = max(emin0, ebb_rho0 * tm) * w0
             eb = 0.0
             if drag == 1 and kb > 0:
-                k = kb - 1
-                mu = 1.0 if k < kbot_u[j, i - 1] and k < kbot_u[j, i] else 2.0
-                mv = 1.0 if k < kbot_v[j - 1, i] and k < kbot_v[j, i] else 2.0
-                ut = mu * (u[k, j, i] + u[k, j, i - 1])
-                vt = mv * (v[k, j, i] + v[k, j - 1, i])
+                kd = kb - 1
+                mu = 1.0 if kd < kbot_u[j, i - one] and kd < kbot_u[j, i] else 2.0
+                mv = 1.0 if kd < kbot_v[j - one, i] and kd < kbot_v[j, i] else 2.0
+                ut = mu * (u[kd, j, i] + u[kd, j, i - one])
+                vt = mv * (v[kd, j, i] + v[kd, j - one, i])
                 uu = ut * ut + vt * vt
                 eb = max(0.001875 * cd * math.sqrt(0.25 * uu + ke0) * math.sqrt(uu), emin)
             ebot[j, i] = eb
             hlc[j, i] = gdepw[kb]
         if langmuir == 1:       # Langmuir cells: their depth (the first W point where the PE
-            for i in range(nhalo, ni - nhalo):  # passes u_s^2 / 2), then their source (in work)
+            for i in range(i0, i1):  # passes u_s^2 / 2), then their source (in work)
                 work[0, j, i] = 0.0
-            for k in range(1, nz):
-                for i in range(nhalo, ni - nhalo):
-                    pe = work[k - 1, j, i] + max(bn2[k, j, i], 0.0) * gdepw[k] * e3w[k]
+            for kk in range(1, nz):
+                k = np.uint64(kk)
+                for i in range(i0, i1):
+                    pe = work[k - one, j, i] + max(bn2[k, j, i], 0.0) * gdepw[k] * e3w[k]
                     work[k, j, i] = pe
-                    if pe > zcsd * taum[j, i] and k < kbot[j, i] and work[k - 1, j, i] <= zcsd * taum[j, i]:
+                    if pe > zcsd * taum[j, i] and kk < kbot[j, i] and work[k - one, j, i] <= zcsd * taum[j, i]:
                         hlc[j, i] = gdepw[k]
-            for k in range(1, nz):
-                for i in range(nhalo, ni - nhalo):
+            for kk in range(1, nz):
+                k = np.uint64(kk)
+                for i in range(i0, i1):
                     src = 0.0
                     if gdepw[k] < hlc[j, i]:
                         ws = lc * math.sin(math.pi * gdepw[k] / hlc[j, i])
@@ -104,27 +109,28 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
         # (read first: the buoyancy term) the inverse Prandtl number. Land rows are identity
         # rows with e = 0 (the coefficients times the mask); the floor value and the surface
         # value are known (moved to the right-hand side)
-        for k in range(1, nz):
+        for kk in range(1, nz):
+            k = np.uint64(kk)
             c_up = half_dt / (e3t[k] * e3w[k])
-            c_lw = half_dt / (e3t[k - 1] * e3w[k])
+            c_lw = half_dt / (e3t[k - one] * e3w[k])
             r2 = 0.25 / (e3w[k] * e3w[k])
-            last = k == nz - 1
-            for i in range(nhalo, ni - nhalo):
-                wm = 1.0 if k < kbot[j, i] else 0.0
-                uw = 1.0 if k < kbot_u[j, i - 1] else 0.0
+            last = kk == nz - 1
+            for i in range(i0, i1):
+                wm = 1.0 if kk < kbot[j, i] else 0.0
+                uw = 1.0 if k < kbot_u[j, i - one] else 0.0
                 ue = 1.0 if k < kbot_u[j, i] else 0.0
-                vs = 1.0 if k < kbot_v[j - 1, i] else 0.0
+                vs = 1.0 if k < kbot_v[j - one, i] else 0.0
                 vn = 1.0 if k < kbot_v[j, i] else 0.0
                 # shear production Km |du/dz|^2 at T points (wet U, V points around)
-                du0 = u[k - 1, j, i - 1] - u[k, j, i - 1]
-                du1 = u[k - 1, j, i] - u[k, j, i]
-                dv0 = v[k - 1, j - 1, i] - v[k, j - 1, i]
-                dv1 = v[k - 1, j, i] - v[k, j, i]
+                du0 = u[k - one, j, i - one] - u[k, j, i - one]
+                du1 = u[k - one, j, i] - u[k, j, i]
+                dv0 = v[k - one, j - one, i] - v[k, j - one, i]
+                dv1 = v[k - one, j, i] - v[k, j, i]
                 am = avm_k[k, j, i]
-                su0 = (avm_k[k, j, i - 1] + am) * du0 * du0 * uw
-                su1 = (am + avm_k[k, j, i + 1]) * du1 * du1 * ue
-                sv0 = (avm_k[k, j - 1, i] + am) * dv0 * dv0 * vs
-                sv1 = (am + avm_k[k, j + 1, i]) * dv1 * dv1 * vn
+                su0 = (avm_k[k, j, i - one] + am) * du0 * du0 * uw
+                su1 = (am + avm_k[k, j, i + one]) * du1 * du1 * ue
+                sv0 = (avm_k[k, j - one, i] + am) * dv0 * dv0 * vs
+                sv1 = (am + avm_k[k, j + one, i]) * dv1 * dv1 * vn
                 sh2 = r2 * ((su0 + su1) * (2.0 - uw * ue) + (sv0 + sv1) * (2.0 - vs * vn))
                 n2 = bn2[k, j, i]
                 # Pr^-1 = max(0.1, Ri_c / max(Ri_c, Ri)), Ri = N2 Km / (S2 + bshear), 0 if N2 <= 0
@@ -138,43 +144,44 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 if langmuir == 1:
                     rhs += work[k, j, i] * wm
                 en[k, j, i] = rhs
-            for i in range(nhalo, ni - nhalo):      # the elimination (a loop of its own: fewer arrays)
+            for i in range(i0, i1):      # the elimination (a loop of its own: fewer arrays)
                 kb = kbot[j, i]
-                wm = 1.0 if k < kb else 0.0
-                tnext = 1.0 if k + 1 < kb else 0.0
+                wm = 1.0 if kk < kb else 0.0
+                tnext = 1.0 if kk + 1 < kb else 0.0
                 am = avm_k[k, j, i]
-                am_dn = 0.0 if last else avm_k[k + 1, j, i]
+                am_dn = 0.0 if last else avm_k[k + one, j, i]
                 up = -c_up * max(am_dn + am, 2.0e-5) * wm
-                lw = -c_lw * max(am + avm_k[k - 1, j, i], 2.0e-5) * wm
+                lw = -c_lw * max(am + avm_k[k - one, j, i], 2.0e-5) * wm
                 diag = 1.0 - lw - up + 1.5 * dt * ediss * dissl[k, j, i] * wm
                 rhs = en[k, j, i] - up * ebot[j, i] * (wm - tnext)      # the floor row: e(kbot) known
                 up *= tnext
-                if k == 1:
+                if kk == 1:
                     rhs -= lw * en[0, j, i]
                     inv = 1.0 / diag
                     en[k, j, i] = rhs * inv
                 else:
-                    inv = 1.0 / (diag - lw * work[k - 1, j, i])
-                    en[k, j, i] = (rhs - lw * en[k - 1, j, i]) * inv
+                    inv = 1.0 / (diag - lw * work[k - one, j, i])
+                    en[k, j, i] = (rhs - lw * en[k - one, j, i]) * inv
                 work[k, j, i] = up * inv
         # back substitution, floor, penetration (nn_etau = 1) and l_dwn, from the floor up
         # (ldn holds the buoyancy length l, work then l_dwn: lmin at the floor and below;
         # ebot, no longer needed, carries the solution of the level below before the floor)
-        for k in range(nz - 1, 0, -1):
-            for i in range(nhalo, ni - nhalo):
+        for kk in range(nz - 1, 0, -1):
+            k = np.uint64(kk)
+            for i in range(i0, i1):
                 x = en[k, j, i]
                 below = lmin
-                if k < nz - 1:
+                if kk < nz - 1:
                     x -= work[k, j, i] * ebot[j, i]
-                    below = work[k + 1, j, i]
+                    below = work[k + one, j, i]
                 ebot[j, i] = x
-                e = (max(x, emin) + etau[k, j] * en[0, j, i]) if k < kbot[j, i] else 0.0
+                e = (max(x, emin) + etau[k, j] * en[0, j, i]) if kk < kbot[j, i] else 0.0
                 en[k, j, i] = e
                 lk = max(lmin, math.sqrt(2.0 * e / max(bn2[k, j, i], RSMALL)))
                 ldn[k, j, i] = lk
                 work[k, j, i] = min(below + e3t[k], lk)
         # l_up from the surface down, and the coefficients (ldn then holds l_up)
-        for i in range(nhalo, ni - nhalo):
+        for i in range(i0, i1):
             w0 = 1.0 if kbot[j, i] > 0 else 0.0
             l0 = max(lmin, raug * taum[j, i])
             ldn[0, j, i] = l0
@@ -182,10 +189,11 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
             avm_new[0, j, i] = max(ediff * l0 * sqe, avm0) * w0
             avt_k[0, j, i] = max(ediff * l0 * sqe, avt0) * w0
             dissl[0, j, i] = sqe / l0
-        for k in range(1, nz):
-            for i in range(nhalo, ni - nhalo):
-                wm = 1.0 if k < kbot[j, i] else 0.0
-                lup = min(ldn[k - 1, j, i] + e3t[k - 1], ldn[k, j, i])
+        for kk in range(1, nz):
+            k = np.uint64(kk)
+            for i in range(i0, i1):
+                wm = 1.0 if kk < kbot[j, i] else 0.0
+                lup = min(ldn[k - one, j, i] + e3t[k - one], ldn[k, j, i])
                 ldn[k, j, i] = lup
                 lwn = work[k, j, i]
                 sqe = math.sqrt(en[k, j, i])
