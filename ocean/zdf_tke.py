@@ -20,7 +20,8 @@ where N2 <= 0), Ri_c = 2 / (2 + c_eps / c_k). Langmuir cells (``ln_lc``, Axell 2
 P_LC = u_s^3 (c_LC sin(pi z / H_LC))^3 / H_LC above H_LC, with u_s^2 / 2 = 0.5 0.016^2
 |tau| / (rho_air C_d) and H_LC the first W depth where sum(max(N2, 0) z e3w) > u_s^2 / 2.
 
-Where this departs from NEMO (docs/numerics.md, "TKE and EVD"): the shear production is
+Where this departs from NEMO (docs/numerics.md, "Vertical mixing: TKE and enhanced vertical
+diffusion"): the shear production is
 ``Km^(n-1) |du^n/dz|^2`` (the dissipation of resolved kinetic energy by the backward-Euler
 viscosity of the previous step, which produced u^n with Km^(n-1): the energy-consistent
 form for our forward scheme; NEMO's leapfrog form multiplies the shears of two levels);
