@@ -125,6 +125,32 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "vertical_diffusivity_m2_s": Key(NUM, 1.2e-5, "background vertical diffusivity (m2/s)", _nonneg, ">= 0"),
         "convection_diffusivity_m2_s": Key(NUM, 10.0, "vertical diffusivity where N2 < 0 (m2/s)", _nonneg, ">= 0"),
     },
+    "vertical_mixing": {
+        "scheme": Key(str, "convective", "how avm, avt are filled: 'convective' (the backgrounds momentum."
+                      "vertical_viscosity_m2_s, tracers.vertical_diffusivity_m2_s, and tracers."
+                      "convection_diffusivity_m2_s where N2 < 0; the analytic cases) or 'tke' (NEMO's TKE closure, "
+                      "ln_zdftke, with those backgrounds as its minima, plus evd_m2_s)", choices=("convective", "tke")),
+        "evd_m2_s": Key(NUM, 100.0, "tke: enhanced vertical diffusivity where N2 <= -1e-12 s-2 (m2/s; NEMO rn_evd; "
+                        "0: off)", _nonneg, ">= 0"),
+        "evd_momentum": Key(bool, True, "tke: the enhanced diffusivity acts on momentum too (NEMO nn_evdm = 1)"),
+        "tke_ediff": Key(NUM, 0.1, "tke: c_k in Km = c_k l sqrt(e) (dimensionless; NEMO rn_ediff)", _positive, "> 0"),
+        "tke_ediss": Key(NUM, 0.7, "tke: Kolmogorov dissipation c_eps in c_eps e^1.5/l (dimensionless; NEMO rn_ediss)",
+                         _positive, "> 0"),
+        "tke_ebb": Key(NUM, 67.83, "tke: surface TKE = ebb |tau|/rho0 (dimensionless; NEMO rn_ebb)", _nonneg, ">= 0"),
+        "tke_emin_m2_s2": Key(NUM, 1e-6, "tke: minimum TKE (m2/s2; NEMO rn_emin)", _positive, "> 0"),
+        "tke_emin0_m2_s2": Key(NUM, 1e-4, "tke: minimum surface TKE (m2/s2; NEMO rn_emin0)", _positive, "> 0"),
+        "tke_bshear_s2": Key(NUM, 1e-20, "tke: background shear squared in the Richardson number (s-2; NEMO rn_bshear)",
+                             _positive, "> 0"),
+        "tke_langmuir": Key(bool, True, "tke: Langmuir-cell TKE source, Axell 2002 (NEMO ln_lc)"),
+        "tke_langmuir_coeff": Key(NUM, 0.15, "tke: c_LC of the Langmuir source (dimensionless; NEMO rn_lc)",
+                                  _nonneg, ">= 0"),
+        "tke_etau": Key(int, 1, "tke: TKE penetration below the mixed layer, e += efr e_surf exp(-z/htau) each step "
+                        "(NEMO nn_etau: 0 off, 1 on)", lambda x: x in (0, 1), "0 or 1"),
+        "tke_efr": Key(NUM, 0.05, "tke: fraction of the surface TKE that penetrates (dimensionless; NEMO rn_efr)",
+                       _nonneg, ">= 0"),
+        "tke_htau": Key(str, "latitude", "tke: penetration depth htau: 'latitude' max(0.5, min(30, 45 |sin(lat)|)) m "
+                        "(NEMO nn_htau = 1) or 'constant' 10 m (nn_htau = 0)", choices=("latitude", "constant")),
+    },
     "forcing": {
         "kind": Key(str, "dino", "surface forcing", choices=("dino", "box_wind", "none")),
         "wind_tau0_n_m2": Key(NUM, 0.1, "box_wind: amplitude of tau_x = -tau0 cos(pi y / Ly) (N/m2)"),
@@ -209,7 +235,7 @@ def _section_class(name: str, keys: dict[str, Key]) -> type:
     """A frozen dataclass with one typed attribute per key of a schema section."""
     def annotation(k: Key):
         return {NUM: float, int: int, bool: bool, list: tuple, str: str}.get(k.type, object)
-    cls = make_dataclass(f"{name.capitalize()}Config", [(k, annotation(spec)) for k, spec in keys.items()],
+    cls = make_dataclass("".join(w.capitalize() for w in name.split("_")) + "Config", [(k, annotation(spec)) for k, spec in keys.items()],
                          frozen=True)
     cls.__doc__ = f"The [{name}] section: " + "; ".join(f"{k}: {spec.doc}" for k, spec in keys.items())
     cls.__module__ = __name__
@@ -222,6 +248,7 @@ TimeConfig = _section_class("time", SCHEMA["time"])
 EosConfig = _section_class("eos", SCHEMA["eos"])
 MomentumConfig = _section_class("momentum", SCHEMA["momentum"])
 TracersConfig = _section_class("tracers", SCHEMA["tracers"])
+VerticalMixingConfig = _section_class("vertical_mixing", SCHEMA["vertical_mixing"])
 ForcingConfig = _section_class("forcing", SCHEMA["forcing"])
 InitConfig = _section_class("init", SCHEMA["init"])
 MleConfig = _section_class("mle", SCHEMA["mle"])
@@ -229,8 +256,9 @@ ParallelConfig = _section_class("parallel", SCHEMA["parallel"])
 OutputConfig = _section_class("output", SCHEMA["output"])
 ClosureConfig = _section_class("closure", CLOSURE_SCHEMA)
 SECTION_CLASSES = {"run": RunConfig, "grid": GridConfig, "time": TimeConfig, "eos": EosConfig,
-                   "momentum": MomentumConfig, "tracers": TracersConfig, "forcing": ForcingConfig,
-                   "init": InitConfig, "mle": MleConfig, "parallel": ParallelConfig, "output": OutputConfig}
+                    "momentum": MomentumConfig, "tracers": TracersConfig, "vertical_mixing": VerticalMixingConfig,
+                    "forcing": ForcingConfig, "init": InitConfig, "mle": MleConfig, "parallel": ParallelConfig,
+                    "output": OutputConfig}
 
 
 @dataclass(frozen=True)
@@ -243,6 +271,7 @@ class Config:
     eos: EosConfig
     momentum: MomentumConfig
     tracers: TracersConfig
+    vertical_mixing: VerticalMixingConfig
     forcing: ForcingConfig
     init: InitConfig
     mle: MleConfig

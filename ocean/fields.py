@@ -63,8 +63,10 @@ def declare(name: str, point: str, ndim: int, units: str, long_name: str, get: C
 class FieldTable:
     """The fields of one model: the registry's, plus those its closures add."""
 
-    def __init__(self):
-        self._fields: dict[str, Field] = dict(REGISTRY)
+    def __init__(self, absent=()):
+        """``absent``: names of registry fields this model does not have (e.g. the TKE's
+        without the TKE scheme): neither restarted nor offered."""
+        self._fields: dict[str, Field] = {n: f for n, f in REGISTRY.items() if n not in absent}
 
     def add(self, field: Field) -> None:
         """Add a run-time field (a closure's diagnostic output); names and output names stay unique."""

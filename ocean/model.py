@@ -130,9 +130,11 @@ class Model:
         self.coriolis, self.advect = mo.coriolis, tr.advection == "tvd"
         self.keg_hw = mo.keg == "hollingsworth"
         self.een_qfac = momentum.een_e3f_factor(g.tmask, g.fmask_any, 1 if mo.e3f == "mean" else 0)
+        vm = cfg.vertical_mixing
         self.vmix = VerticalMixing(g, avm=mo.vertical_viscosity_m2_s, kz_bg=tr.vertical_diffusivity_m2_s,
                                    kz_conv=tr.convection_diffusivity_m2_s, cd=mo.bottom_drag_cd,
-                                   ke0=mo.bottom_drag_ke0_m2_s2, rho0=self.rho0, dt=self.dt)
+                                   ke0=mo.bottom_drag_ke0_m2_s2, rho0=self.rho0, dt=self.dt,
+                                   scheme=vm.scheme, params=vm, halo=self.halo)
         self.flux = tracers.TracerFluxes(z3(), z3(), z3())
         self.Ta, self.Sa = z3(), z3()
         self.mld = z2()
@@ -143,7 +145,7 @@ class Model:
         self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr = z2(), z2(), z2(), z2(), z2()
         self.bt_state = barotropic.SubstepState(self.ssh_w, self.ubar_w, self.vbar_w)
         self.bt_filtered = barotropic.FilteredAccumulators(self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
-        self.fields = fields.FieldTable()   # the registry's fields, plus those the closures add
+        self.fields = fields.FieldTable(self.vmix.absent_fields())   # the registry's, plus the closures'
         self.closures: list[Closure] = []   # in the order of the configuration (add_closure)
         self.ueiv = self.veiv = None        # the eddy-velocity slot, once a closure fills it
         self.initialise()
@@ -210,6 +212,7 @@ class Model:
         s.gu_hist[:] = s.gv_hist[:] = 0.0
         s.ubar_hist[:] = s.vbar_hist[:] = 0.0
         s.nstep, s.time_s = 0, 0.0
+        self.vmix.reset()
 
     # ------------------------------------------------------------------ the time step
     def step(self) -> None:
@@ -224,7 +227,7 @@ class Model:
         # 1. density, vertical mixing coefficients and vertical velocity at time n
         rhd_kernel(s.T, s.S, g.gdept, g.tmask, *ec, self.rhd)
         bn2_kernel(s.T, s.S, g.gdept, g.gdepw, g.e3w, g.tmask, *ec, self.bn2)
-        self.vmix.update(self.bn2, s.u, s.v)
+        self.vmix.update(self.bn2, s.u, s.v, self.forcing.taux, self.forcing.tauy)
         met, msk = g.metrics, g.masks
         momentum.divergence_curl(s.u, s.v, met, msk, self.div, self.rot)
         momentum.vertical_velocity(self.div, g.e3t, nhalo, 1, self.w)

@@ -9,6 +9,12 @@ Coefficients (m2/s) live at W points, ``[k]`` on the top face of level k, 0 at k
   ``tracers.vertical_diffusivity_m2_s`` or, where N2 < 0, the convective
   ``tracers.convection_diffusivity_m2_s`` (NEMO's enhanced vertical diffusion).
 
+That is ``vertical_mixing.scheme = "convective"`` (the analytic cases). With ``"tke"``
+(DINO, NEMO's ``ln_zdftke``) the coefficients come each step from the TKE closure
+(``zdf_tke.py``; the two backgrounds above are its minima) and the enhanced vertical
+diffusion ``vertical_mixing.evd_m2_s`` where N2 <= -1e-12 (``zdf_evd.py``), on momentum too
+with ``evd_momentum``: ``avm`` at the W points of T columns, averaged to U and V columns.
+
 One backward-Euler solver (:func:`solve_implicit`, a Thomas algorithm; compare Veros's
 ``core.utilities.solve_implicit``) serves both: for a column x on levels 0..nz-1
 
@@ -26,7 +32,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import fields
 from .kernels import inline_kernel, kernel, prange
+from .zdf_evd import evd_coefficients
+from .zdf_tke import TKE
 
 
 @kernel
@@ -155,18 +164,24 @@ def wet_face_coefficient(value: float, mask: np.ndarray) -> np.ndarray:
 class VerticalMixing:
     """The vertical viscosity and diffusivity of a tile and their implicit solves.
 
-    ``avm_u``, ``avm_v`` (m2/s, constant background, built once) and ``avt`` (m2/s, updated
-    by :meth:`update` each step from N2), the bottom drag ``drag_u``, ``drag_v`` (m, from
-    the step-start velocity). Every array is allocated here; the methods allocate nothing.
+    ``avm_u``, ``avm_v`` (m2/s) and ``avt`` (m2/s, updated by :meth:`update` each step
+    from N2; with the convective scheme ``avm_u``, ``avm_v`` are the constant background,
+    built once; with TKE all three come from :class:`ocean.zdf_tke.TKE` and EVD, and ``avm``
+    holds the viscosity at the W points of T columns), the bottom drag ``drag_u``,
+    ``drag_v`` (m, from the step-start velocity). Every array is allocated here; the methods
+    allocate nothing.
     """
 
     def __init__(self, grid, *, avm: float, kz_bg: float, kz_conv: float, cd: float, ke0: float,
-                 rho0: float, dt: float):
+                 rho0: float, dt: float, scheme: str = "convective", params=None, halo=None):
         """``avm`` background viscosity, ``kz_bg`` background and ``kz_conv`` convective
         diffusivity (m2/s); ``cd`` drag coefficient, ``ke0`` (m2/s2) background bottom
-        kinetic energy; ``rho0`` (kg m-3) reference density; ``dt`` (s) the step."""
+        kinetic energy; ``rho0`` (kg m-3) reference density; ``dt`` (s) the step.
+        ``scheme``: "convective" or "tke"; ``params`` the [vertical_mixing] section (tke:
+        the closure's constants, EVD) and ``halo`` the tile's halo (tke: avm_k's exchange)."""
         self.grid, self.rho0, self.dt = grid, rho0, dt
         self.cd, self.ke0, self.kz_bg, self.kz_conv = cd, ke0, kz_bg, kz_conv
+        self.scheme = scheme
         self.avm_u = wet_face_coefficient(avm, grid.umask)
         self.avm_v = wet_face_coefficient(avm, grid.vmask)
         self.avt = np.zeros(grid.shape3)
@@ -174,12 +189,36 @@ class VerticalMixing:
         self.cp_x, self.cp_y = np.zeros(grid.shape3), np.zeros(grid.shape3)      # Thomas sweep work arrays
         self._no_flux = np.zeros(grid.shape2)
         self.bc_tracers = Boundary(False, self._no_flux, rho0, grid.tmask, False, self._no_flux, grid.kbot_t)
+        self.tke = self.avm = None
+        if scheme == "tke":
+            self.tke = TKE(grid, params, avm0=avm, avt0=kz_bg, cd=cd, ke0=ke0, rho0=rho0, dt=dt)
+            self.avm = np.zeros(grid.shape3)
+            self.evd, self.evd_momentum = params.evd_m2_s, params.evd_momentum
+            self.halo = halo
+        elif scheme != "convective":
+            raise ValueError(f"unknown vertical mixing scheme {scheme!r}")
 
-    def update(self, bn2: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-        """The step's coefficients: ``avt`` from N2 (s-2, W points) and the bottom drag from
-        the step-start velocities u, v (m/s)."""
+    def absent_fields(self) -> tuple[str, ...]:
+        """The registry's fields this scheme does not have (left out of the model's table)."""
+        return () if self.tke is not None else TKE_FIELDS
+
+    def reset(self) -> None:
+        """The state of a run's start (the TKE's prognostics)."""
+        if self.tke is not None:
+            self.tke.reset()
+
+    def update(self, bn2: np.ndarray, u: np.ndarray, v: np.ndarray, taux: np.ndarray, tauy: np.ndarray) -> None:
+        """The step's coefficients from N2 (s-2, W points), the step-start velocities u, v
+        (m/s) and the wind stress taux, tauy (N m-2; TKE's surface value), and the bottom drag."""
         g = self.grid
-        convective_diffusivity(bn2, g.tmask, self.kz_bg, self.kz_conv, g.nhalo, self.avt)
+        if self.tke is None:
+            convective_diffusivity(bn2, g.tmask, self.kz_bg, self.kz_conv, g.nhalo, self.avt)
+        else:
+            t = self.tke
+            t.step(bn2, u, v, taux, tauy)
+            self.halo.exchange(t.avm_k)
+            evd_coefficients(bn2, t.avm_k, t.avt_k, g.kbot_t, g.kbot_u, g.kbot_v, self.evd, self.evd_momentum, g.nhalo,
+                             self.avt, self.avm, self.avm_u, self.avm_v)
         bottom_drag(u, v, g.kbot_u, g.kbot_v, self.cd, self.ke0, self.dt, g.nhalo, self.drag_u, self.drag_v)
 
     def momentum(self, ua: np.ndarray, va: np.ndarray, taux: np.ndarray, tauy: np.ndarray) -> None:
@@ -196,3 +235,23 @@ class VerticalMixing:
         g = self.grid
         solve_implicit(T, S, self.avt, self.avt, self.bc_tracers, self.bc_tracers, True, g.e3t, g.e3w, self.dt,
                        g.nhalo, self.cp_x, self.cp_y)
+
+
+def _declare_fields() -> None:
+    own = __name__
+    fields.declare("avt", "W", 3, "m2 s-1", "ocean vertical heat diffusivity", lambda m: m.vmix.avt,
+                   output="difvho", standard_name="ocean_vertical_heat_diffusivity", owner=own)
+    fields.declare("avm", "W", 3, "m2 s-1", "ocean vertical momentum diffusivity (T columns)", lambda m: m.vmix.avm,
+                   output="difvmo", standard_name="ocean_vertical_momentum_diffusivity", owner=own)
+    fields.declare("tke", "W", 3, "m2 s-2", "turbulent kinetic energy", lambda m: m.vmix.tke.en, output="tke",
+                   standard_name="specific_turbulent_kinetic_energy_of_sea_water", restart=True, owner=own)
+    for name, units, long_name in (("avm_k", "m2 s-1", "viscosity of the TKE closure (before EVD)"),
+                                   ("avt_k", "m2 s-1", "diffusivity of the TKE closure (before EVD)"),
+                                   ("tke_dissl", "s-1", "TKE dissipation rate over TKE, sqrt(e)/l_eps")):
+        attr = {"tke_dissl": "dissl"}.get(name, name)
+        fields.declare(name, "W", 3, units, long_name, lambda m, a=attr: getattr(m.vmix.tke, a), restart=True,
+                       owner=own)
+
+
+TKE_FIELDS = ("avm", "tke", "avm_k", "avt_k", "tke_dissl")
+_declare_fields()
