@@ -42,24 +42,27 @@ TROPICS_LAT_DEG = 20.0                   # the coefficient decreases to 0 equato
 
 
 @kernel
-def treguier_coefficient(bn2, slopes, e3w, tmask, fcor_t, r1_f20, aei0, aeiw):
+def treguier_coefficient(bn2, slopes, e3w, tmask, fcor_t, r1_f20, aei0, zn, zah, zhw, aeiw):
     """The Treguier et al. (1997) coefficient (m2/s) at T points, ``aeiw`` (nj, ni), on the
-    points where the slopes exist (2 inside the halo)."""
+    points where the slopes exist (2 inside the halo); ``zn``, ``zah``, ``zhw`` work rows."""
     nz, nj, ni = bn2.shape
     for j in prange(2, nj - 2):
         for i in range(2, ni - 2):
-            zn, zah, zhw = 0.0, 0.0, HW_MIN_M
-            for k in range(nz):
+            zn[j, i], zah[j, i], zhw[j, i] = 0.0, 0.0, HW_MIN_M
+        for k in range(nz):
+            e3 = e3w[k]
+            for i in range(2, ni - 2):
                 n2 = max(bn2[k, j, i], 0.0)
-                zn += math.sqrt(n2) * e3w[k]
-                ze3w = e3w[k] * tmask[k, j, i]
+                zn[j, i] += math.sqrt(n2) * e3
+                ze3w = e3 * tmask[k, j, i]
                 si, sj = slopes[2, k, j, i], slopes[3, k, j, i]
-                zah += n2 * (si * si + sj * sj) * ze3w
-                zhw += ze3w
+                zah[j, i] += n2 * (si * si + sj * sj) * ze3w
+                zhw[j, i] += ze3w
+        for i in range(2, ni - 2):
             f = fcor_t[j, i]
             zfw = max(abs(f), F_MIN)
-            ro = max(RO_MIN_M, min(0.4 * zn / zfw, RO_MAX_M))
-            a = ro * ro * math.sqrt(zah / zhw) * tmask[0, j, i]
+            ro = max(RO_MIN_M, min(0.4 * zn[j, i] / zfw, RO_MAX_M))
+            a = ro * ro * math.sqrt(zah[j, i] / zhw[j, i]) * tmask[0, j, i]
             aeiw[j, i] = min(min(1.0, abs(f) * r1_f20) * a, aei0)
 
 
@@ -121,12 +124,14 @@ class GentMcWilliams(Closure):
         self.r1_f20 = 1.0 / (2.0 * OMEGA_S * math.sin(math.radians(TROPICS_LAT_DEG)))
         s3 = grid.shape3
         self.aeiw = np.zeros(grid.shape2)
+        self.work = tuple(np.zeros(grid.shape2) for _ in range(3))
         self.psi_u, self.psi_v = np.zeros(s3), np.zeros(s3)
         self.ueiv, self.veiv, self.weiv = np.zeros(s3), np.zeros(s3), np.zeros(s3)
 
     def eddy_velocity(self, ueiv: np.ndarray, veiv: np.ndarray) -> None:
         g = self.grid
-        treguier_coefficient(self.bn2, self.iso.slopes, g.e3w, g.tmask, g.fcor_t, self.r1_f20, self.aei0, self.aeiw)
+        treguier_coefficient(self.bn2, self.iso.slopes, g.e3w, g.tmask, g.fcor_t, self.r1_f20, self.aei0, *self.work,
+                             self.aeiw)
         streamfunction(self.iso.slopes, self.aeiw, g.metrics, g.masks, g.nhalo, self.psi_u, self.psi_v)
         velocities(self.psi_u, self.psi_v, g.metrics, g.masks, g.nhalo, self.ueiv, self.veiv, self.weiv, ueiv, veiv)
 

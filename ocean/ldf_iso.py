@@ -32,6 +32,8 @@ Every array is allocated in :class:`IsoNeutral`; its methods allocate nothing.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .eos import GRAV
@@ -46,121 +48,135 @@ EPS = 1.0e-20
 
 
 @kernel
-def mixed_layer_level(bn2, e3w, kbot_t, nlb10, n2_crit, nmln):
-    """NEMO's ``nmln`` (0-based): the W level of the mixed-layer base, the deepest W level
-    k + 1 down to which sum_{nlb10..k} max(N2, 0) e3w stays below ``n2_crit`` (s-2 m,
-    g rho_c / rho0), at most the bottom; T levels 0..nmln-1 are in the mixed layer."""
-    nz, nj, ni = bn2.shape
+def gradients(rhd, bn2, e3w, masks, nlb10, n2_crit, gru, grv, dzr, acc, nmln):
+    """Density differences at U and V points (``gru``, ``grv``), d(rhd)/dz at T points
+    (``dzr``, m-1: -(rhd + 1) N2 / g with N2 the mean of the W points above and below, one
+    if the lower is land), and NEMO's mixed-layer level ``nmln`` (0-based): the W level of
+    the base, the deepest k + 1 down to which sum_{nlb10..k} max(N2, 0) e3w stays below
+    ``n2_crit`` (g rho_c / rho0), at most the bottom; T levels 0..nmln-1 are in the layer."""
+    nz, nj, ni = rhd.shape
+    tmask, umask, vmask, kbot_t = masks.tmask, masks.umask, masks.vmask, masks.kbot_t
+    m1g = -1.0 / GRAV
     for j in prange(nj):
+        jn = min(j + 1, nj - 1)
         for i in range(ni):
-            kb = kbot_t[j, i]
-            m = nlb10
-            acc = 0.0
-            for k in range(nlb10, nz):
-                acc += max(bn2[k, j, i], 0.0) * e3w[k]
-                if acc < n2_crit:
-                    m = min(k + 1, kb)
-            nmln[j, i] = max(m, 1)
+            acc[j, i] = 0.0
+            nmln[j, i] = nlb10
+        for k in range(nz):
+            kb = min(k + 1, nz - 1)
+            fb = 1.0 if k + 1 < nz else 0.0
+            for i in range(ni - 1):
+                gru[k, j, i] = umask[k, j, i] * (rhd[k, j, i + 1] - rhd[k, j, i])
+                grv[k, j, i] = vmask[k, j, i] * (rhd[k, jn, i] - rhd[k, j, i])
+            for i in range(ni):
+                n2b = bn2[kb, j, i] * fb
+                dzr[k, j, i] = m1g * (rhd[k, j, i] + 1.0) * (bn2[k, j, i] + n2b) * (1.0 - 0.5 * tmask[kb, j, i] * fb)
+            if k >= nlb10:
+                for i in range(ni):
+                    acc[j, i] += max(bn2[k, j, i], 0.0) * e3w[k]
+                    if acc[j, i] < n2_crit:
+                        nmln[j, i] = min(k + 1, kbot_t[j, i])
+        for i in range(ni):
+            nmln[j, i] = max(nmln[j, i], 1)
 
 
 @inline_kernel
-def _dzr(rhd, bn2, tmask, k, j, i):
-    # d(rhd)/dz at a T point (m-1): mean of N2 at its top and bottom W points (one if the
-    # bottom one is land), -(rhd + 1) N2 / g
-    nz = rhd.shape[0]
-    n2b, tb = 0.0, 0.0
-    if k + 1 < nz:
-        n2b, tb = bn2[k + 1, j, i], tmask[k + 1, j, i]
-    return -(1.0 / GRAV) * (rhd[k, j, i] + 1.0) * (bn2[k, j, i] + n2b) * (1.0 - 0.5 * tb)
-
-
-@inline_kernel
-def _raw_slope_uv(rhd, bn2, tmask, mask, e, e3, r_slpmax, k, j, i, j2, i2):
-    # bounded slope at the U (j2, i2 = j, i+1) or V (j+1, i) point of level k
-    za = mask[k, j, i] * (rhd[k, j2, i2] - rhd[k, j, i]) / e[j, i]
-    zb = 0.5 * (_dzr(rhd, bn2, tmask, k, j, i) + _dzr(rhd, bn2, tmask, k, j2, i2))
+def _bounded(za, zb, r_slpmax, e3):
     zb = min(zb, -r_slpmax * abs(za), -SLOPE_E3_BOUND_M / e3 * abs(za))
     return za / (zb - EPS)
 
 
 @inline_kernel
-def _raw_slope_w(rhd, bn2, tmask, mask, e, e3w, r_slpmax, k, j, i, dj, di):
-    # bounded slope at the W point k of column (j, i), from the 4 density gradients at the
-    # U (di = 1) or V (dj = 1) points around it, at levels k-1 and k
+def _slope_u(gru, dzr, e1u, r_slpmax, e3, k, j, i):
+    return _bounded(gru[k, j, i] / e1u[j, i], 0.5 * (dzr[k, j, i] + dzr[k, j, i + 1]), r_slpmax, e3)
+
+
+@inline_kernel
+def _slope_v(grv, dzr, e2v, r_slpmax, e3, k, j, i):
+    return _bounded(grv[k, j, i] / e2v[j, i], 0.5 * (dzr[k, j, i] + dzr[k, j + 1, i]), r_slpmax, e3)
+
+
+@inline_kernel
+def _slope_wi(gru, bn2, rhd, umask, tmask, e1t, r_slpmax, e3w, k, j, i):
     zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
-    jm, im = j - dj, i - di
-    zc = max(mask[k, jm, im] + mask[k, j, i] + mask[k - 1, jm, im] + mask[k - 1, j, i], EPS) * e[j, i]
-    g0 = mask[k, jm, im] * (rhd[k, j, i] - rhd[k, jm, im])
-    g1 = mask[k, j, i] * (rhd[k, j + dj, i + di] - rhd[k, j, i])
-    g2 = mask[k - 1, jm, im] * (rhd[k - 1, j, i] - rhd[k - 1, jm, im])
-    g3 = mask[k - 1, j, i] * (rhd[k - 1, j + dj, i + di] - rhd[k - 1, j, i])
-    za = ((g0 + g1) + (g2 + g3)) / zc * tmask[k, j, i]
-    zb = min(zbw, -r_slpmax * abs(za), -SLOPE_E3_BOUND_M / e3w * abs(za))
-    return za / (zb - EPS)
+    zc = max(umask[k, j, i - 1] + umask[k, j, i] + umask[k - 1, j, i - 1] + umask[k - 1, j, i], EPS) * e1t[j, i]
+    za = ((gru[k, j, i - 1] + gru[k, j, i]) + (gru[k - 1, j, i - 1] + gru[k - 1, j, i])) / zc * tmask[k, j, i]
+    return _bounded(za, zbw, r_slpmax, e3w)
+
+
+@inline_kernel
+def _slope_wj(grv, bn2, rhd, vmask, tmask, e2t, r_slpmax, e3w, k, j, i):
+    zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
+    zc = max(vmask[k, j - 1, i] + vmask[k, j, i] + vmask[k - 1, j - 1, i] + vmask[k - 1, j, i], EPS) * e2t[j, i]
+    za = ((grv[k, j - 1, i] + grv[k, j, i]) + (grv[k - 1, j - 1, i] + grv[k - 1, j, i])) / zc * tmask[k, j, i]
+    return _bounded(za, zbw, r_slpmax, e3w)
 
 
 @kernel
-def mixed_layer_slopes(rhd, bn2, nmln, metrics, masks, r_slpmax, hml):
+def mixed_layer_slopes(rhd, bn2, gru, grv, dzr, nmln, metrics, masks, r_slpmax, hml):
     """Slopes just below the mixed layer divided by its depth (m-1), ``hml`` (4, nj, ni):
-    at U, V points (level max(nmln) of the two T columns) and at W points (i and j slopes
-    at W level nmln + 1), on every point whose neighbours exist (the halo but its edge)."""
+    at U, V points (level max(nmln) of the two T columns, depth at least 5 m) and at W
+    points (i and j slopes at W level nmln + 1, depth at least 10 m)."""
     nz, nj, ni = rhd.shape
     tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
     gdept, gdepw, e3t, e3w = metrics.gdept, metrics.gdepw, metrics.e3t, metrics.e3w
     for j in prange(1, nj - 1):
         for i in range(1, ni - 1):
             m = nmln[j, i]
-            for d in range(2):
-                dj, di = (0, 1) if d == 0 else (1, 0)
-                mask = umask if d == 0 else vmask
-                e = metrics.e1u if d == 0 else metrics.e2v
-                m2 = nmln[j + dj, i + di]
-                ik = max(m, m2)
-                s = 0.0
-                if 1 <= ik < nz:
-                    hmlpt = max(gdept[m - 1], gdept[m2 - 1], HML_MIN_U_M)
-                    s = _raw_slope_uv(rhd, bn2, tmask, mask, e, e3t[ik], r_slpmax, ik, j, i, j + dj, i + di) \
-                        * mask[ik, j, i] / hmlpt
-                hml[d, j, i] = s
-                ew = metrics.e1t if d == 0 else metrics.e2t
-                s = 0.0
-                if m + 1 < nz:
-                    s = _raw_slope_w(rhd, bn2, tmask, mask, ew, e3w[m + 1], r_slpmax, m + 1, j, i, dj, di) \
-                        * tmask[m + 1, j, i] / max(gdepw[m], HML_MIN_W_M)
-                hml[2 + d, j, i] = s
+            me, mn = nmln[j, i + 1], nmln[j + 1, i]
+            ku, kv = max(m, me), max(m, mn)
+            su, sv, swi, swj = 0.0, 0.0, 0.0, 0.0
+            if ku < nz:
+                su = _slope_u(gru, dzr, metrics.e1u, r_slpmax, e3t[ku], ku, j, i) * umask[ku, j, i] \
+                    / max(gdept[m - 1], gdept[me - 1], HML_MIN_U_M)
+            if kv < nz:
+                sv = _slope_v(grv, dzr, metrics.e2v, r_slpmax, e3t[kv], kv, j, i) * vmask[kv, j, i] \
+                    / max(gdept[m - 1], gdept[mn - 1], HML_MIN_U_M)
+            kw = m + 1
+            if kw < nz:
+                r = tmask[kw, j, i] / max(gdepw[m], HML_MIN_W_M)
+                swi = _slope_wi(gru, bn2, rhd, umask, tmask, metrics.e1t, r_slpmax, e3w[kw], kw, j, i) * r
+                swj = _slope_wj(grv, bn2, rhd, vmask, tmask, metrics.e2t, r_slpmax, e3w[kw], kw, j, i) * r
+            hml[0, j, i], hml[1, j, i], hml[2, j, i], hml[3, j, i] = su, sv, swi, swj
 
 
 @kernel
-def raw_slopes(rhd, bn2, nmln, hml, metrics, masks, r_slpmax, raw):
+def raw_slopes(rhd, bn2, gru, grv, dzr, nmln, hml, metrics, masks, r_slpmax, raw):
     """Bounded slopes with the mixed-layer flattening, before the filter: ``raw`` (4, nz,
     nj, ni) holds the U, V slopes of T levels and the i, j slopes at W points (levels >= 1)."""
     nz, nj, ni = rhd.shape
     tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
     gdept, gdepw, e3t, e3w = metrics.gdept, metrics.gdepw, metrics.e3t, metrics.e3w
+    e1u, e2v, e1t, e2t = metrics.e1u, metrics.e2v, metrics.e1t, metrics.e2t
     dep0 = 0.5 * e3t[0]
     for k in prange(1, nz):
+        depu, depw, e3, e3k = gdept[k] - dep0, gdepw[k], e3t[k], e3w[k]
         for j in range(1, nj - 1):
             for i in range(1, ni - 1):
                 m = nmln[j, i]
-                for d in range(2):
-                    dj, di = (0, 1) if d == 0 else (1, 0)
-                    mask = umask if d == 0 else vmask
-                    e = metrics.e1u if d == 0 else metrics.e2v
-                    s = 0.0
-                    if mask[k, j, i] != 0.0:
-                        if k < max(m, nmln[j + dj, i + di]):       # in the mixed layer: linear to 0 at the top
-                            s = (gdept[k] - dep0) * hml[d, j, i]
-                        else:
-                            s = _raw_slope_uv(rhd, bn2, tmask, mask, e, e3t[k], r_slpmax, k, j, i, j + dj, i + di)
-                    raw[d, k, j, i] = s
-                    ew = metrics.e1t if d == 0 else metrics.e2t
-                    s = 0.0
-                    if tmask[k, j, i] != 0.0:
-                        if k <= m:
-                            s = gdepw[k] * hml[2 + d, j, i]
-                        else:
-                            s = _raw_slope_w(rhd, bn2, tmask, mask, ew, e3w[k], r_slpmax, k, j, i, dj, di)
-                    raw[2 + d, k, j, i] = s
+                s = 0.0
+                if umask[k, j, i] != 0.0:
+                    if k < max(m, nmln[j, i + 1]):       # in the mixed layer: linear to 0 at the top
+                        s = depu * hml[0, j, i]
+                    else:
+                        s = _slope_u(gru, dzr, e1u, r_slpmax, e3, k, j, i)
+                raw[0, k, j, i] = s
+                s = 0.0
+                if vmask[k, j, i] != 0.0:
+                    if k < max(m, nmln[j + 1, i]):
+                        s = depu * hml[1, j, i]
+                    else:
+                        s = _slope_v(grv, dzr, e2v, r_slpmax, e3, k, j, i)
+                raw[1, k, j, i] = s
+                si, sj = 0.0, 0.0
+                if tmask[k, j, i] != 0.0:
+                    if k <= m:
+                        si, sj = depw * hml[2, j, i], depw * hml[3, j, i]
+                    else:
+                        si = _slope_wi(gru, bn2, rhd, umask, tmask, e1t, r_slpmax, e3k, k, j, i)
+                        sj = _slope_wj(grv, bn2, rhd, vmask, tmask, e2t, r_slpmax, e3k, k, j, i)
+                raw[2, k, j, i] = si
+                raw[3, k, j, i] = sj
 
 
 @inline_kernel
@@ -171,138 +187,150 @@ def _shapiro(a, k, j, i):
 
 
 @kernel
-def filtered_slopes(raw, masks, slopes):
+def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_iso):
     """The 1-2-1 filter of the raw slopes, reduced along walls and the bottom, into
-    ``slopes`` (4, nz, nj, ni): uslp, vslp, wslpi, wslpj (valid 2 points inside the halo)."""
+    ``slopes`` (4, nz, nj, ni): uslp, vslp, wslpi, wslpj (valid 2 points inside the halo);
+    on the interior's W points also K_33 = K (wslpi^2 + wslpj^2) (``ah_wslp2``, m2/s), the
+    stabilizing implicit part ``akz = max(dt (K_h + K_33 / e3w^2) - 1/2, 0) e3w^2 / dt``
+    and ``avt_iso = avt + akz`` (``st``: the :class:`Static` coefficients)."""
     nz, nj, ni = raw.shape[1:]
     tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
+    r0, r1, r2, r3 = raw[0], raw[1], raw[2], raw[3]
+    uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
+    ahu_w, ahv_w, kh = st.ahu_w, st.ahv_w, st.kh
+    r_dt = 1.0 / dt
     for k in prange(1, nz):
+        e3w2 = st.e3w2[k]
+        fb = 1.0 if k + 1 < nz else 0.0
+        kb = min(k + 1, nz - 1)
         for j in range(2, nj - 2):
             for i in range(2, ni - 2):
-                ub = umask[k + 1, j, i] if k + 1 < nz else 0.0
-                vb = vmask[k + 1, j, i] if k + 1 < nz else 0.0
-                slopes[0, k, j, i] = _shapiro(raw[0], k, j, i) * ((umask[k, j + 1, i] + umask[k, j - 1, i]) * 0.5) \
-                    * ((umask[k, j, i] + ub) * 0.5)
-                slopes[1, k, j, i] = _shapiro(raw[1], k, j, i) * ((vmask[k, j, i + 1] + vmask[k, j, i - 1]) * 0.5) \
-                    * ((vmask[k, j, i] + vb) * 0.5)
-                cw = tmask[k, j, i] * (1.0 / 16.0) * (umask[k, j, i] + umask[k, j, i - 1]) \
-                    * (vmask[k, j, i] + vmask[k, j - 1, i]) * 0.25
-                slopes[2, k, j, i] = _shapiro(raw[2], k, j, i) * 16.0 * cw
-                slopes[3, k, j, i] = _shapiro(raw[3], k, j, i) * 16.0 * cw
-
-
-@kernel
-def a33(slopes, ahu, ahv, metrics, masks, dt, nhalo, avt, ah_wslp2, akz, avt_iso):
-    """At the W points of the interior: K_33 = K (slope_i^2 + slope_j^2) (``ah_wslp2``,
-    m2/s), the stabilizing implicit part ``akz`` (m2/s) and ``avt_iso = avt + akz``."""
-    nz, nj, ni = avt.shape
-    umask, vmask, tmask = masks.umask, masks.vmask, masks.tmask
-    e1u, e2v, e3w = metrics.e1u, metrics.e2v, metrics.e3w
-    for k in prange(nz):
+                uslp[k, j, i] = _shapiro(r0, k, j, i) * ((umask[k, j + 1, i] + umask[k, j - 1, i]) * 0.5) \
+                    * ((umask[k, j, i] + umask[kb, j, i] * fb) * 0.5)
+                vslp[k, j, i] = _shapiro(r1, k, j, i) * ((vmask[k, j, i + 1] + vmask[k, j, i - 1]) * 0.5) \
+                    * ((vmask[k, j, i] + vmask[kb, j, i] * fb) * 0.5)
+                cw = tmask[k, j, i] * (umask[k, j, i] + umask[k, j, i - 1]) * (vmask[k, j, i] + vmask[k, j - 1, i]) * 0.25
+                wslpi[k, j, i] = _shapiro(r2, k, j, i) * cw
+                wslpj[k, j, i] = _shapiro(r3, k, j, i) * cw
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
-                if k == 0 or tmask[k, j, i] == 0.0:
-                    ah_wslp2[k, j, i] = 0.0
-                    akz[k, j, i] = 0.0
-                    avt_iso[k, j, i] = avt[k, j, i]
-                    continue
-                au0, au1 = ahu[j, i] * umask[k - 1, j, i], ahu[j, i - 1] * umask[k, j, i - 1]
-                au2, au3 = ahu[j, i - 1] * umask[k - 1, j, i - 1], ahu[j, i] * umask[k, j, i]
-                av0, av1 = ahv[j, i] * vmask[k - 1, j, i], ahv[j - 1, i] * vmask[k, j - 1, i]
-                av2, av3 = ahv[j - 1, i] * vmask[k - 1, j - 1, i], ahv[j, i] * vmask[k, j, i]
-                msku = 1.0 / max((umask[k - 1, j, i] + umask[k, j, i - 1]) + (umask[k - 1, j, i - 1] + umask[k, j, i]), 1.0)
-                mskv = 1.0 / max((vmask[k - 1, j, i] + vmask[k, j - 1, i]) + (vmask[k - 1, j - 1, i] + vmask[k, j, i]), 1.0)
-                ahu_w = ((au0 + au1) + (au2 + au3)) * msku
-                ahv_w = ((av0 + av1) + (av2 + av3)) * mskv
-                sl_i, sl_j = slopes[2, k, j, i], slopes[3, k, j, i]
-                a2 = ahu_w * sl_i * sl_i + ahv_w * sl_j * sl_j
-                kh = 0.25 * (((au3 + au0) / (e1u[j, i] * e1u[j, i]) + (au1 + au2) / (e1u[j, i - 1] * e1u[j, i - 1]))
-                             + ((av3 + av0) / (e2v[j, i] * e2v[j, i]) + (av1 + av2) / (e2v[j - 1, i] * e2v[j - 1, i])))
-                e3w2 = e3w[k] * e3w[k]
-                c = max(dt * (kh + a2 / e3w2) - 0.5, 0.0) * e3w2 / dt
+                si, sj = wslpi[k, j, i], wslpj[k, j, i]
+                a2 = ahu_w[k, j, i] * si * si + ahv_w[k, j, i] * sj * sj
+                c = max(dt * (kh[k, j, i] + a2 / e3w2) - 0.5, 0.0) * e3w2 * r_dt
                 ah_wslp2[k, j, i] = a2
                 akz[k, j, i] = c
                 avt_iso[k, j, i] = avt[k, j, i] + c
 
 
-@inline_kernel
-def _dk(X, tmask, k, j, i):
-    # X[k-1] - X[k] at the W point k (0 at the surface and below the bottom)
-    if k < 1 or k >= X.shape[0]:
-        return 0.0
-    return (X[k - 1, j, i] - X[k, j, i]) * tmask[k, j, i]
+class Static(NamedTuple):
+    """The iso-neutral operator's coefficients that depend on the grid and K only, built
+    once: the level part ``bx`` = K e2u e3 / e1u and the cross part ``cx`` = -K e2u / n of
+    the east-face flux (n: the wet W points around the U point, NEMO's zmsku), ``by``,
+    ``cy`` for the north face; at W points the means of K over the U, V points around
+    (``ahu_w``, ``ahv_w``), the cross coefficients ``c3`` = -ahu_w e2t / n, ``c4``, the
+    horizontal diffusion rate ``kh`` = K (1/e1^2 + 1/e2^2) (s-1), ``f33`` = e1e2t / e3w
+    (masked), and e3w^2 by level."""
+    bx: np.ndarray
+    cx: np.ndarray
+    by: np.ndarray
+    cy: np.ndarray
+    ahu_w: np.ndarray
+    ahv_w: np.ndarray
+    c3: np.ndarray
+    c4: np.ndarray
+    kh: np.ndarray
+    f33: np.ndarray
+    e3w2: np.ndarray
 
 
-@inline_kernel
-def _dkt(X, tmask, k, j, i):
-    # NEMO's zdkt: the vertical difference at the top of level k, the one below at k = 0
-    return _dk(X, tmask, 1, j, i) if k == 0 else _dk(X, tmask, k, j, i)
-
-
-@inline_kernel
-def _wm(tmask, k, j, i):
-    # wmask at W level k (level nz, the bottom of the grid, is land)
-    return tmask[k, j, i] if k < tmask.shape[0] else 0.0
+def static_coefficients(grid, ahu: np.ndarray, ahv: np.ndarray) -> Static:
+    """The :class:`Static` coefficients (numpy, once at set-up), NEMO's formulas."""
+    g = grid
+    tm, um, vm = g.tmask, g.umask, g.vmask
+    nz = g.nz
+    pad = lambda a: np.concatenate([a, np.zeros((1,) + a.shape[1:])])  # noqa: E731  (level nz: land)
+    sh = lambda a, dj, di: np.roll(np.roll(a, -dj, -2), -di, -1)        # noqa: E731  a[j+dj, i+di]
+    wm = pad(tm)
+    e3 = g.e3t[:, None, None]
+    bx = ahu[None] * g.e2u[None] / g.e1u[None] * e3 * um
+    by = ahv[None] * g.e1v[None] / g.e2v[None] * e3 * vm
+    nx = np.maximum(sh(wm[:nz], 0, 1) + wm[1:] + sh(wm[1:], 0, 1) + wm[:nz], 1.0)
+    ny = np.maximum(sh(wm[:nz], 1, 0) + wm[1:] + sh(wm[1:], 1, 0) + wm[:nz], 1.0)
+    cx = -ahu[None] * g.e2u[None] * (1.0 / nx) * um
+    cy = -ahv[None] * g.e1v[None] * (1.0 / ny) * vm
+    # W points (k >= 1): U points east/west at levels k-1, k
+    au = ahu[None] * um
+    av = ahv[None] * vm
+    aum, avm = np.roll(au, 1, -1), np.roll(av, 1, -2)           # a[i-1], a[j-1]
+    umw, vms = np.roll(um, 1, -1), np.roll(vm, 1, -2)
+    ahu_w, ahv_w, c3, c4, kh = (np.zeros(g.shape3) for _ in range(5))
+    msku = tm[1:] / np.maximum((um[:-1] + umw[1:]) + (umw[:-1] + um[1:]), 1.0)
+    mskv = tm[1:] / np.maximum((vm[:-1] + vms[1:]) + (vms[:-1] + vm[1:]), 1.0)
+    ahu_w[1:] = ((au[:-1] + aum[1:]) + (aum[:-1] + au[1:])) * msku
+    ahv_w[1:] = ((av[:-1] + avm[1:]) + (avm[:-1] + av[1:])) * mskv
+    c3[1:] = -ahu_w[1:] * g.e2t[None] * msku
+    c4[1:] = -ahv_w[1:] * g.e1t[None] * mskv
+    e1u2, e2v2 = g.e1u ** 2, g.e2v ** 2
+    kh[1:] = 0.25 * (((au[1:] + au[:-1]) / e1u2 + (aum[1:] + aum[:-1]) / np.roll(e1u2, 1, -1))
+                     + ((av[1:] + av[:-1]) / e2v2 + (avm[1:] + avm[:-1]) / np.roll(e2v2, 1, -2)))
+    f33 = np.zeros(g.shape3)
+    f33[1:] = g.e1e2t[None] / g.e3w[1:, None, None] * tm[1:]
+    c = np.ascontiguousarray
+    return Static(c(bx), c(cx), c(by), c(cy), ahu_w, ahv_w, c3, c4, kh, f33, g.e3w ** 2)
 
 
 @kernel
-def add_fluxes(X, slopes, ahu, ahv, ah_wslp2, akz, metrics, masks, nhalo, flux):
-    """Add the iso-neutral diffusive fluxes of X (X m3/s) to ``flux`` (a
-    ``tracers.TracerFluxes``: east, north and top faces of the interior cells, and the
-    east/north faces of the cells west/south of them); the signs follow ``tracers``:
-    positive east, north, up."""
+def vertical_differences(X, tmask, nhalo, D):
+    """D[k] = (X[k-1] - X[k]) at the W point k (0 below the bottom, D[nz] = 0), and at the
+    top D[0] = D[1] (NEMO's zdkt at the surface), on the interior and one point around."""
     nz, nj, ni = X.shape
-    tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
-    e1u, e2u, e1v, e2v, e1t, e2t, e1e2t = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e1t, \
-        metrics.e2t, metrics.e1e2t
-    e3t, e3w = metrics.e3t, metrics.e3w
+    for j in prange(nhalo - 1, nj - nhalo + 1):
+        for k in range(nz + 1):
+            kk = k
+            if kk < 1:
+                kk = 1
+            if kk > nz - 1:
+                kk = nz - 1
+            f = 1.0 if k < nz else 0.0
+            for i in range(nhalo - 1, ni - nhalo + 1):
+                D[k, j, i] = (X[kk - 1, j, i] - X[kk, j, i]) * tmask[kk, j, i] * f
+
+
+@kernel
+def add_fluxes(X, D, slopes, st, ah_wslp2, akz, masks, nhalo, flux):
+    """Add the iso-neutral diffusive fluxes of X (X m3/s) to ``flux`` (a
+    ``tracers.TracerFluxes``: the east, north and top faces of the interior cells and the
+    east/north faces of the cells west/south of them); signs as in ``tracers``: positive
+    east, north, up (NEMO's fluxes are the opposite)."""
+    nz, nj, ni = X.shape
     flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
+    uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
+    bx, cx, by, cy, c3, c4, f33 = st.bx, st.cx, st.by, st.cy, st.c3, st.c4, st.f33
+    umask, vmask = masks.umask, masks.vmask
     for k in prange(nz):
-        for j in range(nhalo - 1, nj - nhalo):
+        for j in range(nhalo, nj - nhalo):
             for i in range(nhalo - 1, ni - nhalo):
-                # east face (U point): level gradient and the slope times the mean vertical difference
-                if j >= nhalo and umask[k, j, i] != 0.0:
-                    aku = ahu[j, i]
-                    msk = 1.0 / max(_wm(tmask, k, j, i + 1) + _wm(tmask, k + 1, j, i) + _wm(tmask, k + 1, j, i + 1)
-                                    + _wm(tmask, k, j, i), 1.0)
-                    cof = -aku * e2u[j, i] * slopes[0, k, j, i] * msk
-                    fu = aku * e2u[j, i] / e1u[j, i] * e3t[k] * (X[k, j, i + 1] - X[k, j, i]) \
-                        + cof * ((_dkt(X, tmask, k, j, i + 1) + _dk(X, tmask, k + 1, j, i))
-                                 + (_dk(X, tmask, k + 1, j, i + 1) + _dkt(X, tmask, k, j, i)))
-                    flux_x[k, j, i] -= fu
-                # north face (V point)
-                if i >= nhalo and vmask[k, j, i] != 0.0:
-                    akv = ahv[j, i]
-                    msk = 1.0 / max(_wm(tmask, k, j + 1, i) + _wm(tmask, k + 1, j, i) + _wm(tmask, k + 1, j + 1, i)
-                                    + _wm(tmask, k, j, i), 1.0)
-                    cof = -akv * e1v[j, i] * slopes[1, k, j, i] * msk
-                    fv = akv * e1v[j, i] / e2v[j, i] * e3t[k] * (X[k, j + 1, i] - X[k, j, i]) \
-                        + cof * ((_dkt(X, tmask, k, j + 1, i) + _dk(X, tmask, k + 1, j, i))
-                                 + (_dk(X, tmask, k + 1, j + 1, i) + _dkt(X, tmask, k, j, i)))
-                    flux_y[k, j, i] -= fv
-                # top face (W point) of the interior cells, below the surface
-                if k >= 1 and j >= nhalo and i >= nhalo and tmask[k, j, i] != 0.0:
-                    msku = 1.0 / max((umask[k - 1, j, i] + umask[k, j, i - 1]) + (umask[k - 1, j, i - 1]
-                                                                                   + umask[k, j, i]), 1.0)
-                    mskv = 1.0 / max((vmask[k - 1, j, i] + vmask[k, j - 1, i]) + (vmask[k - 1, j - 1, i]
-                                                                                   + vmask[k, j, i]), 1.0)
-                    ahu_w = ((ahu[j, i] * umask[k - 1, j, i] + ahu[j, i - 1] * umask[k, j, i - 1])
-                             + (ahu[j, i - 1] * umask[k - 1, j, i - 1] + ahu[j, i] * umask[k, j, i])) * msku
-                    ahv_w = ((ahv[j, i] * vmask[k - 1, j, i] + ahv[j - 1, i] * vmask[k, j - 1, i])
-                             + (ahv[j - 1, i] * vmask[k - 1, j - 1, i] + ahv[j, i] * vmask[k, j, i])) * mskv
-                    c3 = -ahu_w * e2t[j, i] * msku * slopes[2, k, j, i]
-                    c4 = -ahv_w * e1t[j, i] * mskv * slopes[3, k, j, i]
-                    di0 = (X[k - 1, j, i + 1] - X[k - 1, j, i]) * umask[k - 1, j, i]
-                    di1 = (X[k, j, i] - X[k, j, i - 1]) * umask[k, j, i - 1]
-                    di2 = (X[k - 1, j, i] - X[k - 1, j, i - 1]) * umask[k - 1, j, i - 1]
-                    di3 = (X[k, j, i + 1] - X[k, j, i]) * umask[k, j, i]
-                    dj0 = (X[k - 1, j + 1, i] - X[k - 1, j, i]) * vmask[k - 1, j, i]
-                    dj1 = (X[k, j, i] - X[k, j - 1, i]) * vmask[k, j - 1, i]
-                    dj2 = (X[k - 1, j, i] - X[k - 1, j - 1, i]) * vmask[k - 1, j - 1, i]
-                    dj3 = (X[k, j + 1, i] - X[k, j, i]) * vmask[k, j, i]
-                    fw = c3 * ((di0 + di1) + (di2 + di3)) + c4 * ((dj0 + dj1) + (dj2 + dj3)) \
-                        + e1e2t[j, i] / e3w[k] * (ah_wslp2[k, j, i] - akz[k, j, i]) * (X[k - 1, j, i] - X[k, j, i])
-                    flux_z[k, j, i] -= fw       # NEMO's flux is positive downward
+                flux_x[k, j, i] -= bx[k, j, i] * (X[k, j, i + 1] - X[k, j, i]) + cx[k, j, i] * uslp[k, j, i] \
+                    * ((D[k, j, i + 1] + D[k + 1, j, i]) + (D[k + 1, j, i + 1] + D[k, j, i]))
+        for j in range(nhalo - 1, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                flux_y[k, j, i] -= by[k, j, i] * (X[k, j + 1, i] - X[k, j, i]) + cy[k, j, i] * vslp[k, j, i] \
+                    * ((D[k, j + 1, i] + D[k + 1, j, i]) + (D[k + 1, j + 1, i] + D[k, j, i]))
+        if k == 0:
+            continue
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                di0 = (X[k - 1, j, i + 1] - X[k - 1, j, i]) * umask[k - 1, j, i]
+                di1 = (X[k, j, i] - X[k, j, i - 1]) * umask[k, j, i - 1]
+                di2 = (X[k - 1, j, i] - X[k - 1, j, i - 1]) * umask[k - 1, j, i - 1]
+                di3 = (X[k, j, i + 1] - X[k, j, i]) * umask[k, j, i]
+                dj0 = (X[k - 1, j + 1, i] - X[k - 1, j, i]) * vmask[k - 1, j, i]
+                dj1 = (X[k, j, i] - X[k, j - 1, i]) * vmask[k, j - 1, i]
+                dj2 = (X[k - 1, j, i] - X[k - 1, j - 1, i]) * vmask[k - 1, j - 1, i]
+                dj3 = (X[k, j + 1, i] - X[k, j, i]) * vmask[k, j, i]
+                flux_z[k, j, i] -= c3[k, j, i] * wslpi[k, j, i] * ((di0 + di1) + (di2 + di3)) \
+                    + c4[k, j, i] * wslpj[k, j, i] * ((dj0 + dj1) + (dj2 + dj3)) \
+                    + f33[k, j, i] * (ah_wslp2[k, j, i] - akz[k, j, i]) * (X[k - 1, j, i] - X[k, j, i])
 
 
 class IsoNeutral:
@@ -313,37 +341,39 @@ class IsoNeutral:
     ``avt_iso`` (m2/s, W points) for the implicit vertical solve."""
 
     def __init__(self, grid, ahu: np.ndarray, ahv: np.ndarray, slope_max: float, dt: float, rho0: float):
-        self.grid, self.ahu, self.ahv, self.dt = grid, ahu, ahv, dt
+        self.grid, self.dt = grid, dt
         self.r_slpmax = 1.0 / slope_max
-        e3w_min = float(np.min(grid.e3w))
-        zref = MLD_REF_DEPTH_M - 0.1 * e3w_min
-        self.nlb10 = int(np.argmax(grid.gdepw > zref))           # first W level below ~10 m
+        zref = MLD_REF_DEPTH_M - 0.1 * float(np.min(grid.e3w))
+        self.nlb10 = int(np.argmax(grid.gdepw > zref))           # first W level below ~10 m (NEMO nlb10)
         self.n2_crit = GRAV * RHO_C_MLD / rho0
+        self.static = static_coefficients(grid, ahu, ahv)
         s3, s2 = grid.shape3, grid.shape2
-        self.nmln = np.zeros(s2, np.int32)
+        self.nmln, self.acc = np.zeros(s2, np.int32), np.zeros(s2)
+        self.gru, self.grv, self.dzr = np.zeros(s3), np.zeros(s3), np.zeros(s3)
         self.hml = np.zeros((4,) + s2)
         self.raw = np.zeros((4,) + s3)
         self.slopes = np.zeros((4,) + s3)
         self.ah_wslp2, self.akz, self.avt_iso = np.zeros(s3), np.zeros(s3), np.zeros(s3)
+        self.D = np.zeros((grid.nz + 1,) + s2)
         self.zero_u, self.zero_v = np.zeros(s2), np.zeros(s2)    # K_h of the level operator, off
 
-    def update_slopes(self, rhd: np.ndarray, bn2: np.ndarray) -> None:
-        """The slopes of the step from the density anomaly and N2 at time n (halos included)."""
+    def update(self, rhd: np.ndarray, bn2: np.ndarray, avt: np.ndarray) -> np.ndarray:
+        """The slopes of the step from the density anomaly and N2 at time n (halos included),
+        K_33 and the stabilizing correction; returns the diffusivity of the implicit vertical
+        solve, ``avt`` plus the correction."""
         g = self.grid
-        mixed_layer_level(bn2, g.e3w, g.kbot_t, self.nlb10, self.n2_crit, self.nmln)
-        mixed_layer_slopes(rhd, bn2, self.nmln, g.metrics, g.masks, self.r_slpmax, self.hml)
-        raw_slopes(rhd, bn2, self.nmln, self.hml, g.metrics, g.masks, self.r_slpmax, self.raw)
-        filtered_slopes(self.raw, g.masks, self.slopes)
-
-    def update_a33(self, avt: np.ndarray) -> np.ndarray:
-        """K_33, the stabilizing correction, and the diffusivity for the implicit solve
-        (``avt`` plus the correction), which it returns."""
-        g = self.grid
-        a33(self.slopes, self.ahu, self.ahv, g.metrics, g.masks, self.dt, g.nhalo, avt, self.ah_wslp2, self.akz,
-            self.avt_iso)
+        gradients(rhd, bn2, g.e3w, g.masks, self.nlb10, self.n2_crit, self.gru, self.grv, self.dzr, self.acc,
+                  self.nmln)
+        mixed_layer_slopes(rhd, bn2, self.gru, self.grv, self.dzr, self.nmln, g.metrics, g.masks, self.r_slpmax,
+                           self.hml)
+        raw_slopes(rhd, bn2, self.gru, self.grv, self.dzr, self.nmln, self.hml, g.metrics, g.masks, self.r_slpmax,
+                   self.raw)
+        filtered_slopes(self.raw, self.static, g.masks, self.dt, g.nhalo, avt, self.slopes, self.ah_wslp2, self.akz,
+                        self.avt_iso)
         return self.avt_iso
 
     def add_fluxes(self, X: np.ndarray, flux) -> None:
         """Add the iso-neutral diffusive fluxes of tracer X to ``flux`` (``tracers.TracerFluxes``)."""
         g = self.grid
-        add_fluxes(X, self.slopes, self.ahu, self.ahv, self.ah_wslp2, self.akz, g.metrics, g.masks, g.nhalo, flux)
+        vertical_differences(X, g.tmask, g.nhalo, self.D)
+        add_fluxes(X, self.D, self.slopes, self.static, self.ah_wslp2, self.akz, g.masks, g.nhalo, flux)

@@ -310,8 +310,7 @@ class Model:
         met, msk = g.metrics, g.masks
         iso, aht_u, aht_v, avt = self.iso, self.aht_u, self.aht_v, None
         if iso is not None:                          # slopes of time n, K_33 and the implicit correction
-            iso.update_slopes(self.rhd, self.bn2)
-            avt = iso.update_a33(self.vmix.avt)
+            avt = iso.update(self.rhd, self.bn2, self.vmix.avt)
             aht_u, aht_v = iso.zero_u, iso.zero_v    # the level operator is off
         if self.ueiv is not None:
             self._eddy_velocity()

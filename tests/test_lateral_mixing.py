@@ -73,8 +73,7 @@ def test_isoneutral_diffusion_leaves_a_field_constant_on_neutral_surfaces():
     m = Model(cfg_from(CHANNEL))
     m.state.T[:] = _displaced(m, _y_of_rows(m))
     _density(m)
-    m.iso.update_slopes(m.rhd, m.bn2)
-    m.iso.update_a33(np.zeros(m.grid.shape3))
+    m.iso.update(m.rhd, m.bn2, np.zeros(m.grid.shape3))
     slope = np.abs(_interior(m, m.iso.slopes[1])).max()
     assert 0.003 < slope < 0.01                        # the surfaces are tilted, within slope_max
     iso = _interior(m, _tendency(m, m.state.T, level=False))
@@ -99,8 +98,7 @@ def test_isoneutral_diffusion_creates_no_extrema():
     m.state.T[:] = 10.0 * g.tmask
     m.exchange_state()
     _density(m)
-    m.iso.update_slopes(m.rhd, m.bn2)
-    m.iso.update_a33(np.zeros(g.shape3))
+    m.iso.update(m.rhd, m.bn2, np.zeros(g.shape3))
     assert np.abs(_interior(m, m.iso.slopes[1])).max() > 0.003
     x = np.arange(g.shape2[1])[None, :]
     X = (np.exp(-((y - 0.5 * ly) / 80e3) ** 2 - ((x - g.nhalo - 8) / 3.0) ** 2)[None]
@@ -147,7 +145,7 @@ def test_gm_lowers_potential_energy_and_conserves_content():
     zero2 = np.zeros(g.shape2)
     for _ in range(20):
         _density(m)
-        m.iso.update_slopes(m.rhd, m.bn2)
+        m.iso.update(m.rhd, m.bn2, np.zeros(m.grid.shape3))
         m.uadv.fill(0.0)
         m.vadv.fill(0.0)
         m._eddy_velocity()                               # the slot: GM's u*, v* into uadv, vadv
@@ -193,7 +191,7 @@ def test_two_eddy_velocity_users_add_up():
 
     m = _gm_model()
     _density(m)
-    m.iso.update_slopes(m.rhd, m.bn2)
+    m.iso.update(m.rhd, m.bn2, np.zeros(m.grid.shape3))
     m.uadv.fill(0.0)
     m.vadv.fill(0.0)
     m._eddy_velocity()
