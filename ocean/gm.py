@@ -138,7 +138,8 @@ class GentMcWilliams(Closure):
 
 def _gm(m):
     if m.gm is None:
-        raise ConfigError("the GM diagnostics (psiu_eiv, psiv_eiv, uoce_eiv, voce_eiv, woce_eiv) need tracers.gm = true")
+        raise ConfigError("the GM diagnostics (psiu_eiv, psiv_eiv, uoce_eiv, voce_eiv, woce_eiv) need "
+                          "tracers.gm = true")
     return m.gm
 
 

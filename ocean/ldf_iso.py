@@ -209,7 +209,8 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_i
                     * ((umask[k, j, i] + umask[kb, j, i] * fb) * 0.5)
                 vslp[k, j, i] = _shapiro(r1, k, j, i) * ((vmask[k, j, i + 1] + vmask[k, j, i - 1]) * 0.5) \
                     * ((vmask[k, j, i] + vmask[kb, j, i] * fb) * 0.5)
-                cw = tmask[k, j, i] * (umask[k, j, i] + umask[k, j, i - 1]) * (vmask[k, j, i] + vmask[k, j - 1, i]) * 0.25
+                cw = tmask[k, j, i] * (umask[k, j, i] + umask[k, j, i - 1]) \
+                    * (vmask[k, j, i] + vmask[k, j - 1, i]) * 0.25
                 wslpi[k, j, i] = _shapiro(r2, k, j, i) * cw
                 wslpj[k, j, i] = _shapiro(r3, k, j, i) * cw
         for j in range(nhalo, nj - nhalo):
