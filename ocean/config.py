@@ -122,6 +122,17 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "advection": Key(str, "tvd", "tracer advection scheme", choices=("tvd", "none")),
         "diff_velocity_m_s": Key(NUM, 0.011, "grid-scaled lateral diffusivity K = U*e/2 (m/s); NEMO rn_Ud", _nonneg, ">= 0"),
         "diff_coeff_m2_s": Key(NUM, 0.0, "constant lateral diffusivity (m2/s); 0: grid-scaled", _nonneg, ">= 0"),
+        "lateral": Key(str, "level", "direction of the lateral diffusion: along levels, or iso-neutral (NEMO's "
+                       "standard operator with the stabilizing correction; ln_traldf_iso, ln_traldf_msc)",
+                       choices=("level", "isoneutral")),
+        "slope_max": Key(NUM, 0.01, "isoneutral: largest iso-neutral slope (dimensionless; NEMO rn_slpmax)",
+                         _positive, "> 0"),
+        "gm": Key(bool, False, "Gent-McWilliams eddy-induced velocity with the Treguier et al. (1997) coefficient "
+                  "(NEMO ln_ldfeiv, nn_aei_ijk_t = 21); needs lateral = isoneutral"),
+        "gm_ue_m_s": Key(NUM, 0.03, "gm: eddy velocity scale U_e (m/s) of the largest coefficient U_e L_e / 2; "
+                         "NEMO rn_Ue", _nonneg, ">= 0"),
+        "gm_le_m": Key(NUM, 100e3, "gm: eddy length scale L_e (m) of the largest coefficient; NEMO rn_Le",
+                       _nonneg, ">= 0"),
         "vertical_diffusivity_m2_s": Key(NUM, 1.2e-5, "background vertical diffusivity (m2/s)", _nonneg, ">= 0"),
         "convection_diffusivity_m2_s": Key(NUM, 10.0, "vertical diffusivity where N2 < 0 (m2/s)", _nonneg, ">= 0"),
     },
@@ -379,6 +390,9 @@ def _check_consistency(cfg: dict, where: str) -> None:
         label = "closure" if len(cfg["closure"]) == 1 else f"closure.{n}"
         if c["model_file"] and c["mode"] != "inprocess" and c["ml_ranks"] == 0:
             raise ConfigError(f"{where}: {label}.mode = '{c['mode']}' needs {label}.ml_ranks >= 1")
+    if cfg["tracers"]["gm"] and cfg["tracers"]["lateral"] != "isoneutral":
+        raise ConfigError(f"{where}: key 'tracers.gm' = true needs tracers.lateral = 'isoneutral' (GM uses the "
+                          "iso-neutral slopes, as NEMO's ln_ldfeiv needs ln_traldf_iso)")
     g = cfg["grid"]
     if g["kind"] == "dino":
         if not g["channel_south_deg"] < g["channel_north_deg"]:

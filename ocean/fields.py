@@ -20,8 +20,10 @@ from typing import Callable
 
 import numpy as np
 
-POINTS = ("T", "U", "V", "F", "W")
-MASK_OF_POINT = {"T": "tmask", "U": "umask", "V": "vmask", "F": "fmask_any", "W": "tmask"}
+POINTS = ("T", "U", "V", "F", "W", "UW", "VW")
+# UW, VW: the W levels of U and V columns (top face of level k at index k; wet where umask, vmask)
+MASK_OF_POINT = {"T": "tmask", "U": "umask", "V": "vmask", "F": "fmask_any", "W": "tmask", "UW": "umask",
+                 "VW": "vmask"}
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ import math
 
 import numpy as np
 
-from . import barotropic, diagnostics, fields, momentum, tracers
+from . import barotropic, diagnostics, fields, ldf_iso, momentum, tracers
 from .closure_slots import EDDY_VELOCITY, Closure
 from .config import Config, ConfigError
 from .domain import Domain, serial_domain
 from .eos import GRAV, EosParams, bn2_kernel, rhd_kernel
 from .forcing import SurfaceForcing
 from .forcing_dino import initial_stratification
+from .gm import GentMcWilliams
 from .grid import GlobalHorizontal, Grid, Vertical, build_global, lateral_slip
 from .vertical_mixing import VerticalMixing
 
@@ -147,7 +148,14 @@ class Model:
         self.bt_filtered = barotropic.FilteredAccumulators(self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
         self.fields = fields.FieldTable(self.vmix.absent_fields())   # the registry's, plus the closures'
         self.closures: list[Closure] = []   # in the order of the configuration (add_closure)
+        self.slotted: list[Closure] = []    # what the slots call: the physics processes, then the closures
         self.ueiv = self.veiv = None        # the eddy-velocity slot, once a closure fills it
+        # lateral tracer mixing: iso-neutral diffusion (ldf_iso.py) and GM (gm.py, a physics closure)
+        self.iso = (ldf_iso.IsoNeutral(g, self.aht_u, self.aht_v, tr.slope_max, self.dt, self.rho0)
+                    if tr.lateral == "isoneutral" else None)
+        self.gm = GentMcWilliams(g, self.iso, self.bn2, tr.gm_ue_m_s, tr.gm_le_m) if tr.gm else None
+        if self.gm is not None:
+            self.add_physics(self.gm)
         self.initialise()
         if cfg.mle.kind != "none":          # physics closures first, then the run's net closures
             from .mle import MixedLayerEddies
@@ -221,7 +229,7 @@ class Model:
         co = self.coriolis
         ec = self.eos.coeffs()
         self.forcing.update(s.time_s)
-        for c in self.closures:
+        for c in self.slotted:
             c.start_of_step()                        # inputs exist now: send (or run) the closures
 
         # 1. density, vertical mixing coefficients and vertical velocity at time n
@@ -242,7 +250,7 @@ class Model:
         momentum.hydrostatic_pressure(self.rhd, g.e3w, GRAV, self.ph)
         momentum.pressure_gradient(self.ph, met, msk, nhalo, self.gu, self.gv)
         self._lateral_viscosity()
-        for c in self.closures:                      # slot: momentum tendency
+        for c in self.slotted:                       # slot: momentum tendency
             c.momentum_tendency(self.gu, self.gv)
         momentum.add_tendency(self.ua, self.va, self.gu, self.gv, dt, nhalo)
         self.vmix.momentum(self.ua, self.va, self.forcing.taux, self.forcing.tauy)
@@ -309,6 +317,10 @@ class Model:
     def _tracers(self):
         g, s, nhalo, dt = self.grid, self.state, self.grid.nhalo, self.dt
         met, msk = g.metrics, g.masks
+        iso, aht_u, aht_v, avt = self.iso, self.aht_u, self.aht_v, None
+        if iso is not None:                          # slopes of time n, K_33 and the implicit correction
+            avt = iso.update(self.rhd, self.bn2, self.vmix.avt)
+            aht_u, aht_v = iso.zero_u, iso.zero_v    # the level operator is off
         if self.ueiv is not None:
             self._eddy_velocity()
         momentum.divergence_curl(self.uadv, self.vadv, met, msk, self.div, self.rot)
@@ -316,22 +328,25 @@ class Model:
         f = self.forcing
         f.sources(s.T, s.S)
         for X, Xa, src, pen in ((s.T, self.Ta, f.src_t, f.pen_t), (s.S, self.Sa, f.src_s, f.src_zero)):
-            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, self.aht_u, self.aht_v, met, msk, dt, self.advect,
+            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, aht_u, aht_v, met, msk, dt, self.advect,
                            nhalo, self.flux)
+            if iso is not None:
+                iso.add_fluxes(X, self.flux)
             tracers.update(X, self.flux, src, pen, f.ipen, met, msk, dt, nhalo, Xa)
-        for c in self.closures:                      # slot: tracer tendency (after the resolved fluxes)
+        for c in self.slotted:                       # slot: tracer tendency (after the resolved fluxes)
             c.tracer_tendency(self.Ta, self.Sa, dt)
-        self.vmix.tracers(self.Ta, self.Sa)
+        self.vmix.tracers(self.Ta, self.Sa, avt)
         self.halo.exchange(self.Ta, self.Sa)
         s.T, self.Ta = self.Ta, s.T
         s.S, self.Sa = self.Sa, s.S
 
     def _eddy_velocity(self):
-        """Slot: the closures' eddy-induced velocity, added to the velocity that advects the
-        tracers (its vertical part then follows from continuity with the resolved w)."""
+        """Slot: the eddy-induced velocities of the physics (GM) and the closures, summed
+        (each adds its own), added to the velocity that advects the tracers (its vertical
+        part then follows from continuity with the resolved w)."""
         self.ueiv.fill(0.0)
         self.veiv.fill(0.0)
-        for c in self.closures:
+        for c in self.slotted:
             c.eddy_velocity(self.ueiv, self.veiv)
         self.halo.exchange(self.ueiv, self.veiv)
         self.uadv += self.ueiv
@@ -340,7 +355,15 @@ class Model:
     def add_closure(self, closure: Closure) -> None:
         """Plug a closure into the step's slots (closures act in the order they are added)."""
         self.closures.append(closure)
+        self.slotted.append(closure)
         if EDDY_VELOCITY in closure.slots and self.ueiv is None:
+            self.ueiv, self.veiv = np.zeros(self.grid.shape3), np.zeros(self.grid.shape3)
+
+    def add_physics(self, process: Closure) -> None:
+        """Plug a physics process with no net (GM) into the step's slots, before the
+        closures; it is not one of the run's ``closures`` (no service, timers or report)."""
+        self.slotted.insert(len(self.slotted) - len(self.closures), process)
+        if EDDY_VELOCITY in process.slots and self.ueiv is None:
             self.ueiv, self.veiv = np.zeros(self.grid.shape3), np.zeros(self.grid.shape3)
 
     # ------------------------------------------------------------------ checks and diagnostics

@@ -11,6 +11,7 @@ Grid conventions (interior points only, no halos)::
     V (merid.)    at (y_v, x_t)      y_v half a cell north of y_t  (c_grid_axis_shift = +0.5)
     F (vorticity) at (y_v, x_u)      cell corners
     W (vertical)  at (y_t, x_t)      depth_w: top face of level k  (c_grid_axis_shift = -0.5)
+    UW, VW        at (y_t, x_u), (y_v, x_t), depth_w: W levels of U and V columns (streamfunctions)
 
 Depths are in metres, positive down.  Times are model seconds since ``start_date``.
 Fields are stored as float32 with NaN (land) written as ``_FillValue``; coordinates are float64.
@@ -33,8 +34,9 @@ FILL_VALUE = np.float32(netCDF4.default_fillvals["f4"])  # 9.96921e36
 
 # horizontal dims (y, x) per C-grid point and vertical dim for 3-D fields
 _HDIMS = {"T": ("y_t", "x_t"), "U": ("y_t", "x_u"), "V": ("y_v", "x_t"),
-          "F": ("y_v", "x_u"), "W": ("y_t", "x_t")}
-_ZDIM = {"T": "depth_t", "U": "depth_t", "V": "depth_t", "F": "depth_t", "W": "depth_w"}
+          "F": ("y_v", "x_u"), "W": ("y_t", "x_t"), "UW": ("y_t", "x_u"), "VW": ("y_v", "x_t")}
+_ZDIM = {"T": "depth_t", "U": "depth_t", "V": "depth_t", "F": "depth_t", "W": "depth_w", "UW": "depth_w",
+         "VW": "depth_w"}
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,10 @@ class FieldSpec:
 
     def __post_init__(self):
         if self.point not in _HDIMS:
-            raise ValueError(f"{self.name}: point must be one of T,U,V,F,W, got {self.point!r}")
+            raise ValueError(f"{self.name}: point must be one of T,U,V,F,W,UW,VW, got {self.point!r}")
         if self.ndim not in (2, 3):
             raise ValueError(f"{self.name}: ndim must be 2 or 3, got {self.ndim}")
-        if self.point == "W" and self.ndim != 3:
+        if self.point in ("W", "UW", "VW") and self.ndim != 3:
             raise ValueError(f"{self.name}: W-point fields must be 3-D")
 
 
@@ -243,7 +245,7 @@ class NetcdfWriter:
 
     def _check(self, name: str, point: str, arr: np.ndarray) -> tuple[str, ...]:
         """Return the (non-time) dims of ``arr`` at ``point``, checking its shape."""
-        if point not in _HDIMS or arr.ndim not in (2, 3) or (point == "W" and arr.ndim != 3):
+        if point not in _HDIMS or arr.ndim not in (2, 3) or (point in ("W", "UW", "VW") and arr.ndim != 3):
             raise ValueError(f"{name}: bad point {point!r} or ndim {arr.ndim}")
         dims = _dims(point, arr.ndim)
         shape = tuple(self._size[d] for d in dims)

@@ -230,10 +230,12 @@ class VerticalMixing:
         solve_implicit(ua, va, self.avm_u, self.avm_v, bc_u, bc_v, False, g.e3t, g.e3w, self.dt, g.nhalo,
                        self.cp_x, self.cp_y)
 
-    def tracers(self, T: np.ndarray, S: np.ndarray) -> None:
-        """Implicit vertical diffusion (``avt``) of T and S, in place (one factorisation)."""
+    def tracers(self, T: np.ndarray, S: np.ndarray, avt: np.ndarray | None = None) -> None:
+        """Implicit vertical diffusion (``avt``, or the given diffusivity: avt plus the
+        iso-neutral operator's implicit part) of T and S, in place (one factorisation)."""
         g = self.grid
-        solve_implicit(T, S, self.avt, self.avt, self.bc_tracers, self.bc_tracers, True, g.e3t, g.e3w, self.dt,
+        avt = self.avt if avt is None else avt
+        solve_implicit(T, S, avt, avt, self.bc_tracers, self.bc_tracers, True, g.e3t, g.e3w, self.dt,
                        g.nhalo, self.cp_x, self.cp_y)
 
 

@@ -1,0 +1,156 @@
+"""Gent-McWilliams eddy-induced velocity (NEMO ``ln_ldfeiv``, ``ldftra.F90``: ``ldf_eiv``
+and ``ldf_eiv_trp``) with the coefficient of Treguier et al. (1997) (``nn_aei_ijk_t = 21``).
+
+Coefficient at T points (m2/s), from N2 and the iso-neutral slopes of the step::
+
+    A = min( min(1, |f| / f(20 deg)) Ro^2 sqrt( sum(N2+ |slope|^2 e3w) / (5 m + sum e3w) ),
+             U_e L_e / 2 ),
+    Ro = clip( 0.4 sum(sqrt(N2+) e3w) / max(|f|, 1e-10), 2 km, 40 km )
+
+(the Eady growth rate times the square of the first baroclinic Rossby radius, reduced to 0
+at the equator and capped at ``aei0``), averaged to U and V points, the same at every level.
+
+Streamfunction at the W levels of U and V columns (m3/s), 0 at the surface and the bottom::
+
+    psi_u = -e2u A_u mean_i(wslpi),   psi_v = -e1v A_v mean_j(wslpj)
+
+and the eddy-induced velocities u* = -d_k psi_u / (e2u e3), v* = -d_k psi_v / (e1v e3).
+They go into the step's ``eddy_velocity`` slot: added to the velocity that advects T and S,
+with w* following from continuity (w* = (d_i psi_u + d_j psi_v) / e1e2t), so the eddy
+transport is three-dimensionally non-divergent, has no flux through the surface and
+conserves T and S. Diagnostics: ``psi_u``, ``psi_v``, ``ueiv``, ``veiv``, ``weiv``
+(declared in the field registry, with NEMO's output names).
+
+Every array is allocated in :class:`GentMcWilliams`; its methods allocate nothing.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import fields
+from .closure_slots import EDDY_VELOCITY, Closure
+from .config import ConfigError
+from .grid import OMEGA_S
+from .kernels import kernel, prange
+
+RO_MIN_M, RO_MAX_M = 2.0e3, 40.0e3      # bounds of the Rossby radius (NEMO ldf_eiv)
+HW_MIN_M = 5.0                           # added to the depth in the mean of N2 slope^2
+F_MIN = 1.0e-10                          # s-1
+TROPICS_LAT_DEG = 20.0                   # the coefficient decreases to 0 equatorward of it
+
+
+@kernel
+def treguier_coefficient(bn2, slopes, e3w, tmask, fcor_t, r1_f20, aei0, zn, zah, zhw, aeiw):
+    """The Treguier et al. (1997) coefficient (m2/s) at T points, ``aeiw`` (nj, ni), on the
+    points where the slopes exist (2 inside the halo); ``zn``, ``zah``, ``zhw`` work rows."""
+    nz, nj, ni = bn2.shape
+    for j in prange(2, nj - 2):
+        for i in range(2, ni - 2):
+            zn[j, i], zah[j, i], zhw[j, i] = 0.0, 0.0, HW_MIN_M
+        for k in range(nz):
+            e3 = e3w[k]
+            for i in range(2, ni - 2):
+                n2 = max(bn2[k, j, i], 0.0)
+                zn[j, i] += math.sqrt(n2) * e3
+                ze3w = e3 * tmask[k, j, i]
+                si, sj = slopes[2, k, j, i], slopes[3, k, j, i]
+                zah[j, i] += n2 * (si * si + sj * sj) * ze3w
+                zhw[j, i] += ze3w
+        for i in range(2, ni - 2):
+            f = fcor_t[j, i]
+            zfw = max(abs(f), F_MIN)
+            ro = max(RO_MIN_M, min(0.4 * zn[j, i] / zfw, RO_MAX_M))
+            a = ro * ro * math.sqrt(zah[j, i] / zhw[j, i]) * tmask[0, j, i]
+            aeiw[j, i] = min(min(1.0, abs(f) * r1_f20) * a, aei0)
+
+
+@kernel
+def streamfunction(slopes, aeiw, metrics, masks, nhalo, psi_u, psi_v):
+    """psi_u, psi_v (m3/s) at the W levels of U and V columns, from the interior's western
+    and southern neighbours on; 0 at the surface and below the bottom."""
+    nz, nj, ni = psi_u.shape
+    umask, vmask = masks.umask, masks.vmask
+    e2u, e1v = metrics.e2u, metrics.e1v
+    for k in prange(nz):
+        for j in range(nhalo - 1, nj - nhalo):
+            for i in range(nhalo - 1, ni - nhalo):
+                pu, pv = 0.0, 0.0
+                if k >= 1:
+                    au = 0.5 * (aeiw[j, i] + aeiw[j, i + 1]) * umask[0, j, i]
+                    av = 0.5 * (aeiw[j, i] + aeiw[j + 1, i]) * vmask[0, j, i]
+                    pu = -0.25 * e2u[j, i] * (slopes[2, k, j, i] + slopes[2, k, j, i + 1]) \
+                        * (au * umask[k - 1, j, i] + au * umask[k, j, i]) * umask[k, j, i]
+                    pv = -0.25 * e1v[j, i] * (slopes[3, k, j, i] + slopes[3, k, j + 1, i]) \
+                        * (av * vmask[k - 1, j, i] + av * vmask[k, j, i]) * vmask[k, j, i]
+                psi_u[k, j, i] = pu
+                psi_v[k, j, i] = pv
+
+
+@kernel
+def velocities(psi_u, psi_v, metrics, masks, nhalo, ueiv, veiv, weiv, uslot, vslot):
+    """u*, v* (m/s, U/V points), w* (m/s, W points) of the interior from the
+    streamfunction; u*, v* also added to the slot's ``uslot``, ``vslot``."""
+    nz, nj, ni = psi_u.shape
+    e2u, e1v, e1e2t, e3t = metrics.e2u, metrics.e1v, metrics.e1e2t, metrics.e3t
+    tmask = masks.tmask
+    for k in prange(nz):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                pu_b = psi_u[k + 1, j, i] if k + 1 < nz else 0.0
+                pv_b = psi_v[k + 1, j, i] if k + 1 < nz else 0.0
+                u = (pu_b - psi_u[k, j, i]) / (e2u[j, i] * e3t[k])
+                v = (pv_b - psi_v[k, j, i]) / (e1v[j, i] * e3t[k])
+                ueiv[k, j, i] = u
+                veiv[k, j, i] = v
+                uslot[k, j, i] += u
+                vslot[k, j, i] += v
+                weiv[k, j, i] = (psi_v[k, j, i] - psi_v[k, j - 1, i] + psi_u[k, j, i] - psi_u[k, j, i - 1]) \
+                    / e1e2t[j, i] * tmask[k, j, i]
+
+
+class GentMcWilliams(Closure):
+    """GM as a physics closure of the ``eddy_velocity`` slot, in every ocean rank. It reads
+    the slopes of the model's :class:`ocean.ldf_iso.IsoNeutral` (updated before the slot)
+    and N2 of the step."""
+
+    name = "gm"
+    slots = frozenset({EDDY_VELOCITY})
+
+    def __init__(self, grid, iso, bn2: np.ndarray, ue_m_s: float, le_m: float):
+        self.grid, self.iso, self.bn2 = grid, iso, bn2
+        self.aei0 = 0.5 * ue_m_s * le_m
+        self.r1_f20 = 1.0 / (2.0 * OMEGA_S * math.sin(math.radians(TROPICS_LAT_DEG)))
+        s3 = grid.shape3
+        self.aeiw = np.zeros(grid.shape2)
+        self.work = tuple(np.zeros(grid.shape2) for _ in range(3))
+        self.psi_u, self.psi_v = np.zeros(s3), np.zeros(s3)
+        self.ueiv, self.veiv, self.weiv = np.zeros(s3), np.zeros(s3), np.zeros(s3)
+
+    def eddy_velocity(self, ueiv: np.ndarray, veiv: np.ndarray) -> None:
+        g = self.grid
+        treguier_coefficient(self.bn2, self.iso.slopes, g.e3w, g.tmask, g.fcor_t, self.r1_f20, self.aei0, *self.work,
+                             self.aeiw)
+        streamfunction(self.iso.slopes, self.aeiw, g.metrics, g.masks, g.nhalo, self.psi_u, self.psi_v)
+        velocities(self.psi_u, self.psi_v, g.metrics, g.masks, g.nhalo, self.ueiv, self.veiv, self.weiv, ueiv, veiv)
+
+
+def _gm(m):
+    if m.gm is None:
+        raise ConfigError("the GM diagnostics (psiu_eiv, psiv_eiv, uoce_eiv, voce_eiv, woce_eiv) need "
+                          "tracers.gm = true")
+    return m.gm
+
+
+_OWN = "ocean.gm"
+fields.declare("psi_eiv_u", "UW", 3, "m3 s-1", "GM eddy-induced streamfunction at UW points",
+               lambda m: _gm(m).psi_u, output="psiu_eiv", owner=_OWN)
+fields.declare("psi_eiv_v", "VW", 3, "m3 s-1", "GM eddy-induced streamfunction at VW points",
+               lambda m: _gm(m).psi_v, output="psiv_eiv", owner=_OWN)
+fields.declare("u_eiv", "U", 3, "m s-1", "GM eddy-induced x velocity", lambda m: _gm(m).ueiv,
+               output="uoce_eiv", owner=_OWN)
+fields.declare("v_eiv", "V", 3, "m s-1", "GM eddy-induced y velocity", lambda m: _gm(m).veiv,
+               output="voce_eiv", owner=_OWN)
+fields.declare("w_eiv", "W", 3, "m s-1", "GM eddy-induced upward velocity", lambda m: _gm(m).weiv,
+               output="woce_eiv", owner=_OWN)

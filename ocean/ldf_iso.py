@@ -1,0 +1,380 @@
+"""Iso-neutral Laplacian diffusion of tracers: NEMO's standard (Madec) operator with the
+method of stabilizing correction (``ln_traldf_iso``, ``ln_traldf_msc``), and the slopes of
+the neutral surfaces it rotates along (``ldfslp.F90``, NEMO 4.2, the version DINO runs).
+
+Slopes (dimensionless, at U, V points of T levels and at W points of T columns), from the
+density anomaly ``rhd`` = rho/rho0 - 1 and N2 of the step (``eos``)::
+
+    slope = (d_i rhd / e1) / (d_z rhd),   d_z rhd = -(rhd + 1) N2 / g    (mean of the W
+                                          points above and below at a T point)
+
+bounded by |slope| <= slope_max (``rn_slpmax``) and <= e3 / 7000 m (NEMO's hard-coded
+bound ``kxz <= e1 e3 / (pi^2 2 dt)``); inside the mixed layer (NEMO's ``nmln``: the
+N2-integral criterion of 0.01 kg m-3 below 10 m) the slope decreases linearly from its
+value just below the mixed-layer base to 0 at the surface; then a 1-2-1 Shapiro filter in
+i and j, reduced next to walls and the bottom. Level 0 and the surface W point keep a zero
+slope (as in NEMO).
+
+Operator (``tra_ldf_iso``, Laplacian, grid-scaled K = U_d e / 2 at U, V points)::
+
+    F_x = -K e2u e3 [ d_i T / e1u - slope_u  mean_4(d_k T) / e3 ]          (east face)
+    F_z = -K e1e2t [ slope_i mean_4(d_i T / e1) + slope_j mean_4(d_j T / e2) ]
+          -(K_33 - akz) e1e2t d_k T / e3w                                   (top face)
+
+with K_33 = K (slope_i^2 + slope_j^2) (``ah_wslp2``). The stabilizing correction puts
+the part of the vertical diffusivity that exceeds the explicit limit, ``akz = max(dt (K
+(1/e1^2 + 1/e2^2) + K_33 / e3w^2) - 1/2, 0) e3w^2 / dt``, into the implicit vertical
+solver (added to avt for T and S only), and takes it out of the explicit 33 flux.
+The fluxes are added to the advective fluxes of ``tracers.fluxes`` (called with K_h = 0),
+so the flux-form update conserves T and S exactly as before.
+
+Every array is allocated in :class:`IsoNeutral`; its methods allocate nothing.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .eos import GRAV
+from .kernels import inline_kernel, kernel, prange
+
+SLOPE_E3_BOUND_M = 7.0e3      # |slope| <= e3 / 7000 m (NEMO ldfslp, hard-coded)
+RHO_C_MLD = 0.01              # kg m-3: mixed-layer criterion of NEMO's nmln (rn_rho_c_mld)
+MLD_REF_DEPTH_M = 10.0        # the N2 integral starts at the first W level below ~10 m
+HML_MIN_U_M = 5.0             # minimum mixed-layer depth at U/V points (m), NEMO r1_hmlu
+HML_MIN_W_M = 10.0            # minimum mixed-layer depth at W points (m), NEMO r1_hmlw
+EPS = 1.0e-20
+
+
+@kernel
+def gradients(rhd, bn2, e3w, masks, nlb10, n2_crit, gru, grv, dzr, acc, nmln):
+    """Density differences at U and V points (``gru``, ``grv``), d(rhd)/dz at T points
+    (``dzr``, m-1: -(rhd + 1) N2 / g with N2 the mean of the W points above and below, one
+    if the lower is land), and NEMO's mixed-layer level ``nmln`` (0-based): the W level of
+    the base, the deepest k + 1 down to which sum_{nlb10..k} max(N2, 0) e3w stays below
+    ``n2_crit`` (g rho_c / rho0), at most the bottom; T levels 0..nmln-1 are in the layer."""
+    nz, nj, ni = rhd.shape
+    tmask, umask, vmask, kbot_t = masks.tmask, masks.umask, masks.vmask, masks.kbot_t
+    m1g = -1.0 / GRAV
+    for j in prange(nj):
+        jn = min(j + 1, nj - 1)
+        for i in range(ni):
+            acc[j, i] = 0.0
+            nmln[j, i] = nlb10
+        for k in range(nz):
+            kb = min(k + 1, nz - 1)
+            fb = 1.0 if k + 1 < nz else 0.0
+            for i in range(ni - 1):
+                gru[k, j, i] = umask[k, j, i] * (rhd[k, j, i + 1] - rhd[k, j, i])
+                grv[k, j, i] = vmask[k, j, i] * (rhd[k, jn, i] - rhd[k, j, i])
+            for i in range(ni):
+                n2b = bn2[kb, j, i] * fb
+                dzr[k, j, i] = m1g * (rhd[k, j, i] + 1.0) * (bn2[k, j, i] + n2b) * (1.0 - 0.5 * tmask[kb, j, i] * fb)
+            if k >= nlb10:
+                for i in range(ni):
+                    acc[j, i] += max(bn2[k, j, i], 0.0) * e3w[k]
+                    if acc[j, i] < n2_crit:
+                        nmln[j, i] = min(k + 1, kbot_t[j, i])
+        for i in range(ni):
+            nmln[j, i] = max(nmln[j, i], 1)
+
+
+@inline_kernel
+def _bounded(za, zb, r_slpmax, e3):
+    zb = min(zb, -r_slpmax * abs(za), -SLOPE_E3_BOUND_M / e3 * abs(za))
+    return za / (zb - EPS)
+
+
+@inline_kernel
+def _slope_u(gru, dzr, e1u, r_slpmax, e3, k, j, i):
+    return _bounded(gru[k, j, i] / e1u[j, i], 0.5 * (dzr[k, j, i] + dzr[k, j, i + 1]), r_slpmax, e3)
+
+
+@inline_kernel
+def _slope_v(grv, dzr, e2v, r_slpmax, e3, k, j, i):
+    return _bounded(grv[k, j, i] / e2v[j, i], 0.5 * (dzr[k, j, i] + dzr[k, j + 1, i]), r_slpmax, e3)
+
+
+@inline_kernel
+def _slope_wi(gru, bn2, rhd, umask, tmask, e1t, r_slpmax, e3w, k, j, i):
+    zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
+    zc = max(umask[k, j, i - 1] + umask[k, j, i] + umask[k - 1, j, i - 1] + umask[k - 1, j, i], EPS) * e1t[j, i]
+    za = ((gru[k, j, i - 1] + gru[k, j, i]) + (gru[k - 1, j, i - 1] + gru[k - 1, j, i])) / zc * tmask[k, j, i]
+    return _bounded(za, zbw, r_slpmax, e3w)
+
+
+@inline_kernel
+def _slope_wj(grv, bn2, rhd, vmask, tmask, e2t, r_slpmax, e3w, k, j, i):
+    zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
+    zc = max(vmask[k, j - 1, i] + vmask[k, j, i] + vmask[k - 1, j - 1, i] + vmask[k - 1, j, i], EPS) * e2t[j, i]
+    za = ((grv[k, j - 1, i] + grv[k, j, i]) + (grv[k - 1, j - 1, i] + grv[k - 1, j, i])) / zc * tmask[k, j, i]
+    return _bounded(za, zbw, r_slpmax, e3w)
+
+
+@kernel
+def mixed_layer_slopes(rhd, bn2, gru, grv, dzr, nmln, metrics, masks, r_slpmax, hml):
+    """Slopes just below the mixed layer divided by its depth (m-1), ``hml`` (4, nj, ni):
+    at U, V points (level max(nmln) of the two T columns, depth at least 5 m) and at W
+    points (i and j slopes at W level nmln + 1, depth at least 10 m)."""
+    nz, nj, ni = rhd.shape
+    tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
+    gdept, gdepw, e3t, e3w = metrics.gdept, metrics.gdepw, metrics.e3t, metrics.e3w
+    for j in prange(1, nj - 1):
+        for i in range(1, ni - 1):
+            m = nmln[j, i]
+            me, mn = nmln[j, i + 1], nmln[j + 1, i]
+            ku, kv = max(m, me), max(m, mn)
+            su, sv, swi, swj = 0.0, 0.0, 0.0, 0.0
+            if ku < nz:
+                su = _slope_u(gru, dzr, metrics.e1u, r_slpmax, e3t[ku], ku, j, i) * umask[ku, j, i] \
+                    / max(gdept[m - 1], gdept[me - 1], HML_MIN_U_M)
+            if kv < nz:
+                sv = _slope_v(grv, dzr, metrics.e2v, r_slpmax, e3t[kv], kv, j, i) * vmask[kv, j, i] \
+                    / max(gdept[m - 1], gdept[mn - 1], HML_MIN_U_M)
+            kw = m + 1
+            if kw < nz:
+                r = tmask[kw, j, i] / max(gdepw[m], HML_MIN_W_M)
+                swi = _slope_wi(gru, bn2, rhd, umask, tmask, metrics.e1t, r_slpmax, e3w[kw], kw, j, i) * r
+                swj = _slope_wj(grv, bn2, rhd, vmask, tmask, metrics.e2t, r_slpmax, e3w[kw], kw, j, i) * r
+            hml[0, j, i], hml[1, j, i], hml[2, j, i], hml[3, j, i] = su, sv, swi, swj
+
+
+@kernel
+def raw_slopes(rhd, bn2, gru, grv, dzr, nmln, hml, metrics, masks, r_slpmax, raw):
+    """Bounded slopes with the mixed-layer flattening, before the filter: ``raw`` (4, nz,
+    nj, ni) holds the U, V slopes of T levels and the i, j slopes at W points (levels >= 1)."""
+    nz, nj, ni = rhd.shape
+    tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
+    gdept, gdepw, e3t, e3w = metrics.gdept, metrics.gdepw, metrics.e3t, metrics.e3w
+    e1u, e2v, e1t, e2t = metrics.e1u, metrics.e2v, metrics.e1t, metrics.e2t
+    dep0 = 0.5 * e3t[0]
+    for k in prange(1, nz):
+        depu, depw, e3, e3k = gdept[k] - dep0, gdepw[k], e3t[k], e3w[k]
+        for j in range(1, nj - 1):
+            for i in range(1, ni - 1):
+                m = nmln[j, i]
+                s = 0.0
+                if umask[k, j, i] != 0.0:
+                    if k < max(m, nmln[j, i + 1]):       # in the mixed layer: linear to 0 at the top
+                        s = depu * hml[0, j, i]
+                    else:
+                        s = _slope_u(gru, dzr, e1u, r_slpmax, e3, k, j, i)
+                raw[0, k, j, i] = s
+                s = 0.0
+                if vmask[k, j, i] != 0.0:
+                    if k < max(m, nmln[j + 1, i]):
+                        s = depu * hml[1, j, i]
+                    else:
+                        s = _slope_v(grv, dzr, e2v, r_slpmax, e3, k, j, i)
+                raw[1, k, j, i] = s
+                si, sj = 0.0, 0.0
+                if tmask[k, j, i] != 0.0:
+                    if k <= m:
+                        si, sj = depw * hml[2, j, i], depw * hml[3, j, i]
+                    else:
+                        si = _slope_wi(gru, bn2, rhd, umask, tmask, e1t, r_slpmax, e3k, k, j, i)
+                        sj = _slope_wj(grv, bn2, rhd, vmask, tmask, e2t, r_slpmax, e3k, k, j, i)
+                raw[2, k, j, i] = si
+                raw[3, k, j, i] = sj
+
+
+@inline_kernel
+def _shapiro(a, k, j, i):
+    return (1.0 / 16.0) * (((a[k, j - 1, i - 1] + a[k, j - 1, i + 1]) + (a[k, j + 1, i - 1] + a[k, j + 1, i + 1]))
+                           + 2.0 * ((a[k, j - 1, i] + a[k, j, i - 1]) + (a[k, j, i + 1] + a[k, j + 1, i]))
+                           + 4.0 * a[k, j, i])
+
+
+@kernel
+def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_iso):
+    """The 1-2-1 filter of the raw slopes, reduced along walls and the bottom, into
+    ``slopes`` (4, nz, nj, ni): uslp, vslp, wslpi, wslpj (valid 2 points inside the halo);
+    on the interior's W points also K_33 = K (wslpi^2 + wslpj^2) (``ah_wslp2``, m2/s), the
+    stabilizing implicit part ``akz = max(dt (K_h + K_33 / e3w^2) - 1/2, 0) e3w^2 / dt``
+    and ``avt_iso = avt + akz`` (``st``: the :class:`Static` coefficients)."""
+    nz, nj, ni = raw.shape[1:]
+    tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
+    r0, r1, r2, r3 = raw[0], raw[1], raw[2], raw[3]
+    uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
+    ahu_w, ahv_w, kh = st.ahu_w, st.ahv_w, st.kh
+    r_dt = 1.0 / dt
+    for k in prange(1, nz):
+        e3w2 = st.e3w2[k]
+        fb = 1.0 if k + 1 < nz else 0.0
+        kb = min(k + 1, nz - 1)
+        for j in range(2, nj - 2):
+            for i in range(2, ni - 2):
+                uslp[k, j, i] = _shapiro(r0, k, j, i) * ((umask[k, j + 1, i] + umask[k, j - 1, i]) * 0.5) \
+                    * ((umask[k, j, i] + umask[kb, j, i] * fb) * 0.5)
+                vslp[k, j, i] = _shapiro(r1, k, j, i) * ((vmask[k, j, i + 1] + vmask[k, j, i - 1]) * 0.5) \
+                    * ((vmask[k, j, i] + vmask[kb, j, i] * fb) * 0.5)
+                cw = tmask[k, j, i] * (umask[k, j, i] + umask[k, j, i - 1]) \
+                    * (vmask[k, j, i] + vmask[k, j - 1, i]) * 0.25
+                wslpi[k, j, i] = _shapiro(r2, k, j, i) * cw
+                wslpj[k, j, i] = _shapiro(r3, k, j, i) * cw
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                si, sj = wslpi[k, j, i], wslpj[k, j, i]
+                a2 = ahu_w[k, j, i] * si * si + ahv_w[k, j, i] * sj * sj
+                c = max(dt * (kh[k, j, i] + a2 / e3w2) - 0.5, 0.0) * e3w2 * r_dt
+                ah_wslp2[k, j, i] = a2
+                akz[k, j, i] = c
+                avt_iso[k, j, i] = avt[k, j, i] + c
+
+
+class Static(NamedTuple):
+    """The iso-neutral operator's coefficients that depend on the grid and K only, built
+    once: the level part ``bx`` = K e2u e3 / e1u and the cross part ``cx`` = -K e2u / n of
+    the east-face flux (n: the wet W points around the U point, NEMO's zmsku), ``by``,
+    ``cy`` for the north face; at W points the means of K over the U, V points around
+    (``ahu_w``, ``ahv_w``), the cross coefficients ``c3`` = -ahu_w e2t / n, ``c4``, the
+    horizontal diffusion rate ``kh`` = K (1/e1^2 + 1/e2^2) (s-1), ``f33`` = e1e2t / e3w
+    (masked), and e3w^2 by level."""
+    bx: np.ndarray
+    cx: np.ndarray
+    by: np.ndarray
+    cy: np.ndarray
+    ahu_w: np.ndarray
+    ahv_w: np.ndarray
+    c3: np.ndarray
+    c4: np.ndarray
+    kh: np.ndarray
+    f33: np.ndarray
+    e3w2: np.ndarray
+
+
+def static_coefficients(grid, ahu: np.ndarray, ahv: np.ndarray) -> Static:
+    """The :class:`Static` coefficients (numpy, once at set-up), NEMO's formulas."""
+    g = grid
+    tm, um, vm = g.tmask, g.umask, g.vmask
+    nz = g.nz
+    pad = lambda a: np.concatenate([a, np.zeros((1,) + a.shape[1:])])  # noqa: E731  (level nz: land)
+    sh = lambda a, dj, di: np.roll(np.roll(a, -dj, -2), -di, -1)        # noqa: E731  a[j+dj, i+di]
+    wm = pad(tm)
+    e3 = g.e3t[:, None, None]
+    bx = ahu[None] * g.e2u[None] / g.e1u[None] * e3 * um
+    by = ahv[None] * g.e1v[None] / g.e2v[None] * e3 * vm
+    nx = np.maximum(sh(wm[:nz], 0, 1) + wm[1:] + sh(wm[1:], 0, 1) + wm[:nz], 1.0)
+    ny = np.maximum(sh(wm[:nz], 1, 0) + wm[1:] + sh(wm[1:], 1, 0) + wm[:nz], 1.0)
+    cx = -ahu[None] * g.e2u[None] * (1.0 / nx) * um
+    cy = -ahv[None] * g.e1v[None] * (1.0 / ny) * vm
+    # W points (k >= 1): U points east/west at levels k-1, k
+    au = ahu[None] * um
+    av = ahv[None] * vm
+    aum, avm = np.roll(au, 1, -1), np.roll(av, 1, -2)           # a[i-1], a[j-1]
+    umw, vms = np.roll(um, 1, -1), np.roll(vm, 1, -2)
+    ahu_w, ahv_w, c3, c4, kh = (np.zeros(g.shape3) for _ in range(5))
+    msku = tm[1:] / np.maximum((um[:-1] + umw[1:]) + (umw[:-1] + um[1:]), 1.0)
+    mskv = tm[1:] / np.maximum((vm[:-1] + vms[1:]) + (vms[:-1] + vm[1:]), 1.0)
+    ahu_w[1:] = ((au[:-1] + aum[1:]) + (aum[:-1] + au[1:])) * msku
+    ahv_w[1:] = ((av[:-1] + avm[1:]) + (avm[:-1] + av[1:])) * mskv
+    c3[1:] = -ahu_w[1:] * g.e2t[None] * msku
+    c4[1:] = -ahv_w[1:] * g.e1t[None] * mskv
+    e1u2, e2v2 = g.e1u ** 2, g.e2v ** 2
+    kh[1:] = 0.25 * (((au[1:] + au[:-1]) / e1u2 + (aum[1:] + aum[:-1]) / np.roll(e1u2, 1, -1))
+                     + ((av[1:] + av[:-1]) / e2v2 + (avm[1:] + avm[:-1]) / np.roll(e2v2, 1, -2)))
+    f33 = np.zeros(g.shape3)
+    f33[1:] = g.e1e2t[None] / g.e3w[1:, None, None] * tm[1:]
+    c = np.ascontiguousarray
+    return Static(c(bx), c(cx), c(by), c(cy), ahu_w, ahv_w, c3, c4, kh, f33, g.e3w ** 2)
+
+
+@kernel
+def vertical_differences(X, tmask, nhalo, D):
+    """D[k] = (X[k-1] - X[k]) at the W point k (0 below the bottom, D[nz] = 0), and at the
+    top D[0] = D[1] (NEMO's zdkt at the surface), on the interior and one point around."""
+    nz, nj, ni = X.shape
+    for j in prange(nhalo - 1, nj - nhalo + 1):
+        for k in range(nz + 1):
+            kk = k
+            if kk < 1:
+                kk = 1
+            if kk > nz - 1:
+                kk = nz - 1
+            f = 1.0 if k < nz else 0.0
+            for i in range(nhalo - 1, ni - nhalo + 1):
+                D[k, j, i] = (X[kk - 1, j, i] - X[kk, j, i]) * tmask[kk, j, i] * f
+
+
+@kernel
+def add_fluxes(X, D, slopes, st, ah_wslp2, akz, masks, nhalo, flux):
+    """Add the iso-neutral diffusive fluxes of X (X m3/s) to ``flux`` (a
+    ``tracers.TracerFluxes``: the east, north and top faces of the interior cells and the
+    east/north faces of the cells west/south of them); signs as in ``tracers``: positive
+    east, north, up (NEMO's fluxes are the opposite)."""
+    nz, nj, ni = X.shape
+    flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
+    uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
+    bx, cx, by, cy, c3, c4, f33 = st.bx, st.cx, st.by, st.cy, st.c3, st.c4, st.f33
+    umask, vmask = masks.umask, masks.vmask
+    for k in prange(nz):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo - 1, ni - nhalo):
+                flux_x[k, j, i] -= bx[k, j, i] * (X[k, j, i + 1] - X[k, j, i]) + cx[k, j, i] * uslp[k, j, i] \
+                    * ((D[k, j, i + 1] + D[k + 1, j, i]) + (D[k + 1, j, i + 1] + D[k, j, i]))
+        for j in range(nhalo - 1, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                flux_y[k, j, i] -= by[k, j, i] * (X[k, j + 1, i] - X[k, j, i]) + cy[k, j, i] * vslp[k, j, i] \
+                    * ((D[k, j + 1, i] + D[k + 1, j, i]) + (D[k + 1, j + 1, i] + D[k, j, i]))
+        if k == 0:
+            continue
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                di0 = (X[k - 1, j, i + 1] - X[k - 1, j, i]) * umask[k - 1, j, i]
+                di1 = (X[k, j, i] - X[k, j, i - 1]) * umask[k, j, i - 1]
+                di2 = (X[k - 1, j, i] - X[k - 1, j, i - 1]) * umask[k - 1, j, i - 1]
+                di3 = (X[k, j, i + 1] - X[k, j, i]) * umask[k, j, i]
+                dj0 = (X[k - 1, j + 1, i] - X[k - 1, j, i]) * vmask[k - 1, j, i]
+                dj1 = (X[k, j, i] - X[k, j - 1, i]) * vmask[k, j - 1, i]
+                dj2 = (X[k - 1, j, i] - X[k - 1, j - 1, i]) * vmask[k - 1, j - 1, i]
+                dj3 = (X[k, j + 1, i] - X[k, j, i]) * vmask[k, j, i]
+                flux_z[k, j, i] -= c3[k, j, i] * wslpi[k, j, i] * ((di0 + di1) + (di2 + di3)) \
+                    + c4[k, j, i] * wslpj[k, j, i] * ((dj0 + dj1) + (dj2 + dj3)) \
+                    + f33[k, j, i] * (ah_wslp2[k, j, i] - akz[k, j, i]) * (X[k - 1, j, i] - X[k, j, i])
+
+
+class IsoNeutral:
+    """The slopes of the neutral surfaces of a tile and the iso-neutral diffusion of T and S.
+
+    ``slopes`` (4, nz, nj, ni): uslp, vslp (U, V points of T levels), wslpi, wslpj (W points
+    of T columns); ``nmln`` the mixed-layer base level; ``ah_wslp2``, ``akz`` and
+    ``avt_iso`` (m2/s, W points) for the implicit vertical solve."""
+
+    def __init__(self, grid, ahu: np.ndarray, ahv: np.ndarray, slope_max: float, dt: float, rho0: float):
+        self.grid, self.dt = grid, dt
+        self.r_slpmax = 1.0 / slope_max
+        zref = MLD_REF_DEPTH_M - 0.1 * float(np.min(grid.e3w))
+        self.nlb10 = int(np.argmax(grid.gdepw > zref))           # first W level below ~10 m (NEMO nlb10)
+        self.n2_crit = GRAV * RHO_C_MLD / rho0
+        self.static = static_coefficients(grid, ahu, ahv)
+        s3, s2 = grid.shape3, grid.shape2
+        self.nmln, self.acc = np.zeros(s2, np.int32), np.zeros(s2)
+        self.gru, self.grv, self.dzr = np.zeros(s3), np.zeros(s3), np.zeros(s3)
+        self.hml = np.zeros((4,) + s2)
+        self.raw = np.zeros((4,) + s3)
+        self.slopes = np.zeros((4,) + s3)
+        self.ah_wslp2, self.akz, self.avt_iso = np.zeros(s3), np.zeros(s3), np.zeros(s3)
+        self.D = np.zeros((grid.nz + 1,) + s2)
+        self.zero_u, self.zero_v = np.zeros(s2), np.zeros(s2)    # K_h of the level operator, off
+
+    def update(self, rhd: np.ndarray, bn2: np.ndarray, avt: np.ndarray) -> np.ndarray:
+        """The slopes of the step from the density anomaly and N2 at time n (halos included),
+        K_33 and the stabilizing correction; returns the diffusivity of the implicit vertical
+        solve, ``avt`` plus the correction."""
+        g = self.grid
+        gradients(rhd, bn2, g.e3w, g.masks, self.nlb10, self.n2_crit, self.gru, self.grv, self.dzr, self.acc,
+                  self.nmln)
+        mixed_layer_slopes(rhd, bn2, self.gru, self.grv, self.dzr, self.nmln, g.metrics, g.masks, self.r_slpmax,
+                           self.hml)
+        raw_slopes(rhd, bn2, self.gru, self.grv, self.dzr, self.nmln, self.hml, g.metrics, g.masks, self.r_slpmax,
+                   self.raw)
+        filtered_slopes(self.raw, self.static, g.masks, self.dt, g.nhalo, avt, self.slopes, self.ah_wslp2, self.akz,
+                        self.avt_iso)
+        return self.avt_iso
+
+    def add_fluxes(self, X: np.ndarray, flux) -> None:
+        """Add the iso-neutral diffusive fluxes of tracer X to ``flux`` (``tracers.TracerFluxes``)."""
+        g = self.grid
+        vertical_differences(X, g.tmask, g.nhalo, self.D)
+        add_fluxes(X, self.D, self.slopes, self.static, self.ah_wslp2, self.akz, g.masks, g.nhalo, flux)
