@@ -147,7 +147,7 @@ class Model:
         self.bt_state = barotropic.SubstepState(self.ssh_w, self.ubar_w, self.vbar_w)
         self.bt_filtered = barotropic.FilteredAccumulators(self.ssh_f, self.ubar_f, self.vbar_f, self.utr, self.vtr)
         self.fields = fields.FieldTable(self.vmix.absent_fields())   # the registry's, plus the closures'
-        self.closures: list[Closure] = []   # in the order of the configuration (add_closure)
+        self.closures: list[Closure] = []   # the run's net closures, in the order of the configuration
         self.slotted: list[Closure] = []    # what the slots call: the physics processes, then the closures
         self.ueiv = self.veiv = None        # the eddy-velocity slot, once a closure fills it
         # lateral tracer mixing: iso-neutral diffusion (ldf_iso.py) and GM (gm.py, a physics closure)
@@ -157,9 +157,9 @@ class Model:
         if self.gm is not None:
             self.add_physics(self.gm)
         self.initialise()
-        if cfg.mle.kind != "none":          # physics closures first, then the run's net closures
+        if cfg.mle.kind != "none":
             from .mle import MixedLayerEddies
-            self.add_closure(MixedLayerEddies(cfg.mle, self))
+            self.add_physics(MixedLayerEddies(cfg.mle, self))
 
     # ------------------------------------------------------------------ set-up
     def _setup_barotropic(self, counts, gh):
@@ -360,7 +360,7 @@ class Model:
             self.ueiv, self.veiv = np.zeros(self.grid.shape3), np.zeros(self.grid.shape3)
 
     def add_physics(self, process: Closure) -> None:
-        """Plug a physics process with no net (GM) into the step's slots, before the
+        """Plug a physics process with no net (GM, MLE) into the step's slots, before the
         closures; it is not one of the run's ``closures`` (no service, timers or report)."""
         self.slotted.insert(len(self.slotted) - len(self.closures), process)
         if EDDY_VELOCITY in process.slots and self.ueiv is None:

@@ -173,12 +173,6 @@ def attach_closures(model: Model, cfg: Config, groups) -> None:
                           "entries would collide")
 
 
-def net_closures(model: Model) -> list[ClosureHook]:
-    """The run's net closures (those with timers, ML ranks and a report); physics closures
-    such as the MLE transport run inside the ocean step and are timed with it."""
-    return [c for c in model.closures if isinstance(c, ClosureHook)]
-
-
 def steps_for(cfg: Config, days: float | None, steps: int | None) -> int:
     if steps is not None:
         if steps < 0:
@@ -238,7 +232,7 @@ class TimeLoop:
     def _start_timing(self) -> None:
         self.t_warm = time.perf_counter()
         self.halo_s0 = self.model.halo.seconds
-        for c in net_closures(self.model):
+        for c in self.model.closures:
             c.timers.reset()
 
     def _after_step(self, bar, n: int, nsteps: int) -> None:
@@ -306,7 +300,7 @@ def coupling_report(model: Model, wall: float, out: Path | None, say: bool) -> d
     from coupling.timers import table
     d = model.domain
     reports = []
-    for hook in net_closures(model):
+    for hook in model.closures:
         service = hook.service
         hook.close()
         mine = {**hook.timers.as_dict(), "wall": wall, "rank": d.rank}
@@ -336,7 +330,7 @@ def end_job_for_silent_ml(model: Model) -> None:
     d = model.domain
     d.barrier()
     if d.is_root:
-        failed = sorted({r for c in net_closures(model) if c.silent_ml for r in c.failed_ml})
+        failed = sorted({r for c in model.closures if c.silent_ml for r in c.failed_ml})
         log.warning(f"ML rank(s) {', '.join(map(str, failed))} never answered; the run is complete and its files "
                     "are written; ending the job with MPI_Abort(0)")
         # mpiexec stops forwarding output once the abort reaches it: give it time to pass the lines on
@@ -433,9 +427,9 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
                      "years per day")
         if out is not None:
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    if net_closures(model):
+    if model.closures:
         summary["coupling"] = coupling_report(model, summary["timed_wall_s"], out, d.is_root and progress)
-        if any(c.silent_ml for c in net_closures(model)):
+        if any(c.silent_ml for c in model.closures):
             end_job_for_silent_ml(model)
     model.summary = summary
     if loop.stop_signal:

@@ -33,7 +33,7 @@ def _model(nn_mle=1, kind="fk08", **extra):
 
 
 def _mle(m) -> MixedLayerEddies:
-    return next(c for c in m.closures if isinstance(c, MixedLayerEddies))
+    return next(c for c in m.slotted if isinstance(c, MixedLayerEddies))
 
 
 def _set_x_front(m, h_levels=5, dtdx_per_cell=0.1):
@@ -214,7 +214,7 @@ def test_eddy_velocity_closures_add_up():
 
 def test_off_by_default():
     m = Model(cfg_from(SMALL))
-    assert m.closures == [] and m.ueiv is None and "psiu_mle" not in m.fields.public()
+    assert m.slotted == [] and m.ueiv is None and "psiu_mle" not in m.fields.public()
 
 
 MLE_RUN = ["--steps", "24", "--no-progress", "--set", "output.interval_days=0.5", "--set", "mle.kind=fk08",
