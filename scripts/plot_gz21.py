@@ -96,6 +96,10 @@ def main():
     p.add_argument("--skip-days", type=float, default=0.0, help="leave out the records of the first N days")
     a = p.parse_args()
     w, n = open_run(a.run_with, a.skip_days), open_run(a.run_without, a.skip_days)
+    common = np.intersect1d(w.time.values, n.time.values)      # the same records in both
+    if common.size == 0:
+        raise SystemExit("error: the two runs have no output record in common (same start and interval?)")
+    w, n = w.sel(time=common), n.sel(time=common)
     ke_w, eke_w = surface_energies(w)
     ke_n, eke_n = surface_energies(n)
     lon, lat = w.x_t.values, w.y_t.values
