@@ -40,8 +40,8 @@ def gz21_file(tmp_path_factory):
 
 
 def _model(path, **keys):
-    """dino_r4 in one process with the GZ21 closure in-process and a random flow (m s-1)."""
-    cfg = config.load(ROOT / "configs/dino_r4.toml",
+    """dino_r4 (lean physics) in one process with the GZ21 closure in-process and a random flow (m s-1)."""
+    cfg = config.load(ROOT / "configs/dino_r4_lean.toml",
                       [f'closure.model_file="{path}"', "closure.physics=gz21"] +
                       [f"closure.{k}={v!r}".replace("'", '"') for k, v in keys.items()])
     m = build_model(cfg)
@@ -209,7 +209,7 @@ def test_noise_is_standard_normal_and_changes_every_step():
 def test_a_non_gz21_file_is_refused_in_one_line(tmp_path, warm_jit):
     from closures.zoo import stencil_closure
     path = stencil_closure(tmp_path / "s.pt", nz=36)
-    r = run_cli("run", "configs/dino_r4.toml", "--steps", "1", "--out", tmp_path / "o",
+    r = run_cli("run", "configs/dino_r4_lean.toml", "--steps", "1", "--out", tmp_path / "o",
                 "--set", f'closure.model_file="{path}"', "--set", "closure.physics=gz21")
     assert r.returncode == 2 and "physics = 'gz21' needs a GZ21 closure file" in r.stderr
     assert "Traceback" not in r.stderr
@@ -232,7 +232,7 @@ def _uv(path):
 @pytest.fixture(scope="module")
 def noise_reference(noise_only, tmp_path_factory, warm_jit):
     out = tmp_path_factory.mktemp("noise_ref")
-    r = run_cli("run", "configs/dino_r4.toml", "--out", out, *STEPS, *_gz21(noise_only))
+    r = run_cli("run", "configs/dino_r4_lean.toml", "--out", out, *STEPS, *_gz21(noise_only))
     assert r.returncode == 0, r.stderr[-2000:]
     return _uv(out / "restart.nc")
 
@@ -243,7 +243,7 @@ def test_the_noise_is_the_same_on_any_decomposition_and_in_every_mode(noise_refe
                                                                       ranks, mode, ml):
     """Mean 0, constant spread: the forcing is the noise alone, so the runs must be bitwise
     equal (lagged too: its lag only shifts the net's output, which is constant here)."""
-    r = run_mpi(ranks, "run", "configs/dino_r4.toml", "--out", tmp_path, *STEPS, *_gz21(noise_only, mode, ml))
+    r = run_mpi(ranks, "run", "configs/dino_r4_lean.toml", "--out", tmp_path, *STEPS, *_gz21(noise_only, mode, ml))
     assert r.returncode == 0, r.stderr[-3000:]
     got = _uv(tmp_path / "restart.nc")
     for name, ref in noise_reference.items():
@@ -255,9 +255,9 @@ def test_the_published_net_async_on_an_ml_rank_agrees_with_in_process(gz21_file,
     in-process, 20 steps; equal noise, the net's float32 sums in another order."""
     a, b = tmp_path / "a", tmp_path / "b"
     steps = ["--steps", "20", "--no-progress", "--set", "output.interval_days=0", "--set", "closure.physics=gz21"]
-    r = run_cli("run", "configs/dino_r4.toml", "--out", a, *steps, *_gz21(gz21_file))
+    r = run_cli("run", "configs/dino_r4_lean.toml", "--out", a, *steps, *_gz21(gz21_file))
     assert r.returncode == 0, r.stderr[-2000:]
-    r = run_mpi(3, "run", "configs/dino_r4.toml", "--out", b, *steps, *_gz21(gz21_file, "async", 1))
+    r = run_mpi(3, "run", "configs/dino_r4_lean.toml", "--out", b, *steps, *_gz21(gz21_file, "async", 1))
     assert r.returncode == 0, r.stderr[-3000:]
     x, y = _uv(a / "restart.nc"), _uv(b / "restart.nc")
     for name in ("u", "v"):
@@ -269,9 +269,9 @@ def test_restart_mid_run_continues_bitwise(gz21_file, tmp_path, warm_jit):
     steps = ["--no-progress", "--set", "output.interval_days=0", "--set", "closure.physics=gz21",
              "--set", "closure.form=profile", *_gz21(gz21_file)]
     full, half = tmp_path / "full", tmp_path / "half"
-    assert run_cli("run", "configs/dino_r4.toml", "--steps", "10", "--out", full, *steps).returncode == 0
-    assert run_cli("run", "configs/dino_r4.toml", "--steps", "5", "--out", half, *steps).returncode == 0
-    r = run_cli("run", "configs/dino_r4.toml", "--steps", "5", "--restart", half / "restart.nc", "--out", half, *steps)
+    assert run_cli("run", "configs/dino_r4_lean.toml", "--steps", "10", "--out", full, *steps).returncode == 0
+    assert run_cli("run", "configs/dino_r4_lean.toml", "--steps", "5", "--out", half, *steps).returncode == 0
+    r = run_cli("run", "configs/dino_r4_lean.toml", "--steps", "5", "--restart", half / "restart.nc", "--out", half, *steps)
     assert r.returncode == 0, r.stderr[-2000:]
     x, y = _uv(full / "restart.nc"), _uv(half / "restart.nc")
     for name in x:
