@@ -220,6 +220,8 @@ def gz21_main(a, env) -> int:
         results = {"overhead_pct": {}, "coupler_pct": {}}
         best: dict = {}
         cases = [("none", None), ("busy", "profile")] + [(m, f) for f in FORMS for m in ("sync", "async", "lagged")]
+        if a.inference_only:
+            cases = [("none", None)]
         for rnd in range(a.repeat):
             for mode, form in cases:
                 steps = a.steps_3d if form == "levels" else a.steps
@@ -239,7 +241,8 @@ def gz21_main(a, env) -> int:
             res = analyse(base, {mode: r}, f"{form}-cpu")           # keys {mode}-{form}-cpu
             results["overhead_pct"].update(res["overhead_pct"])
             results["coupler_pct"].update(res["coupler_pct"])
-        interference = 100.0 * (best["busy", "profile"]["wall"] / best["busy", "profile"]["steps"] - step_s) / step_s
+        interference = (100.0 * (best["busy", "profile"]["wall"] / best["busy", "profile"]["steps"] - step_s) / step_s
+                        if ("busy", "profile") in best else float("nan"))
     cores = {f"{form}-{prec}": v["s_per_exchange"] / step_s for (form, prec), v in table.items()}
     print(f"\ndino_r1, one ocean rank: {step_s * 1e3:.1f} ms per step uncoupled (fastest of {a.repeat} rounds)")
     print(f"{'form-precision':22s}{'s per exchange':>16s}{'range':>18s}{'ML cores/ocean rank':>22s}"
@@ -275,6 +278,8 @@ def main() -> int:
     p.add_argument("--weights", default=str(SHARED_GZ21), help="gz21: the published trained_model.pth")
     p.add_argument("--state", help="gz21: a dino_r1 restart whose currents feed the net (and calibrate int8)")
     p.add_argument("--test-state", help="gz21: another restart, for the errors of bf16 and int8 (default --state)")
+    p.add_argument("--inference-only", action="store_true", help="gz21: the inference table and the uncoupled "
+                   "ocean only, no coupled runs")
     a = p.parse_args()
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
     if a.closure == "gz21":
