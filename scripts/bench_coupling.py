@@ -207,8 +207,8 @@ def gz21_main(a, env) -> int:
         batches, test, int8 = {}, {}, {}
         for form in FORMS:
             sets = [f'closure.model_file="{fp32}"', f"closure.form={form}"]
-            batches[form] = samples(GZ21_CONFIG, [a.state], sets)
-            test[form] = samples(GZ21_CONFIG, [a.test_state or a.state], sets)
+            batches[form] = samples(a.gz21_config, [a.state], sets)
+            test[form] = samples(a.gz21_config, [a.test_state or a.state], sets)
             np.save(tmp / f"cal_{form}.npy", batches[form])
             int8[form] = import_gz21(weights, tmp / f"gz21_int8_{form}.pt", tmp / f"cal_{form}.npy")
         files = {"fp32-eager": (fp32, "fp32-eager"), "fp32": (fp32, "fp32"), "bf16": (fp32, "bf16")}
@@ -227,7 +227,7 @@ def gz21_main(a, env) -> int:
                 steps = a.steps_3d if form == "levels" else a.steps
                 extra = ("--set", "closure.physics=gz21", "--set", f"closure.form={form}") if form else ()
                 busy = ",".join(map(str, batches["profile"].shape)) if mode == "busy" else ""
-                r = run_case("configs/dino_r1.toml", steps, tmp / f"{mode}-{form}-{rnd}", 1, 1, fp32, mode, "cpu",
+                r = run_case(a.config, steps, tmp / f"{mode}-{form}-{rnd}", 1, 1, fp32, mode, "cpu",
                              env, extra, busy)
                 if (mode, form) not in best or r["wall"] / r["steps"] < best[mode, form]["wall"] / best[mode, form]["steps"]:
                     best[mode, form] = r
@@ -277,6 +277,8 @@ def main() -> int:
                         "every precision, 1 ocean rank and 1 ML rank")
     p.add_argument("--weights", default=str(SHARED_GZ21), help="gz21: the published trained_model.pth")
     p.add_argument("--state", help="gz21: a dino_r1 restart whose currents feed the net (and calibrate int8)")
+    p.add_argument("--gz21-config", default=GZ21_CONFIG, help="gz21: the configuration the states belong to "
+                   "(--config: the ocean of the coupled runs)")
     p.add_argument("--test-state", help="gz21: another restart, for the errors of bf16 and int8 (default --state)")
     p.add_argument("--inference-only", action="store_true", help="gz21: the inference table and the uncoupled "
                    "ocean only, no coupled runs")
