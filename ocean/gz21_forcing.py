@@ -22,8 +22,8 @@ Per step (``[[closure]]`` with ``physics = "gz21"``):
    GZ21's loss -log p + p^2 (S - mu)^2 / 2, so the net's spread output is 1e-7 / p);
    ``"sqrt"``, S = mu + eps sqrt(1/p) in 1e-7 m s-2 units, as DINO.GZ21's code draws it
    (it reads p as 1/sigma^2); ``"none"``, the deterministic forcing S = mu. eps ~ N(0, 1)
-   from ``ocean/random_fields.py``, keyed by (seed, step, level, global j, global i) and
-   the component, so the noise is bitwise the same on any number of ranks, in every mode
+   from ``ocean/random_fields.py``, keyed by (seed, step, level, global j, global i) (the
+   two components are the pair of one Box-Muller transform), so the noise is bitwise the same on any number of ranks, in every mode
    and across a restart; ``noise = "shared"`` (one eps per column, as MOM6) or
    ``"independent"`` (per level, as DINO.GZ21). The spread is capped at
    ``spread_max_m_s2`` where the net's precision p is <= 0 or tiny (the published file's
@@ -43,7 +43,7 @@ from .config import ConfigError
 from .fields import Field
 from .halo import Halo
 from .kernels import inline_kernel, kernel, prange
-from .random_fields import standard_normal
+from .random_fields import normal_pair
 
 SQG_F_MIN_LAT_DEG = 5.0           # |f| of the SQG decay scale is at least f at this latitude
 OMEGA = 7.292116e-5               # s-1
@@ -107,21 +107,21 @@ def _replicate(inp, wet, filled, passes):
 @kernel
 def _noise(seed, step, j0, i0, ring, nx_glo, periodic, eps):
     """eps[l, c, j, i] ~ N(0, 1) for the tile with a ``ring`` of points around it: tile point
-    (j, i) is global (j - ring + j0, i - ring + i0), wrapped in x when periodic; the key's
-    level is 2 l + c."""
+    (j, i) is global (j - ring + j0, i - ring + i0), wrapped in x when periodic; the two
+    components c are the pair ``normal_pair`` draws for the key (seed, step, l, j, i)."""
     nl, _, nyp, nxp = eps.shape
     for l in prange(nl):
-        for c in range(2):
-            for j in range(nyp):
-                jg = j - ring + j0
-                for i in range(nxp):
-                    ig = i - ring + i0
-                    if periodic:
-                        ig = ig % nx_glo
-                    if jg < 0 or ig < 0:
-                        eps[l, c, j, i] = 0.0          # beyond a closed edge: land
-                    else:
-                        eps[l, c, j, i] = standard_normal(seed, step, 2 * l + c, jg, ig)
+        for j in range(nyp):
+            jg = j - ring + j0
+            for i in range(nxp):
+                ig = i - ring + i0
+                if periodic:
+                    ig = ig % nx_glo
+                if jg < 0 or ig < 0:                   # beyond a closed edge: land
+                    eps[l, 0, j, i] = 0.0
+                    eps[l, 1, j, i] = 0.0
+                else:
+                    eps[l, 0, j, i], eps[l, 1, j, i] = normal_pair(seed, step, l, jg, ig)
 
 
 @kernel

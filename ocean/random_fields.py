@@ -39,12 +39,21 @@ def _hash(seed, step, k, j, i):
 
 
 @serial_kernel
-def standard_normal(seed, step, k, j, i):
-    """One N(0, 1) draw for (seed, step, level k, global row j, global column i), all >= 0."""
+def normal_pair(seed, step, k, j, i):
+    """Two independent N(0, 1) draws for (seed, step, level k, global row j, global column i),
+    all >= 0: the two outputs of one Box-Muller transform (the cost of one draw)."""
     h = _hash(seed, step, k, j, i)
     u1 = (np.float64(h >> _S11) + 1.0) * _TWO_M53          # (0, 1]: log(u1) is finite
     u2 = np.float64(_mix(h + _GOLDEN) >> _S11) * _TWO_M53   # [0, 1)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(_TWO_PI * u2)
+    r = np.sqrt(-2.0 * np.log(u1))
+    return r * np.cos(_TWO_PI * u2), r * np.sin(_TWO_PI * u2)
+
+
+@serial_kernel
+def standard_normal(seed, step, k, j, i):
+    """One N(0, 1) draw for (seed, step, level k, global row j, global column i), all >= 0
+    (the first of ``normal_pair``)."""
+    return normal_pair(seed, step, k, j, i)[0]
 
 
 @kernel
