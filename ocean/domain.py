@@ -172,13 +172,21 @@ def serial_domain(nx: int, ny: int, periodic_x: bool, halo: int) -> Domain:
     return Domain(lay, 0, None, periodic_x, halo)
 
 
+def _closure_halo(model_file: str) -> int:
+    """The halo a closure file declares; 0 for a file that cannot be read (the closure's own
+    set-up then reports it, with the key that names it)."""
+    from .closure_hook import read_spec
+    try:
+        return read_spec(model_file).halo
+    except ConfigError:
+        return 0
+
+
 def mpi_domain(cfg, wet: np.ndarray, periodic_x: bool, comm) -> Domain:
     """The domain of this rank of ``comm`` (the ocean ranks). Tiles are at least as wide as
     the halo and as every closure's receptive-field halo (a closure's wide halo comes from
     the direct neighbours only)."""
-    from .closure_hook import read_spec
     p, halo = cfg.parallel, cfg.grid.halo
-    widest = max([halo] + [read_spec(c.model_file, f"closure.{k}.model_file" if len(cfg.closures) > 1
-                                     else "closure.model_file").halo for k, c in enumerate(cfg.closures)])
+    widest = max([halo] + [_closure_halo(c.model_file) for c in cfg.closures])
     lay = choose_layout(wet, comm.Get_size(), widest, p.px, p.py)
     return Domain(lay, comm.Get_rank(), comm if comm.Get_size() > 1 else None, periodic_x, halo)
