@@ -121,13 +121,19 @@ def read_state_dict(src: Path) -> dict[str, torch.Tensor]:
     return sd
 
 
+def check_keys(src: Path, expected, got, what: str) -> None:
+    """Refuse ``got`` (names -> tensors) unless it has exactly the names of ``expected``; the
+    message starts with ``what`` and lists the missing and (the first five) unexpected names."""
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    if missing or extra:
+        raise WeightsError(f"{src}: {what} (missing keys: {', '.join(missing) or 'none'}; "
+                           f"unexpected keys: {', '.join(extra[:5]) or 'none'}{' ...' if len(extra) > 5 else ''})")
+
+
 def check_gz21(src: Path, sd: dict[str, torch.Tensor]) -> None:
     """Refuse a state dict that is not GZ21's FullyCNN: other keys, other shapes, NaN or inf."""
-    missing = sorted(set(GZ21_SHAPES) - set(sd))
-    extra = sorted(set(sd) - set(GZ21_SHAPES))
-    if missing or extra:
-        raise WeightsError(f"{src}: not a GZ21 FullyCNN state dict (missing keys: {', '.join(missing) or 'none'}; "
-                           f"unexpected keys: {', '.join(extra[:5]) or 'none'}{' ...' if len(extra) > 5 else ''})")
+    check_keys(src, GZ21_SHAPES, sd, "not a GZ21 FullyCNN state dict")
     for key, shape in GZ21_SHAPES.items():
         if tuple(sd[key].shape) != shape:
             raise WeightsError(f"{src}: {key} has shape {tuple(sd[key].shape)}, GZ21 expects {shape}")
@@ -356,11 +362,7 @@ def bbz24_state_dict(src: Path, root) -> tuple[dict[str, torch.Tensor], BBZ24Net
                 if t is not None:
                     sd[f"conv.{name}.{key}"] = t
     expected = ref.state_dict()
-    missing = sorted(set(expected) - set(sd))
-    extra = sorted(set(sd) - set(expected))
-    if missing or extra:
-        raise WeightsError(f"{src}: tensors do not match BBZ24's FCNN (missing: {', '.join(missing) or 'none'}; "
-                           f"unexpected: {', '.join(extra) or 'none'})")
+    check_keys(src, expected, sd, "tensors do not match BBZ24's FCNN")
     for key, t in expected.items():
         if not isinstance(sd[key], torch.Tensor) or tuple(sd[key].shape) != tuple(t.shape):
             raise WeightsError(f"{src}: {key} has shape {tuple(getattr(sd[key], 'shape', ()))}, "

@@ -36,7 +36,7 @@ from .eos import GRAV, _rho_anomaly
 from .closure_slots import EDDY_VELOCITY, Closure
 from .fields import Field
 from .grid import OMEGA_S
-from .kernels import kernel, prange
+from .kernels import inline_kernel, kernel, prange
 
 MLE_ZREF_M = 10.0            # reference depth of the MLE mixed-layer criterion (m)
 DS_MAX_M = 111e3             # NEMO's cap on the grid scale Delta s (m)
@@ -98,6 +98,17 @@ def ml_depth_uv(hml, masks, hu, hv):
             hv[j, i] = min(hml[j, i], hml[j + 1, i]) * vmask[0, j, i]
 
 
+@inline_kernel
+def _psi_face(h, db, e, f, coef, nn_mle, lf_m, inv_t2, rb_c):
+    """psi_m at one U (V) face: ML depth ``h`` (m), buoyancy difference ``db`` across it, its
+    spacing ``e`` (m) and Coriolis ``f``; nn_mle 1: fixed length, 0: FFH11's frontal length."""
+    ds = min(DS_MAX_M, e)
+    if nn_mle == 1:
+        return coef * h * h * db / e * ds
+    fl = max(lf_m * math.sqrt(f * f + inv_t2), math.sqrt(rb_c * h))
+    return coef * h * h * db / e * ds / fl
+
+
 @kernel
 def fk08_psi(bml, hu, hv, metrics, masks, fcor_u, fcor_v, nn_mle, coef, lf_m, inv_t2, rb_c, psim_u, psim_v):
     """The streamfunction magnitude ``psim_u``, ``psim_v`` (m2 s-1) of NEMO's form ``nn_mle``
@@ -108,22 +119,10 @@ def fk08_psi(bml, hu, hv, metrics, masks, fcor_u, fcor_v, nn_mle, coef, lf_m, in
     e1u, e2v, umask, vmask = metrics.e1u, metrics.e2v, masks.umask, masks.vmask
     for j in prange(nj - 1):
         for i in range(ni - 1):
-            h = hu[j, i]
-            db = (bml[j, i + 1] - bml[j, i]) * umask[0, j, i]
-            ds = min(DS_MAX_M, e1u[j, i])
-            if nn_mle == 1:
-                psim_u[j, i] = coef * h * h * db / e1u[j, i] * ds
-            else:
-                fl = max(lf_m * math.sqrt(fcor_u[j, i] * fcor_u[j, i] + inv_t2), math.sqrt(rb_c * h))
-                psim_u[j, i] = coef * h * h * db / e1u[j, i] * ds / fl
-            h = hv[j, i]
-            db = (bml[j + 1, i] - bml[j, i]) * vmask[0, j, i]
-            ds = min(DS_MAX_M, e2v[j, i])
-            if nn_mle == 1:
-                psim_v[j, i] = coef * h * h * db / e2v[j, i] * ds
-            else:
-                fl = max(lf_m * math.sqrt(fcor_v[j, i] * fcor_v[j, i] + inv_t2), math.sqrt(rb_c * h))
-                psim_v[j, i] = coef * h * h * db / e2v[j, i] * ds / fl
+            psim_u[j, i] = _psi_face(hu[j, i], (bml[j, i + 1] - bml[j, i]) * umask[0, j, i], e1u[j, i],
+                                     fcor_u[j, i], coef, nn_mle, lf_m, inv_t2, rb_c)
+            psim_v[j, i] = _psi_face(hv[j, i], (bml[j + 1, i] - bml[j, i]) * vmask[0, j, i], e2v[j, i],
+                                     fcor_v[j, i], coef, nn_mle, lf_m, inv_t2, rb_c)
 
 
 @kernel
