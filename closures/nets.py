@@ -5,6 +5,7 @@ receptive-field halo h turns (B, C, Y+2h, X+2h) into (B, C_out, Y, X).
 from __future__ import annotations
 
 import copy
+from typing import List, Optional
 
 import torch
 from torch import nn
@@ -116,8 +117,46 @@ class BBZ24Net(nn.Module):
                 layers.append(nn.BatchNorm2d(b))
         self.conv = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
+    def forward(self, x: torch.Tensor, edges: Optional[List[List[int]]] = None) -> torch.Tensor:
+        """``edges``: per sample, the first and last row and column inside the domain
+        (``domain_edges``); each layer's input is reflected beyond them as the published
+        net's padding reflects at the domain's edges."""
+        if edges is None:
+            return self.conv(x)
+        x = x.clone()
+        for layer in self.conv:          # ReLU and BatchNorm act point by point: reflecting before them is harmless
+            x = layer(reflect_beyond_(x, edges))
+        return x
+
+
+def domain_edges(inside: torch.Tensor) -> List[List[int]]:
+    """Per sample of ``inside`` (B, 1, Y, X), 1 inside the model's domain and 0 beyond its
+    closed edges (in a tile's halo): [first row, last row, first column, last column] inside."""
+    rows = inside[:, 0].amax(dim=2) > 0
+    cols = inside[:, 0].amax(dim=1) > 0
+    edges: List[List[int]] = []
+    for b in range(inside.shape[0]):
+        r, c = torch.nonzero(rows[b]).flatten(), torch.nonzero(cols[b]).flatten()
+        edges.append([int(r[0]), int(r[-1]), int(c[0]), int(c[-1])])
+    return edges
+
+
+def reflect_beyond_(x: torch.Tensor, edges: List[List[int]]) -> torch.Tensor:
+    """``x`` (B, C, Y, X), in place, with the rows and columns beyond each sample's ``edges`` replaced by
+    the reflection of those inside, edge row excluded (torch's ``padding_mode='reflect'``);
+    rows first, so corners are reflected twice, as a 2-D reflect padding does."""
+    ny, nx = x.shape[2], x.shape[3]
+    for b, e in enumerate(edges):
+        j0, j1, i0, i1 = e[0], e[1], e[2], e[3]
+        if j0 > 0:
+            x[b, :, :j0] = x[b, :, j0 + 1:2 * j0 + 1].flip(1)
+        if j1 < ny - 1:
+            x[b, :, j1 + 1:] = x[b, :, 2 * j1 + 1 - ny:j1].flip(1)
+        if i0 > 0:
+            x[b, :, :, :i0] = x[b, :, :, i0 + 1:2 * i0 + 1].flip(2)
+        if i1 < nx - 1:
+            x[b, :, :, i1 + 1:] = x[b, :, :, 2 * i1 + 1 - nx:i1].flip(2)
+    return x
 
 
 class GZ21Net(nn.Module):

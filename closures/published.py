@@ -32,14 +32,16 @@ of its output: it takes, at T points on a tile with a 9-point halo, in the order
 training, ``bbz24_grad_b`` |grad b_ML| (s-2), ``bbz24_fcor`` f (s-1), ``bbz24_hml`` H_ML (m;
 the training data had H_ML < 0: the ocean side chooses the sign it passes), ``bbz24_tau``
 |tau| (N m-2), ``bbz24_q`` the net surface heat flux (W m-2), ``bbz24_div``, ``bbz24_vort``,
-``bbz24_strain`` of the ML-mean velocity (s-1), and returns ``wb``, the ML-averaged
-submesoscale vertical buoyancy flux (m2 s-3) on the tile's interior. As the published run,
+``bbz24_strain`` of the ML-mean velocity (s-1), then ``in_domain`` (1 inside the model's
+domain, 0 beyond its closed edges), and returns ``wb``, the ML-averaged submesoscale
+vertical buoyancy flux (m2 s-3) on the tile's interior. As the published run,
 each z-scored input is multiplied by the land-sea mask, which the file takes as H_ML != 0
 (the ocean's fields are 0 on land, and H_ML is at least the top levels' depth in the water);
 the net's output is scaled back (times std, plus mean) and set to 0 on land (the published
-run leaves the mean there). The net pads by reflection in every layer, as published: on a
-tile with its 9-point halo of real data, the interior equals the net applied to the whole
-domain at once.
+run leaves the mean there). The net pads by reflection in every layer, as published, and
+reflects each layer's input at the domain's closed edges (where ``in_domain`` ends in the
+tile's halo): so a tile with its 9-point halo gives, edges included, what the net applied to
+the whole domain at once gives (across a periodic edge the halo holds the true neighbours).
 
 The GZ21 declaration says the net is 2-D (one level, ``surface``); the closure's physics layer
 decides where u and v come from (their own points, as DINO.GZ21, or T points, as MOM6) and
@@ -61,7 +63,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .nets import BBZ24Net, GZ21Net
+from .nets import BBZ24Net, GZ21Net, domain_edges
 from .runtime import save
 from .spec import ClosureSpec, FieldDecl
 
@@ -194,17 +196,21 @@ BBZ24_INPUTS = (("grad_B", "bbz24_grad_b", "s-2"), ("FCOR", "bbz24_fcor", "s-1")
                 ("vort", "bbz24_vort", "s-1"), ("strain", "bbz24_strain", "s-1"))
 BBZ24_OUTPUT = "WB_sg"
 BBZ24_HML_CHANNEL = 2
+# after the net's inputs: 1 inside the model's domain, 0 beyond its closed edges (the ocean's field)
+BBZ24_DOMAIN = FieldDecl("in_domain", "T", "surface", "1")
 
 BBZ24_SPEC = ClosureSpec(
     "bbz24",
-    inputs=tuple(FieldDecl(name, "T", "surface", units) for _, name, units in BBZ24_INPUTS),
+    inputs=tuple(FieldDecl(name, "T", "surface", units) for _, name, units in BBZ24_INPUTS) + (BBZ24_DOMAIN,),
     outputs=(FieldDecl("wb", "T", "surface", "m2 s-3"),),
     halo=BBZ24_HALO, dtype="float32")
 
 
 class BBZ24Flux(nn.Module):
-    """BBZ24's net with its normalisation: (B, 8, Y+18, X+18) inputs in their units ->
-    (B, 1, Y, X) w'b' (m2 s-3); land (H_ML = 0) masks the z-scored inputs and the output."""
+    """BBZ24's net with its normalisation: (B, 9, Y+18, X+18) inputs in their units, the
+    last ``in_domain`` -> (B, 1, Y, X) w'b' (m2 s-3); land (H_ML = 0) masks the z-scored
+    inputs and the output; every layer reflects at the domain's closed edges, where
+    ``in_domain`` ends, as the published net's padding does on the whole domain."""
 
     def __init__(self, net: BBZ24Net, in_mean, in_std, out_mean: float, out_std: float):
         super().__init__()
@@ -217,8 +223,9 @@ class BBZ24Flux(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, c = self.halo, self.hml
+        n = self.in_mean.shape[1]
         mask = (x[:, c:c + 1] != 0).to(x.dtype)
-        y = self.net((x - self.in_mean) / self.in_std * mask) * mask
+        y = self.net((x[:, :n] - self.in_mean) / self.in_std * mask, domain_edges(x[:, n:n + 1])) * mask
         y = y[:, :, h:y.shape[2] - h, h:y.shape[3] - h]
         return (y * self.out_std + self.out_mean) * mask[:, :, h:mask.shape[2] - h, h:mask.shape[3] - h]
 

@@ -84,6 +84,8 @@ def _declare_state_fields() -> None:
                        standard_name=standard, restart=True, owner=own)
     fields.declare("w", "W", 3, "m s-1", "upward sea water velocity (advecting tracers)", lambda m: m.wadv,
                    output="wo", standard_name="upward_sea_water_velocity", owner=own)
+    fields.declare("in_domain", "T", 2, "1", "1 inside the model domain, land included (a closure's halo holds 0 "
+                   "beyond the domain's closed edges)", lambda m: m.in_domain, output="in_domain", owner=own)
     # AB3 history: the tendencies of steps n-1 and n-2 (slots of the ring of 3) and the
     # barotropic velocities they saw
     for lag in (1, 2):
@@ -140,6 +142,7 @@ class Model:
         self.Ta, self.Sa = z3(), z3()
         self.mld = z2()
         self.ke_surface = z2()
+        self.in_domain = np.ones(g.shape2)       # the field in_domain (closures find the closed edges from it)
         self.bt_force_u, self.bt_force_v, self.ubar_old, self.vbar_old = z2(), z2(), z2(), z2()
         self.ubar_x, self.vbar_x = z2(), z2()
         self.ssh_w, self.ubar_w, self.vbar_w = z2(), z2(), z2()

@@ -336,3 +336,53 @@ def test_bbz24_path_restratifies_with_a_positive_wb(tmp_path, sign):
             assert np.all(m.fields["bbz24_hml"].get(m)[j, i] * sign > 0)
     assert res["bbz24"][0] > res["none"][0]
     assert res["bbz24"][1] > res["none"][1] + 1e-8
+
+
+def _random_bbz24(seed=5):
+    """BBZ24's published form (the net with its z-scoring, as the importer builds it) with
+    random weights and BatchNorm statistics."""
+    import torch
+    from closures.nets import BBZ24Net
+    from closures.published import BBZ24Flux
+    torch.manual_seed(seed)
+    net = BBZ24Net()
+    with torch.no_grad():
+        for mod in net.conv:
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+    mean = [1.9e-8, -2.6e-5, -91.1, 0.096, -0.28, -1.1e-8, -9.5e-8, 5.3e-6]
+    std = [2.0e-8, 7.8e-5, 104.8, 0.073, 93.5, 1.7e-6, 7.1e-6, 5.1e-6]
+    return BBZ24Flux(net.eval(), mean, std, 5.7e-9, 1.08e-8).eval()
+
+
+def test_bbz24_on_two_ranks_equals_the_net_on_the_whole_domain(tmp_path, warm_jit):
+    """dino_r4 with the BBZ24 net (random weights) on 2 ocean ranks: the w'b' of the first
+    step equals, to float32 round-off, the net applied to the whole domain's inputs at once
+    with its reflect padding at the closed northern and southern edges (as the published run
+    applies it; wrapped across the periodic channel), including the rows next to those edges."""
+    import torch
+    from closures.published import BBZ24_INPUTS, BBZ24_SPEC
+    from closures.runtime import save
+    flux = _random_bbz24()
+    model_file = save(flux, BBZ24_SPEC, tmp_path / "bbz24.pt")
+    names = [n for _, n, _ in BBZ24_INPUTS]
+    out = tmp_path / "r2"
+    r = run_mpi(2, "run", "configs/dino_r4.toml", "--out", out, "--steps", "1", "--no-progress", "--set",
+                "mle.kind=bbz24", "--set", f'closure.model_file="{model_file}"', "--set",
+                "output.fields=" + str(["wb_mle"] + names).replace("'", '"'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    with netCDF4.Dataset(out / "output.nc") as nc:
+        got = np.ma.filled(nc["wb_mle"][0], 0.0)
+        x = np.stack([np.ma.filled(nc[n][0], 0.0) for n in names])[None]
+    H = 9
+    x = np.concatenate([x[..., -H:], x, x[..., :H]], axis=-1)           # the periodic channel
+    with torch.no_grad():
+        xt = torch.from_numpy(x.astype(np.float32))
+        mask = (xt[:, 2:3] != 0).float()
+        y = flux.net((xt - flux.in_mean) / flux.in_std * mask) * mask   # reflect padding at the array's edges
+        want = ((y * flux.out_std + flux.out_mean) * mask)[0, 0, :, H:-H].numpy()
+    scale = np.abs(want).max()
+    assert scale > 0
+    assert np.abs(got - want).max() <= 1e-5 * scale
+    assert np.abs(got[:H + 3] - want[:H + 3]).max() <= 1e-5 * scale < np.abs(want[:H + 3]).max()

@@ -97,25 +97,27 @@ def _published_conv(src: Path) -> nn.Sequential:
 
 
 def _inputs(mean, std, shape, land=True, seed=1) -> np.ndarray:
-    """Inputs of the training's magnitudes (mean + std * noise), 0 on a block of land."""
+    """Inputs of the training's magnitudes (mean + std * noise), 0 on a block of land, and
+    ``in_domain`` 1 everywhere (the whole array lies inside the domain)."""
     rng = np.random.default_rng(seed)
     x = mean[None, :, None, None] + std[None, :, None, None] * rng.standard_normal((shape[0], 8) + shape[1:])
     x[:, 2] = -np.abs(x[:, 2]) - 5.0                   # H_ML < 0 as in training, never 0 in the water
     if land:
         x[:, :, :14, :14] = 0.0                        # the interior's first 5 x 5 points
-    return x.astype(np.float32)
+    return np.concatenate([x, np.ones_like(x[:, :1])], axis=1).astype(np.float32)
 
 
 def _independent(conv: nn.Sequential, x: np.ndarray, norms, halo: int = 9, dtype=torch.float32) -> np.ndarray:
     """The published inference written out: z-score and mask each input, the net, mask, crop the
     halo, scale back; land (H_ML = 0) set to 0."""
     mean, std, wm, ws = norms
+    x = x[:, :8]
     mask = (x[:, 2:3] != 0).astype(np.float64)
     z = (x.astype(np.float64) - mean[None, :, None, None]) / std[None, :, None, None] * mask
     with torch.no_grad():
         y = conv.to(dtype)(torch.from_numpy(z).to(dtype)).double().numpy() * mask
     h = halo
-    y, mask = y[:, :, h:-h, h:-h], mask[:, :, h:-h, h:-h]
+    y, mask = y[:, :, h:y.shape[2] - h, h:y.shape[3] - h], mask[:, :, h:mask.shape[2] - h, h:mask.shape[3] - h]
     return (y * ws + wm) * mask
 
 
@@ -123,7 +125,7 @@ def _check(src: Path, norm_dir: Path, out: Path) -> dict:
     torch.set_num_threads(1)
     closure = LoadedClosure(import_bbz24(src, norm_dir, out), precision="fp32-eager")
     s = closure.spec
-    assert s.halo == 9 and [f.name for f in s.inputs] == [n for _, n, _ in BBZ24_INPUTS]
+    assert s.halo == 9 and [f.name for f in s.inputs] == [n for _, n, _ in BBZ24_INPUTS] + ["in_domain"]
     assert [(f.name, f.point, f.units) for f in s.outputs] == [("wb", "T", "m2 s-3")]
     assert sum(p.numel() for p in closure.net.parameters()) == 155_969
     norms = _read_norms(norm_dir)
@@ -169,6 +171,47 @@ def test_a_tile_with_its_9_point_halo_equals_the_whole_domain(tmp_path):
     got = np.zeros((1, 1, ny, nx), np.float32)
     closure.infer(tile, got)
     assert np.abs(got - full[:, :, j0:j0 + ny, i0:i0 + nx]).max() <= 1e-6 * np.abs(full).max()
+
+
+@pytest.mark.parametrize("periodic_x", [False, True])
+def test_tiles_equal_the_whole_domain_edges_included(tmp_path, periodic_x):
+    """A domain cut into tiles of several shapes, each with its 9-point halo (zeros and
+    in_domain = 0 beyond closed edges, the neighbours' data across a periodic one), batched
+    as an ML rank batches them (each tile in the top-left corner of a slot of the largest
+    shape), gives the published inference on the whole domain at once: the net with its
+    reflect padding at the domain's edges (periodic: on the domain wrapped by 9 points)."""
+    torch.set_num_threads(1)
+    src, norm_dir = _random_bbz24(tmp_path / "fcnn.pt"), _norms(tmp_path / "n")
+    closure = LoadedClosure(import_bbz24(src, norm_dir, tmp_path / "bbz24.pt"), precision="fp32-eager")
+    norms = _read_norms(norm_dir)
+    ny, nx, H = 41, 38, 9
+    whole = _inputs(norms[0], norms[1], (1, ny, nx))
+    if periodic_x:
+        wrapped = np.concatenate([whole[..., -H:], whole, whole[..., :H]], axis=-1)
+        want = _independent(_published_conv(src), wrapped, norms, halo=0)[..., H:H + nx]
+    else:
+        want = _independent(_published_conv(src), whole, norms, halo=0)
+    big = np.zeros((1, 9, ny + 2 * H, nx + 2 * H), np.float32)      # the domain in a frame of closed edges
+    big[:, :, H:H + ny, H:H + nx] = whole
+    if periodic_x:
+        big[:, :, H:H + ny, :H], big[:, :, H:H + ny, H + nx:] = whole[..., -H:], whole[..., :H]
+    cuts_j, cuts_i = (0, 14, 27, ny), (0, 12, nx)
+    tiles = [(j0, j1, i0, i1) for j0, j1 in zip(cuts_j, cuts_j[1:]) for i0, i1 in zip(cuts_i, cuts_i[1:])]
+    ymax = max(j1 - j0 for j0, j1, _, _ in tiles) + 2 * H
+    xmax = max(i1 - i0 for _, _, i0, i1 in tiles) + 2 * H
+    batch = np.zeros((len(tiles), 9, ymax, xmax), np.float32)
+    for b, (j0, j1, i0, i1) in enumerate(tiles):
+        batch[b, :, :j1 - j0 + 2 * H, :i1 - i0 + 2 * H] = big[0, :, j0:j1 + 2 * H, i0:i1 + 2 * H]
+    out = np.zeros((len(tiles), 1, ymax - 2 * H, xmax - 2 * H), np.float32)
+    closure.infer(batch, out)
+    got = np.zeros_like(want)
+    for b, (j0, j1, i0, i1) in enumerate(tiles):
+        got[:, :, j0:j1, i0:i1] = out[b, :, :j1 - j0, :i1 - i0]
+    scale = np.abs(want).max()
+    assert np.abs(got - want).max() <= 1e-6 * scale
+    edge = np.abs(got - _independent(_published_conv(src), np.pad(whole, ((0, 0), (0, 0), (H, H), (H, H))),
+                                     norms)).max()
+    assert edge > 1e-3 * scale        # zero padding instead of reflection would differ at the edges
 
 
 def _cli(*args):
