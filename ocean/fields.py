@@ -40,6 +40,7 @@ class Field:
     standard_name: str = ""          # CF standard name
     restart: bool = False            # carried by restart files
     owner: str = ""                  # the module that declares it
+    cold_start: bool = False         # a restart may lack it: it keeps the value the model starts with
 
     @property
     def mask(self) -> str:
@@ -51,13 +52,13 @@ REGISTRY: dict[str, Field] = {}
 
 
 def declare(name: str, point: str, ndim: int, units: str, long_name: str, get: Callable, *, output: str = "",
-            standard_name: str = "", restart: bool = False, owner: str = "") -> Field:
+            standard_name: str = "", restart: bool = False, owner: str = "", cold_start: bool = False) -> Field:
     """Add a field to the registry (once per name; at import time of the module that owns it)."""
     if name in REGISTRY:
         raise ValueError(f"field {name!r} declared twice ({REGISTRY[name].owner} and {owner})")
     if point not in POINTS or ndim not in (2, 3):
         raise ValueError(f"field {name!r}: point must be one of {POINTS} and ndim 2 or 3")
-    f = Field(name, point, ndim, units, long_name, get, output, standard_name, restart, owner)
+    f = Field(name, point, ndim, units, long_name, get, output, standard_name, restart, owner, cold_start)
     REGISTRY[name] = f
     return f
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import config
 from .config import ConfigError
+from .runlog import log
 
 LAGGED = "closure_lagged_result"        # + "_" + closure name: a lagged closure's pending result
 MUST_MATCH = (("grid", None), ("time", "dt_s"), ("eos", "kind"))
@@ -145,9 +146,14 @@ def read(model, path: Path) -> None:
         raise ConfigError(f"{path}: cannot open restart file ({exc})") from None
     restart_fields = model.fields.restart()
     with nc:
-        missing = [f.name for f in restart_fields if f.name not in nc.variables]
+        missing = [f.name for f in restart_fields if f.name not in nc.variables and not f.cold_start]
         if missing or "identity" not in nc.ncattrs():
             raise ConfigError(f"{path}: not a restart file of this model (missing {', '.join(missing) or 'identity'})")
+        cold = [f.name for f in restart_fields if f.name not in nc.variables]
+        restart_fields = [f for f in restart_fields if f.name in nc.variables]
+        if cold and model.domain.is_root:
+            log.warning(f"{path}: no {', '.join(cold)} (written by a run without the process that owns them): "
+                        "they start from their initial values")
         try:
             written = json.loads(nc.identity)
         except ValueError:

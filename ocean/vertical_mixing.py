@@ -246,13 +246,14 @@ def _declare_fields() -> None:
     fields.declare("avm", "W", 3, "m2 s-1", "ocean vertical momentum diffusivity (T columns)", lambda m: m.vmix.avm,
                    output="difvmo", standard_name="ocean_vertical_momentum_diffusivity", owner=own)
     fields.declare("tke", "W", 3, "m2 s-2", "turbulent kinetic energy", lambda m: m.vmix.tke.en, output="tke",
-                   standard_name="specific_turbulent_kinetic_energy_of_sea_water", restart=True, owner=own)
+                   standard_name="specific_turbulent_kinetic_energy_of_sea_water", restart=True, owner=own,
+                   cold_start=True)
     for name, units, long_name in (("avm_k", "m2 s-1", "viscosity of the TKE closure (before EVD)"),
                                    ("avt_k", "m2 s-1", "diffusivity of the TKE closure (before EVD)"),
                                    ("tke_dissl", "s-1", "TKE dissipation rate over TKE, sqrt(e)/l_eps")):
         attr = {"tke_dissl": "dissl"}.get(name, name)
         fields.declare(name, "W", 3, units, long_name, lambda m, a=attr: getattr(m.vmix.tke, a), restart=True,
-                       owner=own)
+                       owner=own, cold_start=True)
 
 
 TKE_FIELDS = ("avm", "tke", "avm_k", "avt_k", "tke_dissl")

@@ -218,3 +218,22 @@ def test_configs_choose_the_scheme():
     assert m.vmix.tke is None and not {"tke", "avm_k"} & {f.name for f in m.fields.restart()}
     with pytest.raises(config.ConfigError, match="vertical_mixing.scheme"):
         config.from_dict({"vertical_mixing": {"scheme": "kpp"}})
+
+
+def test_a_restart_without_tke_starts_the_tke_from_its_initial_values(tmp_path, warm_jit):
+    """A restart of the convective scheme (no TKE fields) starts a TKE run: T, S and the
+    currents come from the file, the TKE fields from their initial values, with a warning;
+    the first step is the one a fresh TKE model takes from that state."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    conv = ["--no-progress", "--set", "output.interval_days=0"]
+    r = run_mpi(1, "run", "configs/dino_r4.toml", "--out", a, "--steps", "3", *conv, "--set",
+                'vertical_mixing.scheme="convective"')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "tke" not in _variables(a / "restart.nc")
+    r = run_mpi(1, "run", "configs/dino_r4.toml", "--out", b, "--steps", "3", "--restart", a / "restart.nc", *TKE_SHORT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "no tke, avm_k, avt_k, tke_dissl" in r.stderr and "start from their initial values" in r.stderr
+    got = _variables(b / "restart.nc")
+    assert got["tke"].max() > 1e-4                         # the wind made TKE from its floor
+    with netCDF4.Dataset(b / "restart.nc") as nc:
+        assert int(nc.nstep) == 6
