@@ -12,7 +12,8 @@ physics (TKE, iso-neutral diffusion, GM, Hollingsworth) and with the lean physic
 ``dino_r1_lean.toml`` in ``--rounds`` interleaved rounds (the fastest of each counts);
 ``--terms`` adds the lean physics plus one process at a time, whose difference to the lean
 step is that process's cost. One JSON line per config, then a last line
-{"us_per_cell_step": full, "us_per_cell_step_lean": lean, "full_over_lean", "term_ms": {...}}.
+{"us_per_cell_step": full, "us_per_cell_step_lean": lean, "full_over_lean", "term_ms": {...},
+"term_pct_of_lean": {...}} (``mle_fk08``: NEMO's FK08 MLE transport, ``[mle] kind = "fk08"``).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ import time
 TERMS = {"tke+evd": ['vertical_mixing.scheme="tke"'],
          "isoneutral": ['tracers.lateral="isoneutral"', "tracers.diff_velocity_m_s=0.027"],
          "isoneutral+gm": ['tracers.lateral="isoneutral"', "tracers.diff_velocity_m_s=0.027", "tracers.gm=true"],
-         "hollingsworth": ['momentum.keg="hollingsworth"']}
+         "hollingsworth": ['momentum.keg="hollingsworth"'],
+         "mle_fk08": ['mle.kind="fk08"']}
 
 
 def bench(path: str, steps: int, warmup: int, threads: int, comm, sets=(), label: str = "") -> dict:
@@ -102,7 +104,8 @@ def main() -> int:
                   f"{a.rounds} rounds)" + "".join(f"; {k} +{v:.1f} ms" for k, v in terms.items()), flush=True)
             print(json.dumps({"us_per_cell_step": full["us_per_cell_step"],
                               "us_per_cell_step_lean": lean["us_per_cell_step"],
-                              "full_over_lean": full["s_per_step"] / lean["s_per_step"], "term_ms": terms}))
+                              "full_over_lean": full["s_per_step"] / lean["s_per_step"], "term_ms": terms,
+                              "term_pct_of_lean": {k: 0.1 * v / lean["s_per_step"] for k, v in terms.items()}}))
     return 0
 
 
