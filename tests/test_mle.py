@@ -386,3 +386,36 @@ def test_bbz24_on_two_ranks_equals_the_net_on_the_whole_domain(tmp_path, warm_ji
     assert scale > 0
     assert np.abs(got - want).max() <= 1e-5 * scale
     assert np.abs(got[:H + 3] - want[:H + 3]).max() <= 1e-5 * scale < np.abs(want[:H + 3]).max()
+
+
+def test_plot_mle_maps_two_runs(tmp_path, warm_jit):
+    """scripts/plot_mle.py on one day of dino_r4 with FK08 and without: the figure, and the
+    streamfunction magnitude its panel (b) shows against hand values."""
+    import importlib.util
+    import json
+    spec = importlib.util.spec_from_file_location("plot_mle", "scripts/plot_mle.py")
+    plot_mle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_mle)
+    psiu = np.zeros((3, 2, 4))
+    psiv = np.zeros((3, 2, 4))
+    psiu[1, 0, 0], psiu[2, 0, 3] = -2.0, 4.0          # column 0: faces x_u[3] (periodic west) and x_u[0]
+    psiv[1, 0, 1] = 6.0                               # row 1 of column 1: its south face
+    mag = plot_mle.psi_magnitude(psiu, psiv)
+    assert mag[0, 0] == pytest.approx(3.0) and mag[1, 1] == pytest.approx(3.0) and mag[0, 1] == pytest.approx(
+        np.hypot(1.0, 3.0))
+    sets = ["--steps", "24", "--no-progress", "--set", "output.interval_days=1"]
+    a, b = tmp_path / "mle", tmp_path / "none"
+    r = run_cli("run", "configs/dino_r4.toml", "--out", a, *sets, "--set", "mle.kind=fk08", "--set",
+                'output.fields=["mld","wb_mle","psiu_mle","psiv_mle"]')
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run_cli("run", "configs/dino_r4.toml", "--out", b, *sets, "--set", 'output.fields=["mld"]')
+    assert r.returncode == 0, r.stderr[-3000:]
+    fig = tmp_path / "mle.png"
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert plot_mle.main([str(a), str(b), "--out", str(fig)]) == 0
+    res = json.loads(buf.getvalue().strip().splitlines()[-1])
+    assert fig.stat().st_size > 10_000 and res["days"] == 1
+    assert res["psi_max_m2_s"] > 0 and res["mld_mean_m"]["none"] > 0
