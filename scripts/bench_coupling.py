@@ -3,6 +3,8 @@
 
     python scripts/bench_coupling.py                  # dino_r1, 2-D (BBZ24-size) and 3-D (GZ21-size) nets
     python scripts/bench_coupling.py --steps 40 --steps-3d 4 --repeat 5 --ocean-ranks 1 --ml-ranks 1
+    python scripts/bench_coupling.py --closure gz21 --state RESTART   # GZ21's weights, both forms
+    python scripts/bench_coupling.py --closure bbz24 --steps 10 --repeat 2   # BBZ24's weights in dino_r025
 
 The closures are nets of the published sizes with random weights (``closures.zoo``): a 2-D
 one like BBZ24 (8 surface inputs, 1 output, 155,969 parameters, halo 9) and a 3-D one like
@@ -59,11 +61,14 @@ def mpirun_cmd(n: int) -> list[str]:
 
 
 def run_case(config: str, steps: int, out: Path, ocean: int, ml: int, closure: Path | None, mode: str,
-             device: str, env: dict, extra: tuple = (), busy_shape: str = "") -> dict:
+             device: str, env: dict, extra: tuple = (), busy_shape: str = "", uncoupled: tuple = ()) -> dict:
     """One run; ``mode`` "none" is uncoupled, "busy" uncoupled beside ``ml`` loops each
-    inferring the whole grid as one tile (what one ML rank serving one ocean rank does)."""
+    inferring the whole grid as one tile (what one ML rank serving one ocean rank does).
+    ``extra``: settings of the coupled runs; ``uncoupled``: of the others."""
     sets = ["--set", "output.interval_days=0", "--set", "parallel.threads=1"]
     coupled = mode not in ("none", "busy")
+    if not coupled:
+        sets += list(uncoupled)
     if coupled:
         sets += ["--set", f'closure.model_file="{closure}"', "--set", f"closure.mode={mode}",
                  "--set", f"closure.ml_ranks={ml if mode != 'inprocess' else 0}", "--set", f"closure.device={device}",
@@ -265,6 +270,60 @@ def gz21_main(a, env) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- BBZ24 with its weights
+SHARED_BBZ24 = ROOT.parent / "shared" / "published" / "bbz24_res_1_4"
+BBZ24_CONFIG = "configs/dino_r025.toml"
+
+
+def bbz24_main(a, env) -> int:
+    """``--closure bbz24``: the published BBZ24 net (1/4 degree) with the MLE transport in
+    dino_r025, one ocean rank and one ML rank, sync, async and lagged, against the same
+    ocean with FK08's MLE (the same transport, psi from the FK08 formula: the uncoupled
+    reference) and without MLE (for FK08's share of the step)."""
+    from closures.published import import_bbz24
+    weights, norms = Path(a.bbz24_weights), Path(a.bbz24_norms)
+    for path in (weights, norms):
+        if not path.exists():
+            raise SystemExit(f"error: {path} not found (the published BBZ24 files; --bbz24-weights, --bbz24-norms)")
+    config = a.config if a.config != "configs/dino_r1.toml" else BBZ24_CONFIG
+    print(f"CPU: {cpu_line()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        net = import_bbz24(weights, norms, tmp / "bbz24.pt")
+        cases = [("none", "fk08"), ("none", "none"), ("busy", "fk08")] + [(m, "bbz24") for m in ("sync", "async",
+                                                                                                 "lagged")]
+        best: dict = {}
+        for rnd in range(a.repeat):
+            for mode, mle in cases:
+                r = run_case(config, a.steps, tmp / f"{mode}-{mle}-{rnd}", 1, 1, net, mode, "cpu", env,
+                             ("--set", "mle.kind=bbz24"), uncoupled=("--set", f"mle.kind={mle}"))
+                if (mode, mle) not in best or r["wall"] / r["steps"] < best[mode, mle]["wall"] / best[mode, mle]["steps"]:
+                    best[mode, mle] = r
+                print(f"  round {rnd + 1}/{a.repeat} {mode:6s} mle={mle:5s}: {r['wall'] / r['steps'] * 1e3:.0f} ms per "
+                      "step", flush=True)
+    base = best["none", "fk08"]
+    step_s = base["wall"] / base["steps"]
+    res = analyse(base, {m: best[m, "bbz24"] for m in ("sync", "async", "lagged")}, "cpu")
+    bare = best["none", "none"]["wall"] / best["none", "none"]["steps"]
+    busy = best["busy", "fk08"]
+    interference = 100.0 * (busy["wall"] / busy["steps"] - step_s) / step_s
+    fk08_pct = 100.0 * (step_s - bare) / bare
+    print(f"\n{Path(config).stem}, one ocean rank, one ML rank: {step_s * 1e3:.0f} ms per step with FK08 (the uncoupled "
+          f"reference), {bare * 1e3:.0f} ms without MLE: FK08's MLE costs {fk08_pct:.1f}% of the step")
+    print(f"{'mode-device':16s}{'overhead':>10s}{'coupler':>10s}")
+    for k, v in res["overhead_pct"].items():
+        print(f"{k:16s}{v:9.1f}%{res['coupler_pct'].get(k, float('nan')):9.1f}%")
+    print(f"interference: the ocean beside a core inferring BBZ24 in a loop is {interference:.1f}% slower")
+    if "infer_s_per_exchange" in res:
+        print(f"inference {res['infer_s_per_exchange'] * 1e3:.0f} ms per exchange on one core -> "
+              f"{res['ml_ranks_to_keep_up']:.2f} ML cores per ocean rank")
+    print(json.dumps({"config": Path(config).stem, "cpu": cpu_line(), "ocean_s_per_step": step_s,
+                      "overhead_pct": res["overhead_pct"], "coupler_pct": res["coupler_pct"],
+                      "interference_pct": interference, "infer_s_per_exchange": res.get("infer_s_per_exchange"),
+                      "ml_cores_per_ocean_rank": res.get("ml_ranks_to_keep_up"), "fk08_pct_of_step": fk08_pct}))
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     p.add_argument("--config", default="configs/dino_r1.toml")
@@ -273,9 +332,13 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=5, help="interleaved rounds for the 2-D closure; the fastest counts")
     p.add_argument("--ocean-ranks", type=int, default=1)
     p.add_argument("--ml-ranks", type=int, default=1)
-    p.add_argument("--closure", choices=("sizes", "gz21"), default="sizes",
+    p.add_argument("--closure", choices=("sizes", "gz21", "bbz24"), default="sizes",
                    help="'sizes': nets of the published sizes, random weights; 'gz21': GZ21's weights in both forms, "
-                        "every precision, 1 ocean rank and 1 ML rank")
+                        "every precision, 1 ocean rank and 1 ML rank; 'bbz24': BBZ24's weights with the MLE "
+                        "transport in dino_r025 (or --config), 1 ocean rank and 1 ML rank")
+    p.add_argument("--bbz24-weights", default=str(SHARED_BBZ24 / "fcnn_k5_l7_m_HBL_res_1_4.pt"),
+                   help="bbz24: the published pickled FCNN")
+    p.add_argument("--bbz24-norms", default=str(SHARED_BBZ24 / "norm_1_4"), help="bbz24: its normalisation folder")
     p.add_argument("--weights", default=str(SHARED_GZ21), help="gz21: the published trained_model.pth")
     p.add_argument("--state", help="gz21: a dino_r1 restart whose currents feed the net (and calibrate int8)")
     p.add_argument("--gz21-config", default=GZ21_CONFIG, help="gz21: the configuration the states belong to "
@@ -287,6 +350,8 @@ def main() -> int:
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
     if a.closure == "gz21":
         return gz21_main(a, env)
+    if a.closure == "bbz24":
+        return bbz24_main(a, env)
     import torch
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     from closures.zoo import bbz24_size_closure, gz21_size_closure
