@@ -30,6 +30,8 @@ class CouplingError(RuntimeError):
         self.silent = silent
 
 
+HANDSHAKE_MIN_S = 120.0     # the ML rank loads torch and the model first: slower than one exchange on a busy node
+
 def _poll(req, world, error_source: int, timeout_s: float, what: str, poller: Poller,
           timers: Timers | None = None, name: str = "wait") -> None:
     t0 = time.perf_counter()
@@ -39,7 +41,7 @@ def _poll(req, world, error_source: int, timeout_s: float, what: str, poller: Po
             raise CouplingError(msg)
         if time.perf_counter() - t0 > timeout_s:
             raise CouplingError(f"no answer from ML rank {error_source} within {timeout_s:g} s while {what}", silent=True)
-        poller.pause()
+        poller.pause(time.perf_counter() - t0)
     if timers is not None:
         timers.add(name, time.perf_counter() - t0)
 
@@ -60,12 +62,13 @@ class Client:
         self.world.send(json.dumps(description), dest=self.server, tag=TAG_HELLO)
         req = self.world.irecv(source=self.server, tag=TAG_HELLO)
         t0 = time.perf_counter()
+        limit = max(self.timeout_s, HANDSHAKE_MIN_S)
         while True:
             done, answer = req.test()
             if done:
                 break
-            if time.perf_counter() - t0 > self.timeout_s:
-                raise CouplingError(f"ML rank {self.server} did not answer the handshake within {self.timeout_s:g} s")
+            if time.perf_counter() - t0 > limit:
+                raise CouplingError(f"ML rank {self.server} did not answer the handshake within {limit:g} s")
             time.sleep(1e-3)
         if answer != "ok":
             raise CouplingError(answer)
@@ -176,7 +179,7 @@ class Server:
                     stopped.add(c)
             if len(stopped) == len(self.clients):
                 break
-            self.poller.pause()
+            self.poller.pause(time.perf_counter() - idle_t0)
         self.timers.add("idle", time.perf_counter() - idle_t0)
         for r in recvs:
             if r:

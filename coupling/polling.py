@@ -2,9 +2,12 @@
 
 MPICH ranks that block or spin inside MPI slow the ranks they share a core with, so a
 rank on an oversubscribed node sleeps between polls. A rank that owns its cores polls
-without sleeping: each sleep costs latency (Linux rounds a sleep up by the thread's timer
-slack, 50 us by default, so ``time.sleep(5e-5)`` took 107 us here; with the slack set to
-1 us it takes 57 us, and ``time.sleep(1e-5)`` 17 us).
+without sleeping for the first ``SPIN_S`` of a wait: each sleep costs latency (Linux rounds
+a sleep up by the thread's timer slack, 50 us by default, so ``time.sleep(5e-5)`` took 107
+us here; with the slack set to 1 us it takes 57 us, and ``time.sleep(1e-5)`` 17 us). A wait
+that lasts longer than that (an ocean rank waiting seconds for a 36-level inference) sleeps
+between polls too, so that it leaves its core to whatever else runs on the node, at a cost
+of at most one sleep's latency over a wait already longer than ``SPIN_S``.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import os
 import sys
 import time
 
-SLEEP_S = 5e-5              # sleep between polls on an oversubscribed node
+SLEEP_S = 5e-5              # sleep between polls on an oversubscribed node, or after SPIN_S of a wait
+SPIN_S = 2e-3               # a rank that owns its core spins this long into a wait
 _PR_SET_TIMERSLACK = 29
 
 
@@ -45,13 +49,13 @@ def owns_cores(world, threads: int) -> bool:
 
 
 class Poller:
-    """``pause()`` between two polls: nothing if ``spin``, else a short sleep."""
+    """``pause(waited_s)`` between two polls of a wait under way for ``waited_s`` seconds:
+    nothing if ``spin`` and the wait is younger than ``SPIN_S``, else a short sleep."""
 
     def __init__(self, spin: bool):
         self.spin = spin
-        if not spin:
-            reduce_timer_slack()
+        reduce_timer_slack()
 
-    def pause(self) -> None:
-        if not self.spin:
+    def pause(self, waited_s: float = 0.0) -> None:
+        if not self.spin or waited_s > SPIN_S:
             time.sleep(SLEEP_S)
