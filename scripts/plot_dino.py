@@ -143,14 +143,16 @@ def plot_moc(out_png: str, mf: dict, title: str, sigma_ref_m: float) -> None:
         for col, (psi, ycoord, ylab) in enumerate(((mf[name][0], zw, "depth (m)"),
                                                    (mf[name][1], edges, f"sigma (z_ref = {sigma_ref_m:g} m), kg m$^{{-3}}$"))):
             axis = ax[row, col]
-            lim = max(float(np.nanmax(np.abs(psi))), 1e-6)
+            # colours saturate at the 99th percentile: the shallow tropical cells would hide the deep ones
+            lim = max(float(np.nanpercentile(np.abs(psi), 99.0)), 1e-6)
             m = axis.pcolormesh(lat, ycoord, psi, shading="nearest", cmap="RdBu_r", vmin=-lim, vmax=lim)
-            step = 2.0 if lim <= 20 else 5.0
-            levels = np.arange(-np.ceil(lim / step) * step, lim + step, step)
-            levels = levels[levels != 0.0]
+            step = next(s for s in (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0) if lim / s <= 6.0)
+            top = float(np.nanmax(np.abs(psi)))
+            levels = np.arange(-np.ceil(top / step) * step, top + step, step)
+            levels = levels[np.abs(levels) > 1e-9]
             cs = axis.contour(lat, ycoord, psi, levels=levels, colors="k", linewidths=0.5)
             axis.clabel(cs, fmt="%g", fontsize=6)
-            fig.colorbar(m, ax=axis, label="Sv")
+            fig.colorbar(m, ax=axis, label="Sv", extend="both")
             axis.invert_yaxis()
             axis.set_xlabel("latitude of V rows (degrees north)")
             axis.set_ylabel(ylab)
