@@ -196,18 +196,18 @@ def main(argv=None) -> int:
 
     path = Path(a.rundir) / "output.nc"
     if not path.exists():
-        print(f"no {path}", file=sys.stderr)
-        return 1
+        print(f"error: {path}: no such file (is {a.rundir} a run directory?)", file=sys.stderr)
+        return 2
     if a.moc_records < 1 or a.sigma_bins < 2:
-        print("--moc-records must be >= 1 and --sigma-bins >= 2", file=sys.stderr)
+        print("error: --moc-records must be >= 1 and --sigma-bins >= 2", file=sys.stderr)
         return 2
     os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")      # the run may still be writing
     raw = xr.open_dataset(path, decode_times=False)
     ds = xr.decode_cf(raw.isel(time=slice(0, complete_records(raw["time"].values))))   # records with their time
     nt = ds.sizes["time"]
     if not -nt <= a.record < nt:
-        print(f"record {a.record} out of range: {path} has {nt} records", file=sys.stderr)
-        return 1
+        print(f"error: --record {a.record} out of range: {path} has {nt} complete records", file=sys.stderr)
+        return 2
     rec = a.record % nt
     r = ds.isel(time=rec)
 

@@ -251,7 +251,8 @@ def test_plot_spinup_and_plot_dino_moc_on_a_tiny_run(tmp_path):
     assert moc.stat().st_size > 0
 
 
-def test_plot_spinup_without_a_run_directory_says_so_in_one_line(tmp_path):
-    r = run_script("scripts/plot_spinup.py", tmp_path / "nothing")
+@pytest.mark.parametrize("script", ["scripts/plot_spinup.py", "scripts/plot_dino.py"])
+def test_a_missing_run_directory_is_one_line_and_exit_2(tmp_path, script):
+    r = run_script(script, tmp_path / "nothing")
     assert r.returncode == 2
-    assert r.stderr.strip().count("\n") == 0 and "output.nc" in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "nothing/output.nc" in r.stderr
