@@ -1,7 +1,9 @@
 #!/usr/bin/env python
-"""Surface temperature, surface speed and barotropic streamfunction of one record of a DINO run.
+"""Surface temperature, surface speed and barotropic streamfunction of one record of a DINO run,
+and (``--moc``) its overturning streamfunction in depth and in potential density.
 
     python scripts/plot_dino.py RUNDIR [--out docs/figures/dino_r1_year.png] [--record -1]
+        [--moc docs/figures/dino_r4_moc.png [--moc-records 12] [--sigma-ref-m 2000] [--sigma-bins 80]]
 
 Reads RUNDIR/output.nc (CF netCDF written by ``python -m ocean run``) and draws three panels
 of record ``--record`` (default -1, the last: the mean of the last output interval):
@@ -21,10 +23,28 @@ It also prints SST min/max, the maximum surface speed (and where), psi min/max (
 the channel (ACC) transport psi(-65) - psi(-45) at the U column nearest 25E (positive
 eastward), and psi on the northern wall (minus the total zonal transport of each column,
 equal to -ACC when the record is in steady state).
+
+``--moc PNG`` draws a second figure from the last ``--moc-records`` complete records (default
+1; 12 monthly records give the last year): the overturning streamfunction (Sv,
+:mod:`ocean.transports`: integrated from the sea floor / the dense side, positive for a
+clockwise cell, northward above or lighter, southward below or denser)
+
+(a) in depth, psi(y_v, depth_w), from the records' mean meridional velocity;
+(b) in potential density sigma = rho(T, S, z_ref) - 1000 with z_ref = ``--sigma-ref-m``
+    (default 2000 m, sigma2, the reference of DINO's own density-space overturning,
+    vopikamm/dinostics ``Diagnostics.get_MOC(z=2000)``), computed with the model's equation of
+    state (``ocean.eos.rho_insitu`` with ``EosParams.dino()``, the S-EOS of every DINO config),
+    T and S averaged onto the V faces, the transport binned into ``--sigma-bins`` equal bins
+    spanning the records' sigma range, one streamfunction per record, then averaged;
+
+from vo alone (Eulerian mean) and, when the output holds the GM eddy-induced voce_eiv, also
+from vo + voce_eiv (residual overturning) in two more panels. It prints the extrema of each
+depth-space streamfunction in the windows the spin-up series use (20-70 N, 70-20 S, below 500 m).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -36,14 +56,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-USAGE = "python scripts/plot_dino.py RUNDIR [--out docs/figures/dino_r1_year.png] [--record -1]"
+from ocean import transports  # noqa: E402
+from ocean.eos import EosParams  # noqa: E402
+from ocean.run_reader import RunReadError, complete_records, open_runs  # noqa: E402
+from ocean.transports import (MOC_LAT_NH, MOC_LAT_SH, MOC_MIN_DEPTH_M, e1v_of_rows,  # noqa: E402
+                              extrema_in_window, moc_density, moc_depth, sigma_on_v)
+
+USAGE = ("python scripts/plot_dino.py RUNDIR [--out docs/figures/dino_r1_year.png] [--record -1] "
+         "[--moc PNG [--moc-records N] [--sigma-ref-m 2000] [--sigma-bins 80]]")
 
 
 def level_thickness(ds: xr.Dataset) -> np.ndarray:
     """e3t (m) of each level from depth_w (top of each level) and the last depth_t."""
-    w = ds.depth_w.values.astype(float)
-    last = 2.0 * (float(ds.depth_t.values[-1]) - w[-1])
-    return np.append(np.diff(w), last)
+    return transports.level_thickness(ds.depth_t.values, ds.depth_w.values)
 
 
 def t_edges(centres: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -78,6 +103,78 @@ def streamfunction(ds: xr.Dataset, r: xr.Dataset) -> tuple[np.ndarray, np.ndarra
     return psi, hu
 
 
+def moc_fields(runs, nrec: int, sigma_ref_m: float, nbins: int) -> dict:
+    """Depth- and density-space overturning (Sv) of the last ``nrec`` records of ``runs``
+    (:class:`ocean.run_reader.RunRecords`): ``{"vo": (psi_z, psi_s), "vo + voce_eiv": ...}``
+    (the residual only when the output holds voce_eiv), plus the coordinates ``depth_w``
+    (nz + 1 W levels, m), ``lat_v`` and the density ``edges`` (kg m-3)."""
+    g = runs.grid
+    recs = np.arange(max(0, len(runs) - nrec), len(runs))
+    e3 = level_thickness(g)
+    degrees = str(g.y_t.attrs.get("units", "")).startswith("degree")
+    e1v = e1v_of_rows(np.nanmax(g.e1t.values.astype(float), axis=1), g.y_t.values, g.y_v.values, degrees)
+    depth_t, depth_w = g.depth_t.values.astype(float), g.depth_w.values.astype(float)
+    eos = EosParams.dino()
+    v = runs.read("vo", recs)
+    sig = np.stack([sigma_on_v(T, S, sigma_ref_m, eos)
+                    for T, S in zip(runs.read("thetao", recs), runs.read("so", recs))])
+    lo, hi = np.nanmin(sig), np.nanmax(sig)
+    edges = np.linspace(np.floor(lo * 10.0) / 10.0, np.ceil(hi * 10.0) / 10.0, nbins + 1)
+    velocities = {"vo": v}
+    if runs.has("voce_eiv"):
+        velocities["vo + voce_eiv"] = v + runs.read("voce_eiv", recs)
+    out = {"depth_w": np.append(depth_w, depth_w[-1] + e3[-1]), "lat_v": g.y_v.values.astype(float),
+           "edges": edges, "records": recs}
+    for name, vv in velocities.items():
+        psi_z = moc_depth(vv.mean(axis=0), e1v, e3)          # land is NaN in every record
+        psi_s = np.mean([moc_density(vv[r], sig[r], e1v, e3, depth_t, depth_w, edges)
+                         for r in range(len(recs))], axis=0)
+        out[name] = (psi_z, psi_s)
+    return out
+
+
+def plot_moc(out_png: str, mf: dict, title: str, sigma_ref_m: float) -> None:
+    """One row of two panels (depth, density) per velocity in ``mf``."""
+    names = [k for k in ("vo", "vo + voce_eiv") if k in mf]
+    fig, ax = plt.subplots(len(names), 2, figsize=(11, 4.2 * len(names)), squeeze=False, constrained_layout=True)
+    lat, zw, edges = mf["lat_v"], mf["depth_w"], mf["edges"]
+    label = {"vo": "Eulerian mean (vo)", "vo + voce_eiv": "residual (vo + GM voce_eiv)"}
+    for row, name in enumerate(names):
+        for col, (psi, ycoord, ylab) in enumerate(((mf[name][0], zw, "depth (m)"),
+                                                   (mf[name][1], edges, f"sigma (z_ref = {sigma_ref_m:g} m), kg m$^{{-3}}$"))):
+            axis = ax[row, col]
+            # colours saturate at the 99th percentile: the shallow tropical cells would hide the deep ones
+            lim = max(float(np.nanpercentile(np.abs(psi), 99.0)), 1e-6)
+            m = axis.pcolormesh(lat, ycoord, psi, shading="nearest", cmap="RdBu_r", vmin=-lim, vmax=lim)
+            step = next(s for s in (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0) if lim / s <= 6.0)
+            top = float(np.nanmax(np.abs(psi)))
+            levels = np.arange(-np.ceil(top / step) * step, top + step, step)
+            levels = levels[np.abs(levels) > 1e-9]
+            cs = axis.contour(lat, ycoord, psi, levels=levels, colors="k", linewidths=0.5)
+            axis.clabel(cs, fmt="%g", fontsize=6)
+            fig.colorbar(m, ax=axis, label="Sv", extend="both")
+            axis.invert_yaxis()
+            axis.set_xlabel("latitude of V rows (degrees north)")
+            axis.set_ylabel(ylab)
+            axis.set_title(f"({'abcd'[2 * row + col]}) {label[name]}, in {'depth' if col == 0 else 'density'}")
+    fig.suptitle(title)
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=100)
+
+
+def report_moc(mf: dict) -> None:
+    """Print the extrema of each depth-space streamfunction in the spin-up series' windows."""
+    for name in (k for k in ("vo", "vo + voce_eiv") if k in mf):
+        psi = mf[name][0]
+        for hemi, lats in (("NH", MOC_LAT_NH), ("SH", MOC_LAT_SH)):
+            hi, lo = extrema_in_window(psi, mf["lat_v"], mf["depth_w"], lats, MOC_MIN_DEPTH_M)
+            print(f"MOC in depth from {name}, {hemi} {lats[0]:g}..{lats[1]:g} N below {MOC_MIN_DEPTH_M:g} m: "
+                  f"max {hi:.2f} Sv, min {lo:.2f} Sv")
+        s = mf[name][1]
+        print(f"MOC in density from {name}: max {np.nanmax(s):.2f} Sv, min {np.nanmin(s):.2f} Sv "
+              f"(sigma {mf['edges'][0]:.2f}..{mf['edges'][-1]:.2f} kg m-3)")
+
+
 def fmt_date(t) -> str:
     try:
         return t.strftime("%Y-%m-%d")
@@ -91,17 +188,26 @@ def main(argv=None) -> int:
     p.add_argument("rundir", help="run directory holding output.nc")
     p.add_argument("--out", default="docs/figures/dino_r1_year.png", help="PNG to write")
     p.add_argument("--record", type=int, default=-1, help="time index (default -1, the last)")
+    p.add_argument("--moc", metavar="PNG", help="also draw the overturning in depth and density into PNG")
+    p.add_argument("--moc-records", type=int, default=1, help="average the overturning over the last N records")
+    p.add_argument("--sigma-ref-m", type=float, default=2000.0, help="reference depth of the potential density (m)")
+    p.add_argument("--sigma-bins", type=int, default=80, help="number of potential density bins")
     a = p.parse_args(argv)
 
     path = Path(a.rundir) / "output.nc"
     if not path.exists():
-        print(f"no {path}", file=sys.stderr)
-        return 1
-    ds = xr.open_dataset(path)
+        print(f"error: {path}: no such file (is {a.rundir} a run directory?)", file=sys.stderr)
+        return 2
+    if a.moc_records < 1 or a.sigma_bins < 2:
+        print("error: --moc-records must be >= 1 and --sigma-bins >= 2", file=sys.stderr)
+        return 2
+    os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")      # the run may still be writing
+    raw = xr.open_dataset(path, decode_times=False)
+    ds = xr.decode_cf(raw.isel(time=slice(0, complete_records(raw["time"].values))))   # records with their time
     nt = ds.sizes["time"]
     if not -nt <= a.record < nt:
-        print(f"record {a.record} out of range: {path} has {nt} records", file=sys.stderr)
-        return 1
+        print(f"error: --record {a.record} out of range: {path} has {nt} complete records", file=sys.stderr)
+        return 2
     rec = a.record % nt
     r = ds.isel(time=rec)
 
@@ -180,6 +286,23 @@ def main(argv=None) -> int:
     print(f"psi on the northern wall (-total zonal transport): mean {north.mean():.1f} Sv, "
           f"range {north.min():.1f} .. {north.max():.1f} Sv over longitudes")
     print(f"wrote {a.out}")
+    if a.moc:
+        try:
+            runs = open_runs([a.rundir])
+        except RunReadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        missing = [f for f in ("vo", "thetao", "so") if not runs.has(f)]
+        if missing:
+            print(f"error: {path} lacks field(s) {', '.join(missing)} for --moc (key output.fields)", file=sys.stderr)
+            return 2
+        mf = moc_fields(runs, a.moc_records, a.sigma_ref_m, a.sigma_bins)
+        n = len(mf["records"])
+        when = f"mean of the last {n} record(s) to day {runs.end_s[-1] / 86400.0:g}"
+        plot_moc(a.moc, mf, f"{title}: overturning, {when}", a.sigma_ref_m)
+        runs.close()
+        report_moc(mf)
+        print(f"wrote {a.moc}")
     return 0
 
 
