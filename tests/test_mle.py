@@ -419,3 +419,18 @@ def test_plot_mle_maps_two_runs(tmp_path, warm_jit):
     res = json.loads(buf.getvalue().strip().splitlines()[-1])
     assert fig.stat().st_size > 10_000 and res["days"] == 1
     assert res["psi_max_m2_s"] > 0 and res["mld_mean_m"]["none"] > 0
+
+
+def test_dino_mle_configs_are_dino_plus_mle():
+    """configs/dino_r1_mle.toml is dino_r1 plus FK08 in NEMO's reference form, and
+    configs/dino_r025_bbz24.toml dino_r025 plus BBZ24 (H_ML < 0) with its net async on one ML rank."""
+    from ocean import config
+    for name, base, kind in (("dino_r1_mle", "dino_r1", "fk08"), ("dino_r025_bbz24", "dino_r025", "bbz24")):
+        c, b = config.load(f"configs/{name}.toml"), config.load(f"configs/{base}.toml")
+        for sec in ("grid", "time", "momentum", "tracers", "vertical_mixing", "eos", "forcing"):
+            assert getattr(c, sec) == getattr(b, sec), (name, sec)
+        assert c.mle.kind == kind and c.output.interval_days == 1
+    m = config.load("configs/dino_r1_mle.toml").mle
+    assert (m.nn_mle, m.ce, m.lat_ref_deg, m.rho_c_kg_m3) == (1, 0.06, 20.0, 0.01)
+    c = config.load("configs/dino_r025_bbz24.toml")
+    assert c.mle.hml_sign == -1.0 and c.closures[0].mode == "async" and c.closures[0].ml_ranks == 1
