@@ -204,8 +204,17 @@ class Model:
         self.aht_u, self.aht_v = tracers.lateral_diffusivity(g, self.cfg.tracers)
 
     def initialise(self):
-        """Initial state: at rest, with the configured stratification."""
+        """Initial state: at rest with the configured stratification, or the mixed-layer
+        fronts of ``init_front`` (``[init] kind = "front"``)."""
         g, s, ini = self.grid, self.state, self.cfg.init
+        if ini.kind == "front":
+            from .init_front import set_front_state
+            s.gu_hist[:] = s.gv_hist[:] = 0.0
+            s.ubar_hist[:] = s.vbar_hist[:] = 0.0
+            s.nstep, s.time_s = 0, 0.0
+            set_front_state(self)
+            self.vmix.reset()
+            return
         if ini.kind == "dino":
             t1, s1 = initial_stratification(g.gdept)
             T, S = t1[:, None, None], s1[:, None, None]
