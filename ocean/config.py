@@ -96,6 +96,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "barotropic_substeps": Key(int, 0, "barotropic sub-steps per time step (0: automatic from the CFL)", _nonneg, ">= 0"),
         "barotropic_cfl": Key(NUM, 0.7, "largest gravity-wave Courant number allowed for the sub-steps", lambda x: 0 < x <= 1.0, "in (0, 1]"),
         "start_date": Key(str, "0001-01-01", "model date of the first step (360-day calendar, YYYY-MM-DD)"),
+        "tracer_velocity": Key(str, "centred", "velocity that advects T and S over a step: 'centred' the mean of "
+                               "u(n) and u(n+1) (second order in time; with the forward pressure gradient it makes "
+                               "internal gravity waves grow by about (omega dt)^2 / 4 a step, which lateral "
+                               "viscosity and diffusion must damp) or 'new' u(n+1) (a forward-backward pair with the "
+                               "pressure gradient: internal waves neutral, advection first order in time); the "
+                               "depth mean is the barotropic transport either way", choices=("centred", "new")),
     },
     "eos": {
         "kind": Key(str, "seos", "equation of state", choices=("seos", "linear")),
@@ -187,6 +193,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                  "(K/m, negative = colder below)"),
         "front_dtdz_deep_k_m": Key(NUM, -1.27e-2, "front: temperature change per metre of depth below the mixed "
                                    "layer, where isotherms are flat (K/m)"),
+        "front_base_m": Key(NUM, 0.0, "front: depth scale (m) over which the fronts fade below the mixed-layer base; "
+                            "0: isotherms flat below the base and a step there", _nonneg, ">= 0"),
         "front_noise_k": Key(NUM, 0.0, "front: standard deviation of the white noise added to T in the mixed layer "
                              "(K; drawn by global point, so the same on any number of ranks)", _nonneg, ">= 0"),
         "front_seed": Key(int, 0, "front: seed of the noise", _nonneg, ">= 0"),

@@ -7,19 +7,22 @@ across a channel of width L_y (walls at y = 0 and L_y, re-entrant in x). With de
 positive down) and y (m) from the southern wall::
 
     d <  H:  T = t0 + dt (1 - cos(n pi y / L_y)) / 2 + dtdz_ml (d - H)
-    d >= H:  T = t0 + dtdz_deep (d - H)
+    d >= H:  T = t0 + dtdz_deep (d - H) + dt (1 - cos(n pi y / L_y)) / 2 exp(-(d - H) / D)
     S = s0
 
 so the fronts have no gradient at the walls, each is L_y / n wide, the warm (light) and cold
-sides alternate, and at the ML base the light side sits on a step of dt. With a linear
+sides alternate. With ``front_base_m`` D = 0 the isotherms are flat below the ML and the light
+side sits on a step of dt at the ML base (the textbook set-up); D > 0 continues the front below
+the base, fading over D metres, so the base has no step (a hydrostatic model whose levels are
+much thinner than D resolves the transition; a one-level step drives grid-scale noise). With a linear
 equation of state b = g alpha (T - T_ref), alpha = a0 / rho0, so M^2 = |db/dy| peaks at
 g alpha dt n pi / (2 L_y), N^2_ML = -g alpha dtdz_ml and N^2 below = -g alpha dtdz_deep.
 
 ``front_balanced`` starts the fronts in thermal-wind balance with no flow below the ML: from
 the noiseless y-profile, the model's own hydrostatic pressure p_h / rho0 (the trapezoidal sum
 of ``momentum.hydrostatic_pressure``), the sea surface height eta = -p_h(k_b) / g + const with
-k_b the first level below the ML (so the pressure gradient vanishes there and, isotherms being
-flat, everywhere below), and u_k in geostrophic balance with d(g eta + p_h,k)/dy as the C-grid's
+k_b the first level below the ML when D = 0 (so the pressure gradient vanishes there and,
+isotherms being flat, everywhere below), the bottom level when D > 0 (no flow at the bottom), and u_k in geostrophic balance with d(g eta + p_h,k)/dy as the C-grid's
 Coriolis term sees it (``balanced_flow``), ubar the depth mean of u. Otherwise the state starts at rest and adjusts.
 
 ``front_noise_k`` adds white noise of that standard deviation (K) to T in the ML levels (T
@@ -44,7 +47,9 @@ def front_temperature(y: np.ndarray, depth: np.ndarray, ly: float, ini) -> np.nd
     s = 0.5 * (1.0 - np.cos(ini.front_count * np.pi * np.asarray(y, dtype=float) / ly))[None, :]
     h = ini.front_hml_m
     ml = ini.t0_degc + ini.front_dt_k * s + ini.front_dtdz_ml_k_m * (d - h)
-    deep = ini.t0_degc + ini.front_dtdz_deep_k_m * (d - h) + 0.0 * s
+    below = np.maximum(d - h, 0.0)
+    tail = np.exp(-below / ini.front_base_m) if ini.front_base_m > 0 else (below == 0.0) * 0.0
+    deep = ini.t0_degc + ini.front_dtdz_deep_k_m * (d - h) + ini.front_dt_k * s * tail
     return np.where(d < h, ml, deep)
 
 
@@ -70,7 +75,7 @@ def balanced_flow(T: np.ndarray, S: np.ndarray, y: np.ndarray, ly: float, fcor: 
     -(p_j+1 - p_j-1) / (2 dy f) (the walls as mirrors)."""
     ph = hydrostatic_profile(T, S, grid.gdept, grid.e3w, eos)
     kb = int(np.searchsorted(grid.gdept, ini.front_hml_m))          # first T level at or below H
-    kb = min(kb, T.shape[0] - 1)
+    kb = T.shape[0] - 1 if ini.front_base_m > 0 else min(kb, T.shape[0] - 1)
     eta = -ph[kb] / GRAV
     eta -= eta.mean()
     p = GRAV * eta[None, :] + ph

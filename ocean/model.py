@@ -129,6 +129,7 @@ class Model:
         self.rhd, self.bn2 = z3(), z3()
         mo, tr = cfg.momentum, cfg.tracers
         self.coriolis, self.advect = mo.coriolis, tr.advection == "tvd"
+        self.tracer_velocity_centred = cfg.time.tracer_velocity == "centred"
         self.keg_hw = mo.keg == "hollingsworth"
         self.een_qfac = momentum.een_e3f_factor(g.tmask, g.fmask_any, 1 if mo.e3f == "mean" else 0)
         vm = cfg.vertical_mixing
@@ -275,7 +276,7 @@ class Model:
                                       self.bt_force_u, self.bt_force_v)
         halo.exchange(self.ua, self.va)
         barotropic.advective_velocity(s.u, s.v, self.ua, self.va, self.ubar_old, self.vbar_old, s.ubar, s.vbar,
-                                      self.utr, self.vtr, met, msk, self.uadv, self.vadv)
+                                      self.utr, self.vtr, met, msk, self.tracer_velocity_centred, self.uadv, self.vadv)
         s.u, self.ua = self.ua, s.u
         s.v, self.va = self.va, s.v
 
