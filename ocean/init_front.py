@@ -22,8 +22,9 @@ g alpha dt n pi / (2 L_y), N^2_ML = -g alpha dtdz_ml and N^2 below = -g alpha dt
 the noiseless y-profile, the model's own hydrostatic pressure p_h / rho0 (the trapezoidal sum
 of ``momentum.hydrostatic_pressure``), the sea surface height eta = -p_h(k_b) / g + const with
 k_b the first level below the ML when D = 0 (so the pressure gradient vanishes there and,
-isotherms being flat, everywhere below), the bottom level when D > 0 (no flow at the bottom), and u_k in geostrophic balance with d(g eta + p_h,k)/dy as the C-grid's
-Coriolis term sees it (``balanced_flow``), ubar the depth mean of u. Otherwise the state starts at rest and adjusts.
+isotherms being flat, everywhere below), the bottom level when D > 0 (no flow at the bottom),
+and u_k in geostrophic balance with d(g eta + p_h,k)/dy as the C-grid's Coriolis term sees it
+(``balanced_flow``), ubar the depth mean of u. Otherwise the state starts at rest and adjusts.
 
 ``front_noise_k`` adds white noise of that standard deviation (K) to T in the ML levels (T
 points shallower than H), drawn by (seed, level, global j, global i) with the counter-based
@@ -48,7 +49,7 @@ def front_temperature(y: np.ndarray, depth: np.ndarray, ly: float, ini) -> np.nd
     h = ini.front_hml_m
     ml = ini.t0_degc + ini.front_dt_k * s + ini.front_dtdz_ml_k_m * (d - h)
     below = np.maximum(d - h, 0.0)
-    tail = np.exp(-below / ini.front_base_m) if ini.front_base_m > 0 else (below == 0.0) * 0.0
+    tail = np.exp(-below / ini.front_base_m) if ini.front_base_m > 0 else 0.0
     deep = ini.t0_degc + ini.front_dtdz_deep_k_m * (d - h) + ini.front_dt_k * s * tail
     return np.where(d < h, ml, deep)
 

@@ -182,14 +182,19 @@ def _figure(a, runs, series, ce, fx, eos, hml) -> None:
         ax.legend(fontsize=8)
     ax = fig.add_subplot(gs[1, 2])
     ax.axis("off")
-    lines = ["ML-mean N$^2$ (10$^{-6}$ s$^{-2}$)", "day  " + "  ".join(n.replace("coarse_", "")[:9] for n in runs)]
+    short = {"resolved": "resolved", "coarse_none": "none", "coarse_fk08": "FK08", "coarse_bbz24": "BBZ24-",
+             "coarse_bbz24_hmlpos": "BBZ24+"}
+    lines = ["ML-mean N$^2$ (10$^{-6}$ s$^{-2}$)", "day" + "".join(f"{short[n]:>9}" for n in runs)]
     for day in TABLE_DAYS:
-        lines.append(f"{day:>3}  " + "  ".join(f"{at_day(*series[n], day) * 1e6:9.2f}" for n in runs))
+        lines.append(f"{day:>3}" + "".join(f"{at_day(*series[n], day) * 1e6:9.2f}" for n in runs))
+    lines.append("BBZ24-/+: H_ML input < 0 / > 0")
     if ce:
-        lines.append("")
-        lines.append(f"implied Ce (days >= {ce['from_day']:g}): x-mean flux {ce['along_front']:.3f}, "
-                     f"25 km subgrid {ce['subgrid_25km']:.3f}" + (f", rate {ce['rate']:.3f}" if "rate" in ce else ""))
-    ax.text(0.0, 1.0, "\n".join(lines), va="top", family="monospace", fontsize=7.5, transform=ax.transAxes)
+        lines += ["", f"implied Ce, days >= {ce['from_day']:g}:", f"  flux about the x mean  {ce['along_front']:.3f}",
+                  f"  25 km subgrid flux     {ce['subgrid_25km']:.3f}"]
+        if "rate" in ce:
+            lines.append(f"  restratification rate  {ce['rate']:.3f}")
+        lines.append("  FK08 published     0.06-0.08")
+    ax.text(0.0, 1.0, "\n".join(lines), va="top", family="monospace", fontsize=8, transform=ax.transAxes)
     fig.tight_layout()
     a.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(a.out)
