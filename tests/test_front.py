@@ -148,8 +148,8 @@ def test_fk08_restratifies_the_coarse_front_at_its_theoretical_rate():
         for _ in range(steps):
             m.step()
         change[kind] = _channel_n2(m) - n0
-    assert abs(change["none"]) < 0.05 * change["fk08"]
-    rate = change["fk08"] / (steps * 1800.0)
+    assert abs(change["none"]) < 0.1 * change["fk08"]
+    rate = (change["fk08"] - change["none"]) / (steps * 1800.0)
     assert rate == pytest.approx(208 / 21 * 0.06 * m4 / 1e-4, rel=0.1)
 
 
