@@ -6,6 +6,7 @@ restratify more than no MLE), and the configuration errors."""
 import json
 import sys
 
+import netCDF4
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ from ocean.config import ConfigError
 from ocean.eos import GRAV
 from ocean.model import Model
 
-from conftest import ROOT, cfg_from, run_cli
+from conftest import ROOT, cfg_from, run_cli, run_mpi
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import front_experiment  # noqa: E402
@@ -102,6 +103,34 @@ def test_noise_is_in_the_ml_only_with_the_configured_spread():
     ml = g.gdept < 100.0
     assert np.all(d[~ml] == 0.0)
     assert np.std(d[ml]) == pytest.approx(1e-2, rel=0.15) and abs(np.mean(d[ml])) < 3e-3
+
+
+def test_front_base_fades_below_the_ml_with_no_flow_at_the_bottom():
+    m = Model(cfg_from(SMALL, init__front_base_m=20.0))
+    g = m.grid
+    T = g.interior_of(m.state.T)[:, :, 0]
+    flat = Model(cfg_from(SMALL))
+    d = T - g.interior_of(flat.state.T)[:, :, 0]                  # the front's part below the ML
+    ml = g.gdept < 100.0
+    s = 0.5 * (1 - np.cos(2 * np.pi * (np.arange(g.ny) + 0.5) / g.ny))
+    np.testing.assert_allclose(d[~ml], s[None, :] * np.exp(-(g.gdept[~ml, None] - 100.0) / 20.0), rtol=1e-10,
+                               atol=1e-12)
+    u = g.interior_of(m.state.u)[:, :, 0]
+    assert np.abs(u[-1]).max() <= 1e-12 * np.abs(u).max() and np.abs(u[~ml][0]).max() > 1e-3 * np.abs(u).max()
+
+
+def test_noisy_front_with_fk08_is_bitwise_the_same_on_one_and_two_ranks(tmp_path, warm_jit):
+    args = ["--steps", "6", "--no-progress", "--set", "init.front_noise_k=0.01", "--set", "mle.kind=fk08",
+            "--set", "output.interval_days=0.125", "--set", 'output.fields=["thetao","uo","wb_mle"]']
+    r = run_cli("run", COARSE, "--out", tmp_path / "r1", *args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_mpi(2, "run", COARSE, "--out", tmp_path / "r2", *args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name in ("output.nc", "restart.nc"):
+        with netCDF4.Dataset(tmp_path / "r1" / name) as a, netCDF4.Dataset(tmp_path / "r2" / name) as b:
+            for v in a.variables:
+                assert np.array_equal(np.ma.filled(a[v][:], np.nan), np.ma.filled(b[v][:], np.nan),
+                                      equal_nan=True), (name, v)
 
 
 # ------------------------------------------------------------------------- diagnostics
