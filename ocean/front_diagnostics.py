@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from .eos import GRAV, rho_insitu
+from .mle import MU_ML_MEAN       # the ML mean of FK08's mu(z), 44/63
 
-MU_ML_MEAN = 44.0 / 63.0          # the ML mean of FK08's mu(z)
 N2_RATE_FACTOR = 208.0 / 21.0     # d<N^2>_ML/dt = (208/21) Ce M^4 / |f| under FK08
 
 
