@@ -1,6 +1,7 @@
 """Figure and table of the mixed-layer front experiment (scripts/front_experiment.py).
 
     python scripts/plot_front.py RUNDIR [--out docs/figures/mle_front.png] [--day 10] [--ce-from 8]
+                                 [--hires-set SECTION.KEY=VALUE ...]
 
 Reads RUNDIR/resolved/output.nc (configs/mle_front_hires.toml) and RUNDIR/coarse_*/output.nc
 (configs/mle_front_coarse.toml with no MLE, FK08, BBZ24) and draws:
@@ -34,7 +35,7 @@ from ocean import front_diagnostics as fd  # noqa: E402
 from front_experiment import COARSE, HIRES, _eos, initial_n2  # noqa: E402
 
 TABLE_DAYS = (0, 2, 5, 10, 15, 20)
-LABELS = {"resolved": "resolved (2.1 km)", "coarse_none": "25 km, no MLE", "coarse_fk08": "25 km, FK08",
+LABELS = {"resolved": "resolved", "coarse_none": "25 km, no MLE", "coarse_fk08": "25 km, FK08",
           "coarse_bbz24": "25 km, BBZ24 (H_ML < 0)", "coarse_bbz24_hmlpos": "25 km, BBZ24 (H_ML > 0)"}
 COLORS = {"resolved": "k", "coarse_none": "0.5", "coarse_fk08": "tab:blue", "coarse_bbz24": "tab:red",
           "coarse_bbz24_hmlpos": "tab:orange"}
@@ -85,10 +86,17 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "figures" / "mle_front.png")
     p.add_argument("--day", type=float, default=10.0, help="day of the snapshot and of the w'b' profiles")
     p.add_argument("--ce-from", type=float, default=8.0, help="first day of the Ce estimates")
+    p.add_argument("--hires-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="the overrides the resolved run was made with (repeatable), e.g. grid.dx_m=...")
     a = p.parse_args(argv)
-    coarse_cfg, hires_cfg = config_mod.load(COARSE), config_mod.load(HIRES)
+    try:
+        coarse_cfg, hires_cfg = config_mod.load(COARSE), config_mod.load(HIRES, a.hires_set)
+    except config_mod.ConfigError as exc:
+        print(f"plot_front: {exc}", file=sys.stderr)
+        return 2
+    LABELS["resolved"] = f"resolved ({hires_cfg.grid.dx_m / 1e3:.1f} km)"
     eos, hml, f0 = _eos(coarse_cfg), coarse_cfg.init.front_hml_m, coarse_cfg.grid.f0
-    factor = int(round(coarse_cfg.grid.dx_m / hires_cfg.grid.dx_m))
+    factor = int(round(coarse_cfg.grid.dx_m / hires_cfg.grid.dx_m))      # resolved cells per coarse cell
     runs = {}
     if (a.rundir / "resolved" / "output.nc").exists():
         runs["resolved"] = read(a.rundir / "resolved" / "output.nc", "thetao", "wo")
