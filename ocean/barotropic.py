@@ -197,17 +197,23 @@ def replace_depth_mean(ua, va, ubar_new, vbar_new, metrics, masks, nhalo, su, sv
 
 @kernel
 def advective_velocity(u_old, v_old, u_new, v_new, ubar_old, vbar_old, ubar_new, vbar_new,
-                       utr, vtr, metrics, masks, uadv, vadv):
+                       utr, vtr, metrics, masks, centred, uadv, vadv):
     """The velocity that advects tracers over the step (m/s): the mean of the old and new
-    baroclinic velocities with the depth mean replaced by the filtered transport / H.
-    Computed everywhere, halo included (all inputs have valid halos); utr, vtr (m2/s) the
-    filtered transports."""
+    baroclinic velocities (``centred``) or the new one alone, with the depth mean replaced by
+    the filtered transport / H either way. Computed everywhere, halo included (all inputs have
+    valid halos); utr, vtr (m2/s) the filtered transports."""
     nz, nj, ni = u_old.shape
     r1_hu, r1_hv, umask, vmask = metrics.r1_hu, metrics.r1_hv, masks.umask, masks.vmask
     for k in prange(nz):
         for j in range(nj):
             for i in range(ni):
-                du = utr[j, i] * r1_hu[j, i] - 0.5 * (ubar_old[j, i] + ubar_new[j, i])
-                dv = vtr[j, i] * r1_hv[j, i] - 0.5 * (vbar_old[j, i] + vbar_new[j, i])
-                uadv[k, j, i] = (0.5 * (u_old[k, j, i] + u_new[k, j, i]) + du) * umask[k, j, i]
-                vadv[k, j, i] = (0.5 * (v_old[k, j, i] + v_new[k, j, i]) + dv) * vmask[k, j, i]
+                if centred:
+                    du = utr[j, i] * r1_hu[j, i] - 0.5 * (ubar_old[j, i] + ubar_new[j, i])
+                    dv = vtr[j, i] * r1_hv[j, i] - 0.5 * (vbar_old[j, i] + vbar_new[j, i])
+                    uadv[k, j, i] = (0.5 * (u_old[k, j, i] + u_new[k, j, i]) + du) * umask[k, j, i]
+                    vadv[k, j, i] = (0.5 * (v_old[k, j, i] + v_new[k, j, i]) + dv) * vmask[k, j, i]
+                else:
+                    du = utr[j, i] * r1_hu[j, i] - ubar_new[j, i]
+                    dv = vtr[j, i] * r1_hv[j, i] - vbar_new[j, i]
+                    uadv[k, j, i] = (u_new[k, j, i] + du) * umask[k, j, i]
+                    vadv[k, j, i] = (v_new[k, j, i] + dv) * vmask[k, j, i]

@@ -96,6 +96,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "barotropic_substeps": Key(int, 0, "barotropic sub-steps per time step (0: automatic from the CFL)", _nonneg, ">= 0"),
         "barotropic_cfl": Key(NUM, 0.7, "largest gravity-wave Courant number allowed for the sub-steps", lambda x: 0 < x <= 1.0, "in (0, 1]"),
         "start_date": Key(str, "0001-01-01", "model date of the first step (360-day calendar, YYYY-MM-DD)"),
+        "tracer_velocity": Key(str, "centred", "velocity that advects T and S over a step: 'centred' the mean of "
+                               "u(n) and u(n+1) (second order in time; with the forward pressure gradient it makes "
+                               "internal gravity waves grow by about (omega dt)^2 / 4 a step, which lateral "
+                               "viscosity and diffusion must damp) or 'new' u(n+1) (a forward-backward pair with the "
+                               "pressure gradient: internal waves neutral, advection first order in time); the "
+                               "depth mean is the barotropic transport either way", choices=("centred", "new")),
     },
     "eos": {
         "kind": Key(str, "seos", "equation of state", choices=("seos", "linear")),
@@ -171,10 +177,30 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "update_hours": Key(NUM, 24.0, "interval between updates of the seasonal forcing (hours)", _positive, "> 0"),
     },
     "init": {
-        "kind": Key(str, "dino", "initial state (always at rest)", choices=("dino", "uniform", "linear")),
-        "t0_degc": Key(NUM, 10.0, "uniform/linear: surface temperature (degC)"),
-        "s0_psu": Key(NUM, 35.0, "uniform/linear: salinity (psu)"),
+        "kind": Key(str, "dino", "initial state: at rest with DINO's, a uniform or a linear stratification, or a "
+                    "mixed-layer front spin-down ('front', ocean/init_front.py: box grids)",
+                    choices=("dino", "uniform", "linear", "front")),
+        "t0_degc": Key(NUM, 10.0, "uniform/linear: surface temperature; front: temperature at the mixed-layer base "
+                       "on the dense side of the fronts (degC)"),
+        "s0_psu": Key(NUM, 35.0, "uniform/linear/front: salinity (psu)"),
         "dtdz_k_m": Key(NUM, 0.0, "linear: temperature change per metre of depth (K/m, negative = colder below)"),
+        "front_hml_m": Key(NUM, 200.0, "front: depth H of the mixed layer that holds the fronts (m)", _positive, "> 0"),
+        "front_dt_k": Key(NUM, 5.0, "front: temperature step across each front (K): T_ML = t0 + dt (1 - cos(n pi y "
+                          "/ L_y)) / 2 + dtdz_ml (depth - H)"),
+        "front_count": Key(int, 4, "front: number n of fronts across the channel (each L_y / n wide)",
+                           _positive, "> 0"),
+        "front_dtdz_ml_k_m": Key(NUM, -1.27e-3, "front: temperature change per metre of depth in the mixed layer "
+                                 "(K/m, negative = colder below)"),
+        "front_dtdz_deep_k_m": Key(NUM, -1.27e-2, "front: temperature change per metre of depth below the mixed "
+                                   "layer, where isotherms are flat (K/m)"),
+        "front_base_m": Key(NUM, 0.0, "front: depth scale (m) over which the fronts fade below the mixed-layer base; "
+                            "0: isotherms flat below the base and a step there", _nonneg, ">= 0"),
+        "front_noise_k": Key(NUM, 0.0, "front: standard deviation of the white noise added to T in the mixed layer "
+                             "(K; drawn by global point, so the same on any number of ranks)", _nonneg, ">= 0"),
+        "front_seed": Key(int, 0, "front: seed of the noise", _nonneg, ">= 0"),
+        "front_balanced": Key(bool, True, "front: start in thermal-wind balance with no flow below the mixed layer "
+                              "(u and the sea surface height set from the model's own hydrostatic pressure), "
+                              "else at rest"),
     },
     "mle": {
         "kind": Key(str, "none", "mixed-layer eddy transport (NEMO tramle): none; fk08 (Fox-Kemper et al. 2008); "
@@ -394,6 +420,14 @@ def _check_consistency(cfg: dict, where: str) -> None:
         raise ConfigError(f"{where}: key 'tracers.gm' = true needs tracers.lateral = 'isoneutral' (GM uses the "
                           "iso-neutral slopes, as NEMO's ln_ldfeiv needs ln_traldf_iso)")
     g = cfg["grid"]
+    ini = cfg["init"]
+    if ini["kind"] == "front":
+        if g["kind"] != "box":
+            raise ConfigError(f"{where}: key 'init.kind' = 'front' needs grid.kind = 'box' (got {g['kind']!r})")
+        if not ini["front_hml_m"] < g["depth_m"]:
+            raise ConfigError(f"{where}: key 'init.front_hml_m' must be below grid.depth_m ({g['depth_m']:g} m)")
+        if ini["front_balanced"] and g["f0"] == 0.0:
+            raise ConfigError(f"{where}: key 'init.front_balanced' = true needs grid.f0 != 0 (thermal-wind balance)")
     if g["kind"] == "dino":
         if not g["channel_south_deg"] < g["channel_north_deg"]:
             raise ConfigError(f"{where}: key 'grid.channel_south_deg' must be below 'grid.channel_north_deg'")

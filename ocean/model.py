@@ -131,6 +131,7 @@ class Model:
         self.rhd, self.bn2 = z3(), z3()
         mo, tr = cfg.momentum, cfg.tracers
         self.coriolis, self.advect = mo.coriolis, tr.advection == "tvd"
+        self.tracer_velocity_centred = cfg.time.tracer_velocity == "centred"
         self.keg_hw = mo.keg == "hollingsworth"
         self.een_qfac = momentum.een_e3f_factor(g.tmask, g.fmask_any, 1 if mo.e3f == "mean" else 0)
         vm = cfg.vertical_mixing
@@ -207,8 +208,17 @@ class Model:
         self.aht_u, self.aht_v = tracers.lateral_diffusivity(g, self.cfg.tracers)
 
     def initialise(self):
-        """Initial state: at rest, with the configured stratification."""
+        """Initial state: at rest with the configured stratification, or the mixed-layer
+        fronts of ``init_front`` (``[init] kind = "front"``)."""
         g, s, ini = self.grid, self.state, self.cfg.init
+        if ini.kind == "front":
+            from .init_front import set_front_state
+            s.gu_hist[:] = s.gv_hist[:] = 0.0
+            s.ubar_hist[:] = s.vbar_hist[:] = 0.0
+            s.nstep, s.time_s = 0, 0.0
+            set_front_state(self)
+            self.vmix.reset()
+            return
         if ini.kind == "dino":
             t1, s1 = initial_stratification(g.gdept)
             T, S = t1[:, None, None], s1[:, None, None]
@@ -269,7 +279,7 @@ class Model:
                                       self.bt_force_u, self.bt_force_v)
         halo.exchange(self.ua, self.va)
         barotropic.advective_velocity(s.u, s.v, self.ua, self.va, self.ubar_old, self.vbar_old, s.ubar, s.vbar,
-                                      self.utr, self.vtr, met, msk, self.uadv, self.vadv)
+                                      self.utr, self.vtr, met, msk, self.tracer_velocity_centred, self.uadv, self.vadv)
         s.u, self.ua = self.ua, s.u
         s.v, self.va = self.va, s.v
 
