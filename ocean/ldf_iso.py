@@ -281,32 +281,10 @@ def static_coefficients(grid, ahu: np.ndarray, ahv: np.ndarray) -> Static:
 
 
 @kernel
-def flux_coefficients(slopes, st, ah_wslp2, akz, nhalo, coef):
-    """The step's products of the static coefficients and the slopes, shared by T and S:
-    ``coef`` (5, nz, nj, ni) = cx uslp, cy vslp (east and north faces of the interior and of
-    the cells west and south of it), c3 wslpi, c4 wslpj and f33 (K_33 - akz) (top faces of
-    the interior)."""
-    nz, nj, ni = ah_wslp2.shape
-    uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
-    for k in prange(nz):
-        for j in range(nhalo - 1, nj - nhalo):
-            for i in range(nhalo - 1, ni - nhalo):
-                coef[0, k, j, i] = st.cx[k, j, i] * uslp[k, j, i]
-                coef[1, k, j, i] = st.cy[k, j, i] * vslp[k, j, i]
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
-                coef[2, k, j, i] = st.c3[k, j, i] * wslpi[k, j, i]
-                coef[3, k, j, i] = st.c4[k, j, i] * wslpj[k, j, i]
-                coef[4, k, j, i] = st.f33[k, j, i] * (ah_wslp2[k, j, i] - akz[k, j, i])
-
-
-@kernel
-def tracer_differences(X, masks, nhalo, D, G, H):
-    """The differences of X the fluxes use, on the interior and one point around: at W points
-    D[k] = (X[k-1] - X[k]) (0 below the bottom, D[nz] = 0; at the top D[0] = D[1], NEMO's
-    zdkt at the surface); at U and V points G = (X[i+1] - X[i]) umask, H = (X[j+1] - X[j]) vmask."""
+def vertical_differences(X, tmask, nhalo, D):
+    """D[k] = (X[k-1] - X[k]) at the W point k (0 below the bottom, D[nz] = 0), and at the
+    top D[0] = D[1] (NEMO's zdkt at the surface), on the interior and one point around."""
     nz, nj, ni = X.shape
-    tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
     for j in prange(nhalo - 1, nj - nhalo + 1):
         for k in range(nz + 1):
             kk = k
@@ -317,38 +295,43 @@ def tracer_differences(X, masks, nhalo, D, G, H):
             f = 1.0 if k < nz else 0.0
             for i in range(nhalo - 1, ni - nhalo + 1):
                 D[k, j, i] = (X[kk - 1, j, i] - X[kk, j, i]) * tmask[kk, j, i] * f
-            if k < nz:
-                for i in range(nhalo - 1, ni - nhalo + 1):
-                    G[k, j, i] = (X[k, j, i + 1] - X[k, j, i]) * umask[k, j, i]
-                    H[k, j, i] = (X[k, j + 1, i] - X[k, j, i]) * vmask[k, j, i]
 
 
 @kernel
-def add_fluxes(X, D, G, H, coef, st, nhalo, flux):
+def add_fluxes(X, D, slopes, st, ah_wslp2, akz, masks, nhalo, flux):
     """Add the iso-neutral diffusive fluxes of X (X m3/s) to ``flux`` (a
     ``tracers.TracerFluxes``: the east, north and top faces of the interior cells and the
     east/north faces of the cells west/south of them); signs as in ``tracers``: positive
-    east, north, up (NEMO's fluxes are the opposite). ``D``, ``G``, ``H``: the differences of
-    X (``tracer_differences``); ``coef``: ``flux_coefficients``."""
+    east, north, up (NEMO's fluxes are the opposite)."""
     nz, nj, ni = X.shape
     flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
-    bx, by = st.bx, st.by
+    uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
+    bx, cx, by, cy, c3, c4, f33 = st.bx, st.cx, st.by, st.cy, st.c3, st.c4, st.f33
+    umask, vmask = masks.umask, masks.vmask
     for k in prange(nz):
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo - 1, ni - nhalo):
-                flux_x[k, j, i] -= bx[k, j, i] * G[k, j, i] + coef[0, k, j, i] \
+                flux_x[k, j, i] -= bx[k, j, i] * (X[k, j, i + 1] - X[k, j, i]) + cx[k, j, i] * uslp[k, j, i] \
                     * ((D[k, j, i + 1] + D[k + 1, j, i]) + (D[k + 1, j, i + 1] + D[k, j, i]))
         for j in range(nhalo - 1, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
-                flux_y[k, j, i] -= by[k, j, i] * H[k, j, i] + coef[1, k, j, i] \
+                flux_y[k, j, i] -= by[k, j, i] * (X[k, j + 1, i] - X[k, j, i]) + cy[k, j, i] * vslp[k, j, i] \
                     * ((D[k, j + 1, i] + D[k + 1, j, i]) + (D[k + 1, j + 1, i] + D[k, j, i]))
         if k == 0:
             continue
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
-                flux_z[k, j, i] -= coef[2, k, j, i] * ((G[k - 1, j, i] + G[k, j, i - 1]) + (G[k - 1, j, i - 1] + G[k, j, i])) \
-                    + coef[3, k, j, i] * ((H[k - 1, j, i] + H[k, j - 1, i]) + (H[k - 1, j - 1, i] + H[k, j, i])) \
-                    + coef[4, k, j, i] * (X[k - 1, j, i] - X[k, j, i])
+                di0 = (X[k - 1, j, i + 1] - X[k - 1, j, i]) * umask[k - 1, j, i]
+                di1 = (X[k, j, i] - X[k, j, i - 1]) * umask[k, j, i - 1]
+                di2 = (X[k - 1, j, i] - X[k - 1, j, i - 1]) * umask[k - 1, j, i - 1]
+                di3 = (X[k, j, i + 1] - X[k, j, i]) * umask[k, j, i]
+                dj0 = (X[k - 1, j + 1, i] - X[k - 1, j, i]) * vmask[k - 1, j, i]
+                dj1 = (X[k, j, i] - X[k, j - 1, i]) * vmask[k, j - 1, i]
+                dj2 = (X[k - 1, j, i] - X[k - 1, j - 1, i]) * vmask[k - 1, j - 1, i]
+                dj3 = (X[k, j + 1, i] - X[k, j, i]) * vmask[k, j, i]
+                flux_z[k, j, i] -= c3[k, j, i] * wslpi[k, j, i] * ((di0 + di1) + (di2 + di3)) \
+                    + c4[k, j, i] * wslpj[k, j, i] * ((dj0 + dj1) + (dj2 + dj3)) \
+                    + f33[k, j, i] * (ah_wslp2[k, j, i] - akz[k, j, i]) * (X[k - 1, j, i] - X[k, j, i])
 
 
 class IsoNeutral:
@@ -373,8 +356,6 @@ class IsoNeutral:
         self.slopes = np.zeros((4,) + s3)
         self.ah_wslp2, self.akz, self.avt_iso = np.zeros(s3), np.zeros(s3), np.zeros(s3)
         self.D = np.zeros((grid.nz + 1,) + s2)
-        self.G, self.H = np.zeros(s3), np.zeros(s3)
-        self.coef = np.zeros((5,) + s3)
         self.zero_u, self.zero_v = np.zeros(s2), np.zeros(s2)    # K_h of the level operator, off
 
     def update(self, rhd: np.ndarray, bn2: np.ndarray, avt: np.ndarray) -> np.ndarray:
@@ -390,11 +371,10 @@ class IsoNeutral:
                    self.raw)
         filtered_slopes(self.raw, self.static, g.masks, self.dt, g.nhalo, avt, self.slopes, self.ah_wslp2, self.akz,
                         self.avt_iso)
-        flux_coefficients(self.slopes, self.static, self.ah_wslp2, self.akz, g.nhalo, self.coef)
         return self.avt_iso
 
     def add_fluxes(self, X: np.ndarray, flux) -> None:
         """Add the iso-neutral diffusive fluxes of tracer X to ``flux`` (``tracers.TracerFluxes``)."""
         g = self.grid
-        tracer_differences(X, g.masks, g.nhalo, self.D, self.G, self.H)
-        add_fluxes(X, self.D, self.G, self.H, self.coef, self.static, g.nhalo, flux)
+        vertical_differences(X, g.tmask, g.nhalo, self.D)
+        add_fluxes(X, self.D, self.slopes, self.static, self.ah_wslp2, self.akz, g.masks, g.nhalo, flux)
