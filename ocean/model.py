@@ -84,6 +84,11 @@ def _declare_state_fields() -> None:
                        standard_name=standard, restart=True, owner=own)
     fields.declare("w", "W", 3, "m s-1", "upward sea water velocity (advecting tracers)", lambda m: m.wadv,
                    output="wo", standard_name="upward_sea_water_velocity", owner=own)
+    # the top level of u, v alone: daily surface output at a 36th of the cost of uo, vo (as CMIP's uos, vos)
+    fields.declare("u_top", "U", 2, "m s-1", "sea water x velocity of the top level", lambda m: m.state.u[0],
+                   output="uos", standard_name="sea_water_x_velocity", owner=own)
+    fields.declare("v_top", "V", 2, "m s-1", "sea water y velocity of the top level", lambda m: m.state.v[0],
+                   output="vos", standard_name="sea_water_y_velocity", owner=own)
     # AB3 history: the tendencies of steps n-1 and n-2 (slots of the ring of 3) and the
     # barotropic velocities they saw
     for lag in (1, 2):
