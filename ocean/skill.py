@@ -14,8 +14,8 @@ For a quantity Q (a map, or a set of values) the distance d(run, truth) is one o
 and the skill is, as those benchmarks' ``diagnostic_similarities``,
 ``1 - d(closure, truth) / d(none, truth)``: 1 for a closure that reaches the truth, 0 for no
 better than no closure, negative for worse. When the run without closure already equals the
-truth (d(none, truth) = 0) the skill is undefined: :func:`skill` returns NaN (JSON null), never a
-division by zero.
+truth (d(none, truth) = 0, or below a round-off tolerance) the skill is undefined: :func:`skill`
+returns NaN (JSON null), never a division by zero.
 
 Surface KE and EKE (m2 s-2) come from records of surface u, v moved to T points: KE is the time
 mean of (u^2 + v^2) / 2, EKE the time mean of the squared departures from the period mean, / 2.
@@ -87,9 +87,10 @@ def distance(kind: str, q: np.ndarray, truth: np.ndarray, area: np.ndarray, mask
     raise ValueError(f"unknown distance {kind!r} (mean, w1, rms)")
 
 
-def skill(d_closure: float, d_none: float) -> float:
-    """``1 - d_closure / d_none``; NaN when ``d_none`` is 0 (no closure already equals the truth:
-    there is nothing to improve on, and the ratio is undefined)."""
-    if not d_none > 0.0:
+def skill(d_closure: float, d_none: float, atol: float = 0.0) -> float:
+    """``1 - d_closure / d_none``; NaN when ``d_none`` <= ``atol`` (the run without closure already
+    equals the truth, to round-off ``atol`` in the units of d: there is nothing to improve on, and
+    the ratio is undefined)."""
+    if not d_none > atol:
         return math.nan
     return 1.0 - d_closure / d_none

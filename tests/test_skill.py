@@ -41,6 +41,7 @@ def test_skill_is_one_for_the_truth_zero_for_no_better_and_undefined_without_a_b
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert math.isnan(skill(0.0, 0.0)) and math.isnan(skill(1.0, 0.0))
+        assert math.isnan(skill(1.0, 1e-20, atol=1e-12)) and skill(1e-12, 1e-11, atol=1e-13) == pytest.approx(0.9)
 
 
 def test_distances_of_identical_maps_are_zero_and_of_shifted_maps_the_shift():
