@@ -89,6 +89,13 @@ def surface_velocity(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return velocity_at_t(ds.uos.values, ds.vos.values, periodic_x=True)
 
 
+def coarse_velocities(runs: list[xr.Dataset], cg: CoarseGrainer) -> dict:
+    """name -> (u, v) records at the 1-degree T points: the truth's coarse-grained."""
+    truth, gz, none = runs
+    ut, vt = surface_velocity(truth)
+    return {"truth": (cg(ut), cg(vt)), "gz21": surface_velocity(gz), "none": surface_velocity(none)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("truth", type=Path, help="run directory of the 1/4-degree truth")
@@ -99,7 +106,9 @@ def main(argv=None) -> int:
     p.add_argument("--table", type=Path, default=None, help="write the markdown table here too")
     a = p.parse_args(argv)
     try:
-        runs, period = common_records([open_run(a.truth), open_run(a.gz21), open_run(a.none)], a.skip_days)
+        opened = [open_run(a.truth), open_run(a.gz21), open_run(a.none)]
+        shared, _ = common_records(opened, 0.0)
+        runs, period = common_records(opened, a.skip_days)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -118,8 +127,10 @@ def main(argv=None) -> int:
                        (truth.e1t * truth.e2t).values,
                        np.isfinite(truth.bathymetry.values) & (truth.bathymetry.fillna(0).values > 0))
     mask = wet & (cg.coverage > 0)
-    ut, vt = surface_velocity(truth)
-    fields = {"truth": (cg(ut), cg(vt)), "gz21": surface_velocity(gz), "none": surface_velocity(none)}
+    fields = coarse_velocities(runs, cg)
+    series = {k: [area_mean(0.5 * (u[n] ** 2 + v[n] ** 2), area, mask) for n in range(u.shape[0])]
+              for k, (u, v) in coarse_velocities(shared, cg).items()}
+    series["days"] = record_days(shared[0]).mean(1).tolist()
     maps, daily = {}, {}
     for name, (u, v) in fields.items():
         u, v = np.where(mask, u, 0.0), np.where(mask, v, 0.0)
@@ -154,30 +165,41 @@ def main(argv=None) -> int:
     if a.table:
         a.table.write_text(table + "\n")
     if a.fig:
-        draw(a.fig, gz, maps, mask, period, nrec)
+        draw(a.fig, gz, maps, mask, period, nrec, series)
         print(f"figure: {a.fig}")
     print(json.dumps({"period_days": list(period), "records": nrec, "means_m2_s2": means,
                       "rows": [{**r, "skill": None if math.isnan(r["skill"]) else r["skill"]} for r in rows]}))
     return 0
 
 
-def draw(path: Path, grid: xr.Dataset, maps: dict, mask: np.ndarray, period, nrec: int) -> None:
+def draw(path: Path, grid: xr.Dataset, maps: dict, mask: np.ndarray, period, nrec: int, series: dict) -> None:
+    """KE and EKE maps of the three runs (log colour scale shared by a row), and the daily area-mean
+    KE of every shared record (the analysed period shaded)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
     lon, lat = grid.x_t.values, grid.y_t.values
-    fig, ax = plt.subplots(2, 3, figsize=(11, 10), constrained_layout=True, sharex=True, sharey=True)
+    fig = plt.figure(figsize=(11, 12), constrained_layout=True)
+    gs = fig.add_gridspec(3, 3, height_ratios=[1, 1, 0.4])
     titles = {"truth": "truth: 1/4 deg, coarse-grained", "none": "1 deg, no closure", "gz21": "1 deg, GZ21"}
     for row, (label, idx) in enumerate((("surface KE", 0), ("surface EKE", 1))):
         vals = np.concatenate([maps[k][idx][mask] for k in titles])
         pos = vals[vals > 0]
         norm = LogNorm(vmin=max(np.percentile(pos, 2), 1e-9), vmax=np.percentile(pos, 99.8))
-        for col, k in enumerate(titles):
+        axes = [fig.add_subplot(gs[row, col]) for col in range(3)]
+        for ax, k in zip(axes, titles):
             f = np.ma.masked_where(~mask | (maps[k][idx] <= 0), maps[k][idx])
-            im = ax[row, col].pcolormesh(lon, lat, f, norm=norm, cmap="magma", shading="auto")
-            ax[row, col].set_title(f"{label}, {titles[k]}", fontsize=9)
-        fig.colorbar(im, ax=ax[row, :], label=f"{label} (m2 s-2)", shrink=0.8)
+            im = ax.pcolormesh(lon, lat, f, norm=norm, cmap="magma", shading="auto")
+            ax.set_title(f"{label}, {titles[k]}", fontsize=9)
+        fig.colorbar(im, ax=axes, label=f"{label} (m2 s-2)", shrink=0.8)
+    ax = fig.add_subplot(gs[2, :])
+    for k, style in (("truth", "k-"), ("none", "C0-"), ("gz21", "C3-")):
+        ax.plot(series["days"], series[k], style, marker=".", label=titles[k])
+    ax.axvspan(period[0], period[1], color="0.9", zorder=0, label="analysed")
+    ax.set_xlabel("model day (daily means)")
+    ax.set_ylabel("area-mean surface KE (m2 s-2)")
+    ax.legend(fontsize=8, ncol=4)
     fig.suptitle(f"GZ21 against a coarse-grained 1/4-degree truth: days {period[0]:g}-{period[1]:g}, "
                  f"{nrec} daily means", fontsize=10)
     fig.savefig(path, dpi=80)
