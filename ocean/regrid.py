@@ -29,7 +29,6 @@ Everything here is numpy on whole arrays, run once, offline; nothing is called i
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import netCDF4
@@ -40,7 +39,6 @@ from .config import ConfigError
 from .grid import build_global
 
 COORDS = {"T": ("x_t", "y_t"), "U": ("x_u", "y_t"), "V": ("x_t", "y_v")}
-COUNTS = {"T": "T", "U": "U", "V": "V"}
 DERIVED = {"ubar": ("u", ("ubar_nm1", "ubar_nm2")), "vbar": ("v", ("vbar_nm1", "vbar_nm2"))}
 """barotropic velocity -> (its 3-D velocity, its history): set to the depth mean of the interpolated
 3-D velocity; the history moves by the same correction"""
@@ -50,13 +48,11 @@ def source_config(path: Path) -> config.Config:
     """The grid, time step and EOS a restart was written with (its ``identity``), as a configuration."""
     try:
         with netCDF4.Dataset(path) as nc:
-            ident = json.loads(nc.identity) if "identity" in nc.ncattrs() else None
+            ident = restart.written_identity(nc)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot open restart file ({exc})") from None
     if not ident:
         raise ConfigError(f"{path}: not a restart file of this model (no identity attribute)")
-    if any(isinstance(v, dict) for v in ident.values()):        # files of version 0.1: nested
-        ident = {f"{sec}.{k}": v for sec, keys in ident.items() for k, v in keys.items()}
     nested: dict = {}
     for key, value in ident.items():
         sec, name = key.split(".", 1)
@@ -120,10 +116,10 @@ def interpolate(a: np.ndarray, wet_src: np.ndarray, wx, wy, wet_dst: np.ndarray)
     return bilinear(filled, wx, wy) * wet_dst
 
 
-def wet_masks(gh, vert, counts) -> dict[str, np.ndarray]:
+def wet_masks(vert, counts) -> dict[str, np.ndarray]:
     """Boolean 3-D masks (nz, ny, nx) of the T, U and V points of a global grid."""
     k = np.arange(vert.gdept.size)[:, None, None]
-    return {p: k < counts[COUNTS[p]][None] for p in COORDS}
+    return {p: k < counts[p][None] for p in COORDS}
 
 
 def depth_mean(u: np.ndarray, wet: np.ndarray, e3t: np.ndarray) -> np.ndarray:
@@ -150,8 +146,8 @@ def regrid_restart(src_path: str | Path, cfg: config.Config, out_path: str | Pat
         raise ConfigError(f"{src_path}: its levels differ from the configuration's (grid.nz, depth_m, dz_top_m, "
                           "stretch_*): only the horizontal grid may differ")
     period_src = sgh.x_u[-1] - sgh.x_u[0] + (sgh.x_u[1] - sgh.x_u[0]) if sgh.periodic_x else None
-    swet = wet_masks(sgh, svert, scounts)
-    dwet = wet_masks(dgh, model.grid.vertical, model.grid.counts)
+    swet = wet_masks(svert, scounts)
+    dwet = wet_masks(model.grid.vertical, model.grid.counts)
     weights = {p: (axis_weights(getattr(sgh, cx), getattr(dgh, cx), period_src),
                    axis_weights(getattr(sgh, cy), getattr(dgh, cy), None)) for p, (cx, cy) in COORDS.items()}
     s = model.state

@@ -53,6 +53,18 @@ def _tile_window(g) -> tuple[slice, slice]:
     return slice(g.j0, g.j0 + g.ny), slice(g.i0, g.i0 + g.nx)
 
 
+def written_identity(nc) -> dict:
+    """The identity a restart was written with (open ``netCDF4.Dataset``), flat: {'grid.nz': 36,
+    ...}; empty if it has none or cannot be read."""
+    try:
+        written = json.loads(nc.identity) if "identity" in nc.ncattrs() else {}
+    except ValueError:
+        return {}
+    if any(isinstance(v, dict) for v in written.values()):        # files of version 0.1: nested
+        written = {f"{sec}.{k}": v for sec, keys in written.items() for k, v in keys.items()}
+    return written
+
+
 def _identity_differences(written: dict, ours: dict) -> str:
     keys = sorted(set(written) | set(ours))
     return ", ".join(f"{k} {written.get(k, '(none)')!r} != {ours.get(k, '(none)')!r}"
@@ -146,20 +158,16 @@ def read(model, path: Path) -> None:
         raise ConfigError(f"{path}: cannot open restart file ({exc})") from None
     restart_fields = model.fields.restart()
     with nc:
-        missing = [f.name for f in restart_fields if f.name not in nc.variables and not f.cold_start]
+        absent = [f for f in restart_fields if f.name not in nc.variables]
+        missing = [f.name for f in absent if not f.cold_start]
         if missing or "identity" not in nc.ncattrs():
             raise ConfigError(f"{path}: not a restart file of this model (missing {', '.join(missing) or 'identity'})")
-        cold = [f.name for f in restart_fields if f.name not in nc.variables]
-        restart_fields = [f for f in restart_fields if f.name in nc.variables]
-        if cold and model.domain.is_root:
-            log.warning(f"{path}: no {', '.join(cold)} (written by a run without the process that owns them): "
-                        "they start from their initial values")
-        try:
-            written = json.loads(nc.identity)
-        except ValueError:
-            written = {}
-        if any(isinstance(v, dict) for v in written.values()):        # files of version 0.1: nested
-            written = {f"{sec}.{k}": v for sec, keys in written.items() for k, v in keys.items()}
+        if absent:
+            restart_fields = [f for f in restart_fields if f not in absent]
+            if model.domain.is_root:
+                log.warning(f"{path}: no {', '.join(f.name for f in absent)} (written by a run without the process "
+                            "that owns them): they start from their initial values")
+        written = written_identity(nc)
         ours = _identity(model.cfg)
         if written:     # a key added to the model after the file was written had its default then
             written = {**_identity(config.from_dict({})), **written}
