@@ -32,6 +32,7 @@ class CouplingError(RuntimeError):
 
 HANDSHAKE_MIN_S = 120.0     # the ML rank loads torch and the model first: slower than one exchange on a busy node
 
+
 def _poll(req, world, error_source: int, timeout_s: float, what: str, poller: Poller,
           timers: Timers | None = None, name: str = "wait") -> None:
     t0 = time.perf_counter()

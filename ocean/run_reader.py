@@ -78,11 +78,11 @@ def complete_records(times) -> int:
     return int(bad[0]) if bad.size else int(t.size)
 
 
-def open_runs(rundirs) -> RunRecords:
+def open_runs(rundirs, needs=()) -> RunRecords:
     """The records of ``RUNDIR/output.nc`` for each run directory in ``rundirs`` (in the order
     of a spin-up: later directories win where records overlap in time). Raises
-    :class:`RunReadError` for a missing file, a grid other than the first's or other time
-    units."""
+    :class:`RunReadError` for a missing file, a grid other than the first's, other time
+    units, or a field of ``needs`` (output names) that a file lacks."""
     import xarray as xr
 
     os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
@@ -97,6 +97,9 @@ def open_runs(rundirs) -> RunRecords:
         except (OSError, ValueError) as exc:
             raise RunReadError(f"{path}: cannot be read ({exc})") from None
         datasets.append(ds)
+        missing = [f for f in needs if f not in ds.variables]
+        if missing:
+            raise RunReadError(f"{path} lacks field(s) {', '.join(missing)} (key output.fields)")
         u = ds["time"].attrs.get("units", "")
         if units is None:
             units = u

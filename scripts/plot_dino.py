@@ -203,6 +203,10 @@ def main(argv=None) -> int:
         return 2
     os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")      # the run may still be writing
     raw = xr.open_dataset(path, decode_times=False)
+    missing = [f for f in ("thetao", "uo", "vo", "ubar") if f not in raw.variables]
+    if missing:
+        print(f"error: {path} lacks field(s) {', '.join(missing)} (key output.fields)", file=sys.stderr)
+        return 2
     ds = xr.decode_cf(raw.isel(time=slice(0, complete_records(raw["time"].values))))   # records with their time
     nt = ds.sizes["time"]
     if not -nt <= a.record < nt:
@@ -288,13 +292,9 @@ def main(argv=None) -> int:
     print(f"wrote {a.out}")
     if a.moc:
         try:
-            runs = open_runs([a.rundir])
+            runs = open_runs([a.rundir], needs=("vo", "thetao", "so"))
         except RunReadError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        missing = [f for f in ("vo", "thetao", "so") if not runs.has(f)]
-        if missing:
-            print(f"error: {path} lacks field(s) {', '.join(missing)} for --moc (key output.fields)", file=sys.stderr)
+            print(f"error: --moc: {exc}", file=sys.stderr)
             return 2
         mf = moc_fields(runs, a.moc_records, a.sigma_ref_m, a.sigma_bins)
         n = len(mf["records"])
