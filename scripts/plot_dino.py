@@ -57,6 +57,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from ocean import transports  # noqa: E402
+from ocean.coarse_grain import cell_edges  # noqa: E402
 from ocean.eos import EosParams  # noqa: E402
 from ocean.run_reader import RunReadError, complete_records, open_runs  # noqa: E402
 from ocean.transports import (MOC_LAT_NH, MOC_LAT_SH, MOC_MIN_DEPTH_M, e1v_of_rows,  # noqa: E402
@@ -69,12 +70,6 @@ USAGE = ("python scripts/plot_dino.py RUNDIR [--out docs/figures/dino_r1_year.pn
 def level_thickness(ds: xr.Dataset) -> np.ndarray:
     """e3t (m) of each level from depth_w (top of each level) and the last depth_t."""
     return transports.level_thickness(ds.depth_t.values, ds.depth_w.values)
-
-
-def t_edges(centres: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """n+1 edges of T cells for pcolormesh from the n centres and the n faces on their
-    east/north side (x_u or y_v)."""
-    return np.append(2.0 * centres[0] - faces[0], faces)
 
 
 def f_edges(t: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -233,7 +228,7 @@ def main(argv=None) -> int:
     land_f[:-1] &= land_t[1:] & np.roll(land_t, -1, axis=1)[1:]
     psi_plot = np.where(land_f, np.nan, psi)
 
-    xe_t, ye_t = t_edges(lon_t, lon_u), t_edges(lat_t, lat_v)      # T cells
+    xe_t, ye_t = cell_edges(lon_t, lon_u), cell_edges(lat_t, lat_v)      # T cells
     xe_f, ye_f = f_edges(lon_t, lon_u), f_edges(lat_t, lat_v)      # cells centred on F points
 
     fig, ax = plt.subplots(1, 3, figsize=(11, 7.5), constrained_layout=True, sharey=True)

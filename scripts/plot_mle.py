@@ -30,6 +30,8 @@ import matplotlib
 import numpy as np
 import xarray as xr
 
+from ocean.skill import area_mean, velocity_at_t
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -52,16 +54,8 @@ def psi_magnitude(psiu: np.ndarray, psiv: np.ndarray) -> np.ndarray:
     """The largest |psi| over depth (m2 s-1) at T points, from psi at U (depth_w, y_t, x_u)
     and V (depth_w, y_v, x_t) points: each the mean of the T cell's two faces (the west U
     face of column 0 is the periodic one, the south V face of row 0 the closed wall)."""
-    au = np.nanmax(np.abs(np.nan_to_num(psiu)), axis=0)
-    av = np.nanmax(np.abs(np.nan_to_num(psiv)), axis=0)
-    u_t = 0.5 * (au + np.roll(au, 1, axis=1))
-    v_t = 0.5 * (av + np.vstack([np.zeros((1, av.shape[1])), av[:-1]]))
+    u_t, v_t = velocity_at_t(np.abs(np.nan_to_num(psiu)).max(axis=0), np.abs(np.nan_to_num(psiv)).max(axis=0))
     return np.hypot(u_t, v_t)
-
-
-def area_mean(a: np.ndarray, area: np.ndarray, wet: np.ndarray) -> float:
-    w = area * wet
-    return float((np.nan_to_num(a) * w).sum() / w.sum())
 
 
 def main(argv=None) -> int:
@@ -108,7 +102,7 @@ def main(argv=None) -> int:
     a.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(a.out, dpi=90)
 
-    mean_m, mean_n = area_mean(mld_m, area, wet), area_mean(mld_n, area, wet)
+    mean_m, mean_n = (area_mean(np.nan_to_num(m), area, wet) for m in (mld_m, mld_n))
     res = {"mld_mean_m": {"mle": mean_m, "none": mean_n}, "mld_change_pct": 100.0 * (mean_m - mean_n) / mean_n,
            "wb_max_m2_s3": float(np.nanmax(wb)), "psi_max_m2_s": float(np.nanmax(psi)), "days": n}
     print(f"{a.run_mle} against {a.run_none}, {n} daily records: area-mean MLD {mean_m:.1f} m with MLE, "
