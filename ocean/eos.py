@@ -105,6 +105,11 @@ class EosParams:
         return cls(rho0=rho0, a0=a0, b0=b0, lambda1=0.0, lambda2=0.0, nu=0.0,
                    mu1=0.0, mu2=0.0, kind="linear")
 
+    @classmethod
+    def of_kind(cls, kind: str) -> "EosParams":
+        """The parameters of the configuration key ``eos.kind``: "seos" (DINO's) or "linear"."""
+        return cls.dino() if kind == "seos" else cls.linear()
+
     def coeffs(self) -> tuple:
         """(a0, b0, lambda1, lambda2, nu, mu1, mu2, rho0), the kernels' trailing arguments."""
         return (self.a0, self.b0, self.lambda1, self.lambda2, self.nu,

@@ -119,7 +119,7 @@ class Model:
         self.grid = g = Grid(gh, vert, counts, nhalo=nhalo, i0=d.i0, j0=d.j0, nx=d.nx, ny=d.ny, shlat=lateral_slip(cfg))
         self.halo = d.halo
         self.dt = cfg.time.dt_s
-        self.eos = EosParams.dino() if cfg.eos.kind == "seos" else EosParams.linear()
+        self.eos = EosParams.of_kind(cfg.eos.kind)
         self.rho0 = self.eos.rho0
         self._setup_barotropic(counts, gh)
         self._setup_coefficients()

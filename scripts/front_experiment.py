@@ -98,7 +98,7 @@ def run_coarse(case: str, rundir: Path, days: float, bbz24: str | None, hml_sign
 
 def _eos(cfg):
     from ocean.eos import EosParams
-    return EosParams.dino() if cfg.eos.kind == "seos" else EosParams.linear()
+    return EosParams.of_kind(cfg.eos.kind)
 
 
 def run_resolved(rundir: Path, days: float) -> None:

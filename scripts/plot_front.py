@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from ocean import config as config_mod  # noqa: E402
 from ocean import front_diagnostics as fd  # noqa: E402
+from ocean.transports import level_thickness  # noqa: E402
 from front_experiment import COARSE, HIRES, _eos, initial_n2  # noqa: E402
 
 TABLE_DAYS = (0, 2, 5, 10, 15, 20)
@@ -46,8 +47,7 @@ def read(path: Path, *names) -> dict:
         out = {"days": np.asarray(nc["time"][:], dtype=float) / 86400.0,
                "gdept": np.asarray(nc["depth_t"][:], dtype=float), "y": np.asarray(nc["y_t"][:], dtype=float),
                "x": np.asarray(nc["x_t"][:], dtype=float)}
-        depth_w = np.asarray(nc["depth_w"][:], dtype=float)        # top faces; the bottom from gdept
-        out["e3t"] = np.diff(np.append(depth_w, 2.0 * out["gdept"][-1] - depth_w[-1]))
+        out["e3t"] = level_thickness(out["gdept"], np.asarray(nc["depth_w"][:], dtype=float))
         for n in names:
             if n in nc.variables:
                 out[n] = np.ma.filled(nc[n][:], np.nan).astype(float)
