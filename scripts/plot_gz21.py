@@ -26,6 +26,9 @@ import matplotlib
 import numpy as np
 import xarray as xr
 
+from ocean.skill import area_mean
+from ocean.transports import level_thickness
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -56,15 +59,9 @@ def surface_energies(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return ke, np.maximum(ke - 0.5 * (u_t + v_t), 0.0)
 
 
-def layer_thickness(ds: xr.Dataset) -> np.ndarray:
-    w = ds.depth_w.values
-    e3 = np.diff(np.append(w, 2 * ds.depth_t.values[-1] - w[-1]))
-    return e3
-
-
 def channel_transport(ds: xr.Dataset) -> np.ndarray:
     """Eastward volume transport (Sv) through the channel's meridional section at x_u[-1]."""
-    e3 = layer_thickness(ds)
+    e3 = level_thickness(ds.depth_t.values, ds.depth_w.values)
     lat = ds.y_t.values
     rows = (lat > CHANNEL_LAT[0]) & (lat < CHANNEL_LAT[1])
     e2 = ds.e2t.values[rows, -1]
@@ -72,9 +69,9 @@ def channel_transport(ds: xr.Dataset) -> np.ndarray:
     return (u * e3[None, :, None] * e2[None, None, :]).sum(axis=(1, 2)) / 1e6
 
 
-def area_mean(a: np.ndarray, ds: xr.Dataset) -> float:
-    area = (ds.e1t * ds.e2t).values * (ds.bathymetry.values > 0)
-    return float((a * area).sum() / area.sum())
+def ocean_mean(a: np.ndarray, ds: xr.Dataset) -> float:
+    """Area mean of ``a`` (y_t, x_t) over the ocean of ``ds``."""
+    return area_mean(a, (ds.e1t * ds.e2t).values, ds.bathymetry.values > 0)
 
 
 def forcing_snapshot(run: Path, ds: xr.Dataset) -> tuple[np.ndarray, str]:
@@ -148,8 +145,8 @@ def main():
                  f"{w.sizes['time']} monthly records")
     out = a.out or a.run_with / "gz21_effect.png"
     fig.savefig(out, dpi=90)
-    figures = {"ke_with": area_mean(ke_w, w), "ke_without": area_mean(ke_n, n),
-               "eke_with": area_mean(eke_w, w), "eke_without": area_mean(eke_n, n),
+    figures = {"ke_with": ocean_mean(ke_w, w), "ke_without": ocean_mean(ke_n, n),
+               "eke_with": ocean_mean(eke_w, w), "eke_without": ocean_mean(eke_n, n),
                "transport_with_sv": float(tw[-1]), "transport_without_sv": float(tn[-1]),
                "records": int(w.sizes["time"])}
     print(f"surface KE (area mean, m2 s-2): with {figures['ke_with']:.3e}, without {figures['ke_without']:.3e}")
