@@ -96,7 +96,19 @@ def run_case(config: str, steps: int, out: Path, ocean: int, ml: int, closure: P
     summary = json.loads((out / "summary.json").read_text())
     timers = json.loads((out / "coupling_timers.json").read_text())["closures"][0] \
         if (out / "coupling_timers.json").exists() else None
-    return {"wall": summary["timed_wall_s"], "steps": summary["timed_steps"], "timers": timers}
+    return {"wall": summary["timed_wall_s"], "steps": summary["timed_steps"],
+            "s_per_step": summary["timed_wall_s"] / summary["timed_steps"], "timers": timers}
+
+
+def keep_fastest(best: dict, key, r: dict) -> None:
+    """Keep in ``best[key]`` the run with the shortest wall time per step."""
+    if key not in best or r["s_per_step"] < best[key]["s_per_step"]:
+        best[key] = r
+
+
+def slower_pct(r: dict, base: dict) -> float:
+    """How much longer a step of run ``r`` takes than one of ``base`` (%)."""
+    return 100.0 * (r["s_per_step"] - base["s_per_step"]) / base["s_per_step"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -123,11 +135,10 @@ def probe(in_shape: tuple, out_shape: tuple, env: dict, reps: int) -> dict:
 
 
 def analyse(base: dict, cases: dict, device: str) -> dict:
-    step_s = base["wall"] / base["steps"]
-    res = {"overhead_pct": {}, "coupler_pct": {}, "ocean_s_per_step": step_s}
+    res = {"overhead_pct": {}, "coupler_pct": {}, "ocean_s_per_step": base["s_per_step"]}
     for mode, c in cases.items():
         key = f"{mode}-{device}"
-        res["overhead_pct"][key] = 100.0 * (c["wall"] / c["steps"] - step_s) / step_s     # per step: the 3-D runs are shorter
+        res["overhead_pct"][key] = slower_pct(c, base)            # per step: the 3-D runs are shorter
         if c["timers"]:
             own = sum(v for k, v in c["timers"]["ocean"][0]["seconds"].items() if k in ("pack", "send", "wait"))
             res["coupler_pct"][key] = 100.0 * own * base["steps"] / c["steps"] / base["wall"]
@@ -235,20 +246,18 @@ def gz21_main(a, env) -> int:
                 busy = ",".join(map(str, batches["profile"].shape)) if mode == "busy" else ""
                 r = run_case(a.config, steps, tmp / f"{mode}-{form}-{rnd}", 1, 1, fp32, mode, "cpu",
                              env, extra, busy)
-                if (mode, form) not in best or r["wall"] / r["steps"] < best[mode, form]["wall"] / best[mode, form]["steps"]:
-                    best[mode, form] = r
-                print(f"  round {rnd + 1}/{a.repeat} {mode:6s} {form or '':8s}: {r['wall'] / r['steps'] * 1e3:.1f} ms "
+                keep_fastest(best, (mode, form), r)
+                print(f"  round {rnd + 1}/{a.repeat} {mode:6s} {form or '':8s}: {r['s_per_step'] * 1e3:.1f} ms "
                       f"per step", flush=True)
         base = best["none", None]
-        step_s = base["wall"] / base["steps"]
+        step_s = base["s_per_step"]
         for (mode, form), r in best.items():
             if mode in ("none", "busy"):
                 continue
             res = analyse(base, {mode: r}, f"{form}-cpu")           # keys {mode}-{form}-cpu
             results["overhead_pct"].update(res["overhead_pct"])
             results["coupler_pct"].update(res["coupler_pct"])
-        interference = (100.0 * (best["busy", "profile"]["wall"] / best["busy", "profile"]["steps"] - step_s) / step_s
-                        if ("busy", "profile") in best else float("nan"))
+        interference = slower_pct(best["busy", "profile"], base) if ("busy", "profile") in best else float("nan")
     cores = {f"{form}-{prec}": v["s_per_exchange"] / step_s for (form, prec), v in table.items()}
     print(f"\ndino_r1, one ocean rank: {step_s * 1e3:.1f} ms per step uncoupled (fastest of {a.repeat} rounds)")
     print(f"{'form-precision':22s}{'s per exchange':>16s}{'range':>18s}{'ML cores/ocean rank':>22s}"
@@ -297,17 +306,14 @@ def bbz24_main(a, env) -> int:
             for mode, mle in cases:
                 r = run_case(config, a.steps, tmp / f"{mode}-{mle}-{rnd}", 1, 1, net, mode, "cpu", env,
                              ("--set", "mle.kind=bbz24"), uncoupled=("--set", f"mle.kind={mle}"))
-                if (mode, mle) not in best or r["wall"] / r["steps"] < best[mode, mle]["wall"] / best[mode, mle]["steps"]:
-                    best[mode, mle] = r
-                print(f"  round {rnd + 1}/{a.repeat} {mode:6s} mle={mle:5s}: {r['wall'] / r['steps'] * 1e3:.0f} ms per "
+                keep_fastest(best, (mode, mle), r)
+                print(f"  round {rnd + 1}/{a.repeat} {mode:6s} mle={mle:5s}: {r['s_per_step'] * 1e3:.0f} ms per "
                       "step", flush=True)
     base = best["none", "fk08"]
-    step_s = base["wall"] / base["steps"]
+    step_s, bare = base["s_per_step"], best["none", "none"]["s_per_step"]
     res = analyse(base, {m: best[m, "bbz24"] for m in ("sync", "async", "lagged")}, "cpu")
-    bare = best["none", "none"]["wall"] / best["none", "none"]["steps"]
-    busy = best["busy", "fk08"]
-    interference = 100.0 * (busy["wall"] / busy["steps"] - step_s) / step_s
-    fk08_pct = 100.0 * (step_s - bare) / bare
+    interference = slower_pct(best["busy", "fk08"], base)
+    fk08_pct = slower_pct(base, best["none", "none"])
     print(f"\n{Path(config).stem}, one ocean rank, one ML rank: {step_s * 1e3:.0f} ms per step with FK08 (the uncoupled "
           f"reference), {bare * 1e3:.0f} ms without MLE: FK08's MLE costs {fk08_pct:.1f}% of the step")
     print(f"{'mode-device':16s}{'overhead':>10s}{'coupler':>10s}")
@@ -369,8 +375,7 @@ def main() -> int:
                     t0 = time.perf_counter()
                     r = run_case(a.config, steps, tmp / f"{key}-{mode}-{device}-{rnd}", a.ocean_ranks, a.ml_ranks,
                                  nets[key], mode, device, env)
-                    if (mode, device) not in best or r["wall"] < best[mode, device]["wall"]:
-                        best[mode, device] = r
+                    keep_fastest(best, (mode, device), r)
                     print(f"  {key} round {rnd + 1}/{repeat} {mode:9s} {device}: wall {r['wall']:.2f} s for "
                           f"{r['steps']} steps (run took {time.perf_counter() - t0:.0f} s)", flush=True)
             base = best["none", "cpu"]
@@ -381,7 +386,7 @@ def main() -> int:
                 out["coupler_pct"].update(res.pop("coupler_pct"))
                 out.update({k if device == "cpu" else f"{k}_{device}": v for k, v in res.items()})
             if ("busy", "cpu") in best:
-                out["interference_pct"] = 100.0 * (best["busy", "cpu"]["wall"] - base["wall"]) / base["wall"]
+                out["interference_pct"] = slower_pct(best["busy", "cpu"], base)
             shape_in, shape_out = tile_shapes(a.config, nets[key])
             pr = probe(shape_in, shape_out, env, reps=200 if key == "2d" else 50)
             out.update({"exchange_bytes": pr["bytes"], "exchange_GBps": pr["exchange_GBps"],
