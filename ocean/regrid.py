@@ -156,10 +156,13 @@ def regrid_restart(src_path: str | Path, cfg: config.Config, out_path: str | Pat
         s.time_s = time_s
         s.nstep = int(round(time_s / model.dt))      # first: the history fields' slots depend on it
         wanted = model.fields.restart()
-        missing = [f.name for f in wanted if f.name not in nc.variables]
+        absent = [f for f in wanted if f.name not in nc.variables]
+        missing = [f.name for f in absent if not f.cold_start]
         if missing:
             raise ConfigError(f"{src_path}: has no {', '.join(missing)}, which the configuration's restart "
-                              "needs (another physics: e.g. the TKE fields of vertical_mixing.scheme = 'tke')")
+                              "needs (another physics)")
+        cold = [f.name for f in absent]     # e.g. the TKE of a source run without it: the model's initial values
+        wanted = [f for f in wanted if f not in absent]
         j, i = g.interior
         done = []
         for f in wanted:
@@ -181,6 +184,6 @@ def regrid_restart(src_path: str | Path, cfg: config.Config, out_path: str | Pat
         for h in history:
             model.fields[h].get(model)[j, i] += correction
     restart.write(model, out_path)
-    return {"interpolated": done, "depth_means": list(DERIVED), "not_carried": ignored,
+    return {"interpolated": done, "depth_means": list(DERIVED), "not_carried": ignored, "initial_values": cold,
             "nstep": int(s.nstep), "day": time_s / 86400.0,
             "source_grid": [int(n) for n in sgh.shape], "target_grid": [int(n) for n in dgh.shape]}

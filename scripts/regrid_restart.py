@@ -40,6 +40,8 @@ def main(argv=None) -> int:
           f"({info['target_grid'][1]} x {info['target_grid'][0]}), day {info['day']:g}, step {info['nstep']}")
     print(f"interpolated: {', '.join(info['interpolated'])}; then set to the depth means of u, v: "
           f"{', '.join(info['depth_means'])} (their history shifted alike)")
+    if info["initial_values"]:
+        print(f"not in the source, at the model's initial values: {', '.join(info['initial_values'])}")
     if info["not_carried"]:
         print(f"not carried over: {', '.join(info['not_carried'])}")
     print(json.dumps(info))

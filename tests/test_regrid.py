@@ -173,3 +173,20 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path):
                         "configs/dino_r025_lean.toml", str(tmp_path / "o.nc")], cwd=ROOT, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "none.nc" in r.stderr
+
+
+def test_a_tke_target_takes_its_tke_at_the_initial_values(pair, tmp_path):
+    """A source without TKE (a convective run) regridded for a TKE configuration: the TKE
+    fields are not in the source, so they start where a cold-started model has them."""
+    _, _, src, _, _, _ = pair
+    d = dino(5.0, 3600.0)
+    d["vertical_mixing"] = {"scheme": "tke"}
+    cfg = config.from_dict(d)
+    info = regrid_restart(src, cfg, tmp_path / "tke.nc")
+    fresh = Model(cfg)
+    cold = [f for f in fresh.fields.restart() if f.cold_start]
+    assert cold and sorted(info["initial_values"]) == sorted(f.name for f in cold)
+    assert "T" in info["interpolated"]
+    with netCDF4.Dataset(tmp_path / "tke.nc") as nc:
+        for f in cold:
+            assert np.array_equal(np.array(nc.variables[f.name][:]), fresh.grid.interior_of(f.get(fresh)))
