@@ -251,8 +251,13 @@ CLOSURE_SCHEMA: dict[str, Key] = {
                    "file as a stochastic momentum forcing", choices=("", "gz21")),
     "form": Key(str, "levels", "gz21: 'levels' runs the net on every level as a batch (DINO.GZ21); 'profile' on the "
                 "surface, times a vertical structure", choices=("levels", "profile")),
-    "profile": Key(str, "barotropic", "gz21, form 'profile': vertical structure of the forcing",
-                   choices=("barotropic", "sqg")),
+    "profile": Key(str, "barotropic", "gz21, form 'profile': vertical structure of the forcing, 1 at the surface: "
+                   "'barotropic' (1 everywhere), 'sqg' (decay of a surface quasi-geostrophic mode at the grid scale) "
+                   "or 'ebt' (the equivalent barotropic mode of each column, MOM6's ebt_struct: first eigenfunction "
+                   "of d/dz(N-2 dF/dz) + F/c2 = 0, dF/dz = 0 at the surface, F = 0 at the sea floor)",
+                   choices=("barotropic", "sqg", "ebt")),
+    "ebt_n2_filter_depth_m": Key(NUM, -1.0, "gz21, profile 'ebt': depth (m) below which N2 may not increase with "
+                                 "depth in the EBT eigenproblem (MOM6 RESOLN_N2_FILTER_DEPTH); < 0: off"),
     "placement": Key(str, "t", "gz21: 't' averages u, v to T points and the forcing back (MOM6); 'published' uses "
                      "u, v at their own points (DINO.GZ21)", choices=("t", "published")),
     "padding": Key(str, "zero", "gz21: land and beyond closed edges are zeros ('zero', published) or the nearest "

@@ -16,8 +16,11 @@ Per step (``[[closure]]`` with ``physics = "gz21"``):
    ``"profile"`` runs it on the surface only and multiplies the forcing by a vertical
    structure (``profile``: ``"barotropic"``, 1 at every level; ``"sqg"``, the decay of a
    surface-quasigeostrophic mode of the grid-scale wavenumber pi / L, exp(-(pi / (|f| L))
-   int_z^0 N dz'), L = sqrt(e1t e2t), |f| at least its value at 5 degrees; the structures of
-   Zhang et al. 2023), one inference instead of 36.
+   int_z^0 N dz'), L = sqrt(e1t e2t), |f| at least its value at 5 degrees; ``"ebt"``, the
+   equivalent barotropic mode of each column, 1 at the top level and 0 at the sea floor
+   (``ocean/ebt_mode.py``); the structures of Zhang et al. 2023), one inference instead of
+   36. The sqg and ebt structures are recomputed from the step's N2 every step (MOM6
+   recomputes its ebt_struct once per coupling interval, at the start of ``step_MOM``).
 3. **Draw** (``draw``): ``"precision"``, GZ21's convention S = mu + eps / p (p = 1/sigma in
    GZ21's loss -log p + p^2 (S - mu)^2 / 2, so the net's spread output is 1e-7 / p);
    ``"sqrt"``, S = mu + eps sqrt(1/p) in 1e-7 m s-2 units, as DINO.GZ21's code draws it
@@ -40,6 +43,7 @@ import numpy as np
 from .closure_hook import ClosureHook
 from .closure_slots import MOMENTUM
 from .config import ConfigError
+from .ebt_mode import ebt_profile, ebt_work
 from .fields import Field
 from .halo import Halo
 from .kernels import inline_kernel, kernel, prange
@@ -194,11 +198,12 @@ DRAWS = {"none": 0, "precision": 1, "sqrt": 2}
 class GZ21Closure(ClosureHook):
     """A GZ21 closure file deployed as a stochastic momentum forcing (module docstring);
     ``c`` is its ``[[closure]]`` table (``physics = "gz21"`` and the keys ``form``,
-    ``profile``, ``placement``, ``padding``, ``draw``, ``noise``, ``amplitude``, ``seed``,
-    ``spread_max_m_s2``)."""
+    ``profile``, ``ebt_n2_filter_depth_m``, ``placement``, ``padding``, ``draw``, ``noise``,
+    ``amplitude``, ``seed``, ``spread_max_m_s2``)."""
 
     def __init__(self, c, model, service=None, key: str = "closure", spin: bool = False):
         self.form, self.profile_kind, self.padding = c.form, c.profile, c.padding
+        self.ebt_filter_depth = float(c.ebt_n2_filter_depth_m)
         self.at_t = c.placement == "t"
         self.draw, self.shared = DRAWS[c.draw], c.noise == "shared"
         self.amplitude, self.seed, self.smax = float(c.amplitude), int(c.seed), float(c.spread_max_m_s2)
@@ -230,6 +235,7 @@ class GZ21Closure(ClosureHook):
         self.ring_halo = Halo(g.ny, g.nx, 1, d.halo.nbr, d.comm, d.rank) if self.ring else None
         self.eps = np.zeros((1 if self.shared else g.nz, 2) + self.result.shape[2:])
         self.prof = np.ones(g.shape3)
+        self.ebt_work = ebt_work(g.shape3) if self.form == "profile" and self.profile_kind == "ebt" else None
         if self.padding == "replicate":
             self.wet = np.zeros(self.inp.shape, dt)
             hm = [m.grid.tmask, m.grid.tmask] if self.at_t else [m.grid.umask, m.grid.vmask]
@@ -274,6 +280,10 @@ class GZ21Closure(ClosureHook):
             if self.form == "profile" and self.profile_kind == "sqg":
                 f_min = 2 * OMEGA * np.sin(np.radians(SQG_F_MIN_LAT_DEG))
                 _sqg_profile(m.bn2, g.e3w, g.tmask, g.e1t, g.e2t, g.fcor_t, f_min, g.nhalo, self.prof)
+            elif self.form == "profile" and self.profile_kind == "ebt":      # interior and a one-point ring
+                nyh, nxh = g.shape3[1:]
+                ebt_profile(m.bn2, g.e3t, g.e3w, g.gdepw, g.tmask, self.ebt_filter_depth, g.nhalo - 1,
+                            nyh - g.nhalo + 1, g.nhalo - 1, nxh - g.nhalo + 1, self.ebt_work, self.prof)
             _forcing(self.result, self.eps, self.prof, g.umask, g.vmask, g.nhalo, r, int(self.form == "levels"),
                      int(not self.shared), self.draw, self.smax, self.amplitude, self.fu, self.fv)
             _add(self.fu, self.fv, g.nhalo, gu, gv)

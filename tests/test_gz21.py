@@ -166,6 +166,30 @@ def test_profile_form_is_the_surface_forcing_times_its_vertical_structure(probe)
     assert gs[20, jj, ii] == pytest.approx(0.5 * (mu_t * decay).sum(), rel=1e-6)
 
 
+def test_ebt_profile_is_the_surface_forcing_times_each_columns_ebt_mode(probe):
+    """profile = "ebt": the surface forcing at the top level, times the columns' EBT structure
+    below (constant N2 here: about cos(pi z / 2H) for a column of depth H, ocean/ebt_mode.py)."""
+    m, hook = _model(probe, draw="none", form="profile", profile="barotropic")
+    gb, _ = _apply(m, hook)
+    m, hook = _model(probe, draw="none", form="profile", profile="ebt")
+    ge, _ = _apply(m, hook)
+    g = m.grid
+    j, i = g.interior
+    assert np.array_equal(ge[0, j, i], gb[0, j, i])
+    jj, ii = 25, 6                                           # a U point whose T neighbours are deep
+    assert g.umask[20, jj, ii] and gb[0, jj, ii] != 0
+    prof = hook.prof[:, jj, ii:ii + 2]
+    for c in range(2):
+        kb = int(g.tmask[:, jj, ii + c].sum())
+        depth = g.gdepw[kb]
+        want = np.cos(np.pi * g.gdept[:kb] / (2 * depth)) / np.cos(np.pi * g.gdept[0] / (2 * depth))
+        np.testing.assert_allclose(prof[:kb, c], want, atol=0.01)
+        assert np.all(prof[kb:, c] == 0)
+    assert g.umask[30, jj, ii] and prof[30].max() < 0.8       # 2000 m: cos(pi 2000 / 8000) = 0.71
+    mu_t = hook.result[0, 0, jj - g.nhalo + 1, ii - g.nhalo + 1:ii - g.nhalo + 3]   # the mean at both T points
+    assert ge[30, jj, ii] == pytest.approx(0.5 * (mu_t * prof[30]).sum(), rel=1e-12)
+
+
 def test_spread_is_capped_where_the_precision_is_not_positive(tmp_path):
     path = gz21_probe_closure(tmp_path / "wild.pt", rate=0.0, spread=-1.0)     # p < 0 everywhere
     m, hook = _model(path, spread_max_m_s2=2e-7, placement="published", seed=1)
@@ -250,6 +274,20 @@ def test_the_noise_is_the_same_on_any_decomposition_and_in_every_mode(noise_refe
         assert np.array_equal(got[name], ref), name
 
 
+def test_the_ebt_profile_is_the_same_on_two_ranks(noise_only, tmp_path, warm_jit):
+    """The noise times each column's EBT structure: bitwise the same on 1 and 2 ranks (the
+    structure of a column does not depend on the tile, its halo ring included)."""
+    steps = [*STEPS, "--set", "closure.form=profile", "--set", "closure.profile=ebt"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    r = run_cli("run", "configs/dino_r4_lean.toml", "--out", one, *steps, *_gz21(noise_only))
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_mpi(2, "run", "configs/dino_r4_lean.toml", "--out", two, *steps, *_gz21(noise_only))
+    assert r.returncode == 0, r.stderr[-3000:]
+    x, y = _uv(one / "restart.nc"), _uv(two / "restart.nc")
+    for name in x:
+        assert np.array_equal(x[name], y[name]), name
+
+
 def test_the_published_net_async_on_an_ml_rank_agrees_with_in_process(gz21_file, tmp_path, warm_jit):
     """The issue's check: mpirun -n 3 (2 ocean ranks, 1 ML rank, async) against one rank
     in-process, 20 steps; equal noise, the net's float32 sums in another order."""
@@ -278,14 +316,20 @@ def test_restart_mid_run_continues_bitwise(gz21_file, tmp_path, warm_jit):
         assert np.array_equal(x[name], y[name]), name
 
 
+def _run_dino_r4_profile(gz21_file, out, days, profile, fields):
+    """dino_r4 (full physics) with the imported net in the profile form, output every 5 days
+    or at the end."""
+    r = run_cli("run", "configs/dino_r4.toml", "--days", days, "--no-progress", "--out", out,
+                "--set", f"output.interval_days={min(int(days), 5)}", "--set", "closure.physics=gz21",
+                *_gz21(gz21_file), "--set", "closure.form=profile", "--set", f"closure.profile={profile}",
+                "--set", f"output.fields={fields!r}".replace("'", '"'))
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
 def test_dino_r4_runs_ten_days_with_gz21(gz21_file, tmp_path, warm_jit):
     """The imported net (published weights when present) for 10 days, in the profile form
     (the 36-level form costs 36 inferences a step: the async test above runs it)."""
-    r = run_cli("run", "configs/dino_r4.toml", "--days", "10", "--no-progress", "--out", tmp_path,
-                "--set", "output.interval_days=5", "--set", "closure.physics=gz21", *_gz21(gz21_file),
-                "--set", "closure.form=profile", "--set", "closure.profile=sqg",
-                "--set", 'output.fields=["uo", "vo", "gz21_fu", "gz21_fv", "ke_surface"]')
-    assert r.returncode == 0, r.stderr[-2000:]
+    _run_dino_r4_profile(gz21_file, tmp_path, "10", "sqg", ["uo", "vo", "gz21_fu", "gz21_fv", "ke_surface"])
     with netCDF4.Dataset(tmp_path / "output.nc") as nc:
         fu = nc["gz21_fu"][:].filled(0.0)
         assert fu.shape[0] == 2 and np.isfinite(fu).all()
@@ -293,6 +337,17 @@ def test_dino_r4_runs_ten_days_with_gz21(gz21_file, tmp_path, warm_jit):
         u = nc["uo"][:].filled(0.0)
         assert np.isfinite(u).all() and np.abs(u).max() < 2.0
         assert nc["ke_surface"][:].max() > 0
+
+
+def test_dino_r4_runs_with_gz21_in_the_ebt_profile(gz21_file, tmp_path, warm_jit):
+    """A day of dino_r4 (full physics) with the imported net in the profile form, EBT
+    structure: it acts, stays physical, and its forcing weakens with depth."""
+    _run_dino_r4_profile(gz21_file, tmp_path, "1", "ebt", ["uo", "gz21_fu"])
+    with netCDF4.Dataset(tmp_path / "output.nc") as nc:
+        fu = np.abs(nc["gz21_fu"][0].filled(np.nan))
+        assert np.isfinite(nc["uo"][:].filled(0.0)).all()
+    top, deep = np.nanmean(fu[0]), np.nanmean(fu[30])
+    assert 1e-9 < top < 1e-4 and np.isfinite(deep) and deep < 0.5 * top
 
 
 def test_dino_r1_thirty_days_with_gz21(gz21_file, tmp_path, warm_jit, runslow):
