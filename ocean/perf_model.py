@@ -164,8 +164,8 @@ class Parts:
         net = f"{CLOSURES[closure].net}-{precision}"
         inf = meas.get("inference", {}).get(device, {})
         if net not in inf:
-            raise NotMeasured(f"no {device} inference timings of {net} ({meas.get('not_measured', {}).get(device, '')})"
-                              .replace(" ()", ""))
+            why = meas.get("not_measured", {}).get(device)
+            raise NotMeasured(f"no {device} inference timings of {net}" + (f" ({why})" if why else ""))
         copies = meas.get("copies", {}).get(device, {"fixed_s": 0.0, "s_per_byte": 0.0})
         own = meas.get("closure_own", {}).get(closure, {}).get("s_per_point", 0.0)
         return cls(*oc["grid"], oc["dt_s"], oc["fixed_s"], oc["s_per_cell"], oc["halo_calls_per_step"] - oc["n_sub"],

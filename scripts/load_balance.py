@@ -57,20 +57,22 @@ ENV = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1",
 # ocean case -> (configuration, settings, sector widths timed (degrees of longitude); None: the full width)
 OCEAN_CASES = {
     "dino_r1": ("configs/dino_r1.toml", (), (4.0, 16.0, None)),
-    "dino_r1_fk08": ("configs/dino_r1.toml", ("mle.kind=fk08",), (None,)),
+    "dino_r1_fk08": ("configs/dino_r1.toml", ("mle.kind=fk08",), (4.0, 16.0, None)),
     "dino_r025_fk08": ("configs/dino_r025.toml", ("mle.kind=fk08",), (1.0, 2.0, 4.0)),
 }
 # the --quick check: closure -> (ocean case, model key, settings of the coupled runs, of the uncoupled one)
 QUICK = {"bbz24": ("dino_r1_fk08", "bbz24", ("--set", "mle.kind=bbz24"), ("--set", "mle.kind=fk08")),
-         "gz21": ("dino_r1", "gz21-profile", ("--set", "closure.physics=gz21", "--set", "closure.form=profile",
+         "gz21-profile": ("dino_r1", "gz21-profile", ("--set", "closure.physics=gz21", "--set", "closure.form=profile",
                                               "--set", "closure.noise=shared"), ())}
 # the ocean rank's own work for a closure (gathering its inputs, applying its result), measured
 # in-process on dino_r1: model key -> (net, settings)
 OWN = {"bbz24": ("bbz24", ("mle.kind=bbz24",)),
        "gz21-profile": ("gz21", ("closure.physics=gz21", "closure.form=profile", "closure.noise=shared")),
        "gz21-levels": ("gz21", ("closure.physics=gz21", "closure.form=levels", "closure.noise=shared"))}
-# the published scale: closure -> (ocean case, ocean ranks)
-PUBLISHED = {"bbz24": ("dino_r025_fk08", 999), "gz21-profile": ("dino_r1", 64), "gz21-levels": ("dino_r1", 64)}
+# the published scale: closure as the JSON line names it -> (ocean case, ocean ranks, model key); "gz21" is
+# the published DINO.GZ21 form (every level), "gz21-profile" the surface inference times a vertical structure
+PUBLISHED = {"bbz24": ("dino_r025_fk08", 999, "bbz24"), "gz21": ("dino_r1", 64, "gz21-levels"),
+             "gz21-profile": ("dino_r1", 64, "gz21-profile")}
 
 
 class SlotClock(Closure):
@@ -142,7 +144,7 @@ def full_grid(config: str, sets) -> tuple:
     return cfg, {"grid": [g.nx_glo, g.ny_glo, g.nz], "dt_s": model.dt, "n_sub": model.n_sub}
 
 
-def measure_ocean(rounds: int, steps: int, quick: bool) -> dict:
+def measure_ocean(rounds: int, steps: int) -> dict:
     """Per ocean case: the step against tile size and its fit, halo exchanges and slot shares."""
     out = {}
     for case, (config, sets, widths) in OCEAN_CASES.items():
@@ -315,7 +317,7 @@ def measure(rounds: int, precisions, quick: bool, tmp: Path) -> dict:
     print(f"CPU: {cpu_line()}", flush=True)
     meas = {"cpu": cpu_line(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rounds": rounds,
             "torch_threads": 1, "numba_threads": 1}
-    meas["ocean"] = measure_ocean(max(rounds, 5), 2 if quick else 5, quick)
+    meas["ocean"] = measure_ocean(max(rounds, 5), 2 if quick else 5)
     meas["halo"] = measure_halo(rounds, quick)
     meas["exchange"] = measure_exchange(rounds, quick)
     nets = _nets(tmp)
@@ -329,15 +331,15 @@ def published_scale(meas: dict, devices=("cpu", "cuda")) -> tuple[dict, dict, li
     """Resources to keep 97% of the uncoupled speed at the published scale:
     ({closure-mode-device: % of the ocean's cores or null}, {same: % of the speed kept}, [not measured])."""
     over, kept, missing = {}, {}, []
-    for closure, (case, n) in PUBLISHED.items():
+    for closure, (case, n, model_key) in PUBLISHED.items():
         for device in devices:
             try:
-                p = Parts.from_measurements(meas, case, closure, device=device)
+                p = Parts.from_measurements(meas, case, model_key, device=device)
             except NotMeasured as exc:
                 missing.append(f"{closure}-{device}: {exc}")
                 continue
             for mode in MODES:
-                r = resources_for(p, n, closure, mode, device=device)
+                r = resources_for(p, n, model_key, mode, device=device)
                 key = f"{closure}-{mode}-{device}"
                 over[key] = r["overhead_pct"] if r["reached"] else None
                 kept[key] = 100.0 * r["fraction"]
@@ -357,8 +359,8 @@ def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = N
         for rnd in range(repeat):
             for closure, (case, key, extra, plain) in QUICK.items():
                 for mode in ("none", "busy", "sync", "async"):
-                    r = run_case("configs/dino_r1.toml", steps, tmp / f"{closure}-{mode}-{rnd}", 1, 1, nets[closure],
-                                 mode, "cpu", ENV, extra, uncoupled=plain)
+                    r = run_case("configs/dino_r1.toml", steps, tmp / f"{closure}-{mode}-{rnd}", 1, 1,
+                                 nets[CLOSURES[key].net], mode, "cpu", ENV, extra, uncoupled=plain)
                     keep_fastest(best, (closure, mode), r)
                     kept = out / "runs" / f"{closure}-{mode}-{rnd}"       # the summaries, for the record
                     kept.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from ocean.perf_model import MODES, NotMeasured, Parts, ocean_step_s, step_s, sy
 PANELS = [("dino_r025 + BBZ24, 999 ocean ranks", "dino_r025_fk08", "bbz24", 999),
           ("dino_r1 + GZ21 (profile), 64 ocean ranks", "dino_r1", "gz21-profile", 64),
           ("dino_r1 + GZ21 (36 levels), 64 ocean ranks", "dino_r1", "gz21-levels", 64)]
-CHECKS = [("bbz24", "dino_r1_fk08", "bbz24"), ("gz21", "dino_r1", "gz21-profile")]
+CHECKS = [("bbz24", "dino_r1_fk08", "bbz24"), ("gz21-profile", "dino_r1", "gz21-profile")]
 COLOURS = {"sync": "tab:red", "async": "tab:blue", "lagged": "tab:green"}
 
 
