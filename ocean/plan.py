@@ -82,6 +82,8 @@ def plan(cfg: Config, where: str, n: int, meas_path: str | Path, ml: int | None 
             r = resources_for(pd, n, key, mode, c.every_steps, dev)
             s = sypd(pd, ocean_step_s(pd, n) / r["fraction"])
             note = "" if r["reached"] else f"  (never {100 * TARGET:.0f}%: the best, from here on more is wasted)"
+            if r["ml"] > n:              # the coupler maps no ocean rank to two ML ranks: threads instead
+                note = f"  ({n} ML ranks with closure.torch_threads = {r['ml'] // n})" + note
             lines.append(f"{mode:8s}{dev:8s}{r['ml']:>7d} {unit:8s}{s:9.1f}{100 * r['fraction']:13.1f}%{note}")
     lines += [f"not measured, so not predicted: {m}" for m in missing]
     ml = ml if ml is not None else c.ml_ranks

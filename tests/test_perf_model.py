@@ -144,6 +144,8 @@ def test_plan_prints_each_mode_and_warns_about_the_layout(tmp_path):
     for mode in MODES:
         assert any(line.startswith(mode) and "ML cores" in line for line in out.splitlines())
     assert "the ocean waits" in out                      # 1 ML rank for 4 ocean ranks, async: too few
+    sync = next(line for line in out.splitlines() if line.startswith("sync"))
+    assert "4 ML ranks with closure.torch_threads" in sync  # more cores than ocean ranks: threads
     cheap = tmp_path / "cheap.json"
     cheap.write_text(json.dumps(measurements(i1_gz21=1e-9)))
     r = _plan(tmp_path, "--ocean-ranks", "4", "--measurements", str(cheap), "--ml-ranks", "4")
