@@ -59,6 +59,15 @@ def gz21_size_closure(path, nz: int, seed: int = 0) -> Path:
     return save(LevelsAsBatch(GZ21Net(), nz), spec, path)
 
 
+def gz21_random_closure(path, seed: int = 0) -> Path:
+    """GZ21's net and declaration (surface u, v -> mean and spread of the forcing, 268,005
+    parameters, halo 10) with random weights: the published size and cost, for benchmarks
+    that must run where the published weights are absent."""
+    from .published import GZ21_SPEC, GZ21Forcing
+    torch.manual_seed(seed)
+    return save(GZ21Forcing(GZ21Net()).eval(), GZ21_SPEC, path)
+
+
 def main():
     p = argparse.ArgumentParser(description="write the project's closure model files")
     p.add_argument("outdir")

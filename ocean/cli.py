@@ -1,4 +1,5 @@
-"""Command line: ``python -m ocean run CONFIG [options]`` and ``python -m ocean merge RUNDIR``.
+"""Command line: ``python -m ocean run CONFIG [options]``, ``python -m ocean merge RUNDIR`` and
+``python -m ocean plan CONFIG --ocean-ranks N`` (ML ranks to ask for, from ``ocean.plan``).
 
 A user error (bad configuration, unreadable file) prints one line and exits with status 2.
 Under ``mpirun`` any other exception on one rank prints that rank's error and aborts the
@@ -32,7 +33,30 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("merge", help="write the run's output as one CF file (runs already write one)")
     m.add_argument("rundir")
     m.add_argument("--out", default=None, help="merged file (default: RUNDIR/merged.nc)")
+    q = sub.add_parser("plan", help="ML ranks (or GPUs) to ask for in each mode, and the expected speed")
+    q.add_argument("config", help="TOML configuration file with a [closure] table")
+    q.add_argument("--ocean-ranks", type=int, required=True, help="ocean ranks of the run")
+    q.add_argument("--ml-ranks", type=int, default=None, help="ML ranks of the layout to check (default: "
+                   "closure.ml_ranks)")
+    q.add_argument("--measurements", default=None, help="part costs from scripts/load_balance.py measure "
+                   "(default: runs/load_balance.json)")
+    q.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a configuration key (repeatable)")
     return p
+
+
+def _cmd_plan(args) -> int:
+    from . import config
+    from .plan import DEFAULT_MEASUREMENTS, plan
+    from .runlog import log
+    if args.ocean_ranks < 1:
+        raise ConfigError(f"--ocean-ranks {args.ocean_ranks}: expected a number of ranks >= 1")
+    if args.ml_ranks is not None and args.ml_ranks < 1:
+        raise ConfigError(f"--ml-ranks {args.ml_ranks}: expected a number of ranks >= 1")
+    cfg = config.load(args.config, args.set)
+    for line in plan(cfg, args.config, args.ocean_ranks, args.measurements or DEFAULT_MEASUREMENTS, args.ml_ranks):
+        (log.warning if line.startswith("warning: ") else log.info)(line.removeprefix("warning: "))
+    return 0
 
 
 def _cmd_run(args, launch) -> int:
@@ -61,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     launch = Launch()
     rank = _world_rank() if args.command == "run" else 0
     try:
+        if args.command == "plan":
+            return _cmd_plan(args)
         return _cmd_run(args, launch) if args.command == "run" else _cmd_merge(args)
     except (ConfigError, ClosureLoadError) as exc:
         if rank == 0:

@@ -316,11 +316,25 @@ def coupling_report(model: Model, wall: float, out: Path | None, say: bool) -> d
         walls.update({f"ML {m['ml_rank']}": wall for m in ml})
         reports.append({"closure": hook.name, "mode": hook.mode, "failed_ml_ranks": hook.failed_ml,
                         "ocean": ocean, "ml": ml})
+        reports[-1]["ocean_waited"] = waited = ocean_waited(ocean)
         if say:
             log.info(f"closure {hook.name}, mode {hook.mode}: seconds per rank\n" + table(rows, walls))
+        if hook.mode != "inprocess":
+            log.info(f"closure {hook.name}: the ocean waited {waited['seconds']:.2f} s for the ML group, "
+                     f"{waited['pct_of_wall']:.1f}% of the timed wall time (mean of the ocean ranks; the "
+                     f"longest: {waited['max_seconds']:.2f} s; python -m ocean plan says what layout avoids it)")
     if d.is_root and out is not None and reports:
         (out / "coupling_timers.json").write_text(json.dumps({"closures": reports}, indent=1) + "\n")
     return {"closures": reports}
+
+
+def ocean_waited(ocean: list[dict]) -> dict:
+    """How long the ocean ranks waited for the ML group (their ``wait`` timers): the mean
+    seconds, its share of the timed wall time (%), and the longest rank's seconds."""
+    waits = [o["seconds"].get("wait", 0.0) for o in ocean]
+    mean = sum(waits) / len(waits)
+    wall = max(o["wall"] for o in ocean)
+    return {"seconds": mean, "pct_of_wall": 100.0 * mean / wall if wall > 0 else 0.0, "max_seconds": max(waits)}
 
 
 def end_job_for_silent_ml(model: Model) -> None:
@@ -425,10 +439,13 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
                      f"steps {summary['us_per_cell_step_per_core']:.3f} us per cell per step per core "
                      f"({summary['cells']} cells, {d.size * threads} core(s)), {summary['sypd']:.2f} simulated "
                      "years per day")
-        if out is not None:
-            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     if model.closures:
         summary["coupling"] = coupling_report(model, summary["timed_wall_s"], out, d.is_root and progress)
+        summary["ocean_waited_for_ml"] = {c["closure"]: c["ocean_waited"] for c in summary["coupling"]["closures"]}
+    if d.is_root and out is not None:
+        (out / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "coupling"},
+                                                     indent=1) + "\n")
+    if model.closures:
         if any(c.silent_ml for c in model.closures):
             end_job_for_silent_ml(model)
     model.summary = summary

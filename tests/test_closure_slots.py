@@ -3,6 +3,7 @@ several net closures in one run, each with its own mode and ML ranks."""
 import json
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from closures.zoo import bbz24_size_closure, stencil_closure
@@ -121,6 +122,12 @@ def test_two_closures_in_one_run(tmp_path, warm_jit):
     report = json.loads((out / "coupling_timers.json").read_text())
     assert [c["closure"] for c in report["closures"]] == ["stencil5", "bbz24_size"]
     assert len(report["closures"][1]["ml"]) == 1 and report["closures"][1]["ml"][0]["batches"] > 0
+    # the summary and the log say how long the ocean waited for the ML group (the remote closure only)
+    waited = json.loads((out / "summary.json").read_text())["ocean_waited_for_ml"]
+    wait_s = report["closures"][1]["ocean"][0]["seconds"].get("wait", 0.0)
+    assert waited["bbz24_size"]["seconds"] == pytest.approx(wait_s)
+    assert 0 <= waited["bbz24_size"]["pct_of_wall"] < 100
+    assert "closure bbz24_size: the ocean waited" in r.stdout and "closure stencil5: the ocean waited" not in r.stdout
     ds = xr.open_dataset(out / "output.nc")
     wb = ds.wb.isel(time=-1).values
     assert ds.wb.attrs["units"] == "m2 s-3" and np.isfinite(wb[~np.isnan(wb)]).all() and np.nanmax(np.abs(wb)) > 0
