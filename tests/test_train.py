@@ -229,3 +229,27 @@ def test_example_fit_configs_are_valid():
     for kind in ("gz21", "bbz24"):
         cfg, seed, *_ = read_config(ROOT / "configs" / f"train_{kind}.toml")
         assert cfg.kind == kind
+
+
+@pytest.mark.slow
+def test_tutorial_short_form_runs_as_written(tmp_path, runslow):
+    """The short form of docs/tutorial_training.md, run as written (in tmp_path) with --runslow
+    (a few minutes); without, its command is checked to be the demo's and to parse."""
+    import json
+    import os
+    import subprocess
+    import sys
+    text = (ROOT / "docs" / "tutorial_training.md").read_text()
+    block = text.split("## Short form", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    cmds = [c.split() for c in block.strip().splitlines()]
+    assert cmds == [["python", "scripts/train_demo.py", "--quick", "runs/train_demo"]]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = [sys.executable] + cmds[0][1:-1] + [str(tmp_path)] if runslow else [sys.executable, cmds[0][1], "--help"]
+    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=1800)
+    assert r.returncode == 0, r.stderr[-2000:]
+    if not runslow:
+        assert "--quick" in r.stdout
+        return
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["offline"]["val_loss_last"] < res["offline"]["val_loss_first"]
+    assert math.isfinite(res["deployed"]["wb_mle_mean"])

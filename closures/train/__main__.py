@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             res = fit(a.config, resume=a.resume, progress=not a.no_progress)
             h = res["history"]
             print(json.dumps({"val_loss_first": h[0]["val_loss"], "val_loss_last": h[-1]["val_loss"],
-                              "val_r2_last": h[-1]["val_r2"], "epochs": h[-1]["epoch"], "closure": res["closure"]}))
+                              "val_r2_last": h[-1]["val_r2"], "epochs": h[-1]["epoch"], "n_train": res["n_train"],
+                              "n_val": res["n_val"], "closure": res["closure"]}))
     except (DatasetError, SampleError, FitConfigError, ocean_config.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
