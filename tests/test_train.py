@@ -253,3 +253,33 @@ def test_tutorial_short_form_runs_as_written(tmp_path, runslow):
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["offline"]["val_loss_last"] < res["offline"]["val_loss_first"]
     assert math.isfinite(res["deployed"]["wb_mle_mean"])
+
+
+def test_fit_is_the_loop_of_trainer_steps_over_the_documented_order(tmp_path):
+    """What online training relies on: the same samples in the same order through Trainer.step
+    give fit's net, bit for bit."""
+    from closures.train.dataset import load
+    from closures.train.fit import read_config, split
+    from closures.train.trainer import batch_order
+    data = synthetic_bbz24(tmp_path / "d.nc", n=10)
+    conf = fit_config(tmp_path, data, 2, name="order", shuffle=False, batch_size=3)
+    fit(conf, progress=False, log=lambda *_: None)
+    cfg, seed, *_ = read_config(conf)
+    d = load(data)
+    ntr = split(d, cfg.val_fraction)
+    tr = Trainer(new_net("bbz24", seed), cfg, seed, Scaling.from_data(d.x[:ntr], d.y[:ntr]))
+    x, y = torch.from_numpy(d.x), torch.from_numpy(d.y)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)                    # as fit ([train] threads): sums in the same order
+    try:
+        for epoch in range(2):
+            batches = batch_order(ntr, 3, seed, epoch, False)
+            assert [b.tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6, 7]]
+            for b in batches:
+                tr.step(x[b], y[b])
+            tr.end_epoch()
+    finally:
+        torch.set_num_threads(threads)
+    ck = torch.load(tmp_path / "order" / "checkpoint.pt", weights_only=True)
+    for k, t in tr.net.state_dict().items():
+        assert torch.equal(t, ck["trainer"]["net"][k]), k

@@ -25,6 +25,8 @@ import numpy as np
 import xarray as xr
 from tqdm import tqdm
 
+from ocean.grid import build_global
+
 from .samples import (BBZ24_INPUTS, BBZ24_TARGETS, GZ21_INPUTS, GZ21_TARGETS, BBZ24Grids, GZ21Grid, SampleError,
                       bbz24_sample, gz21_sample)
 
@@ -75,7 +77,7 @@ def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, pr
         raise DatasetError(f"{path}: no records")
     if kind == "gz21":
         wet = np.isfinite(ds.bathymetry.values) & (np.nan_to_num(ds.bathymetry.values) > 0)
-        periodic = bool(cfg.grid.periodic_x) if cfg is not None else False
+        periodic = build_global(cfg)[0].periodic_x if cfg is not None else False   # DINO: periodic
         grid = GZ21Grid(ds.e1t.values, ds.e2t.values, wet, periodic, factor)
         coarse_wet, coarse_area = grid.coarse_wet, grid.coarse_area
 

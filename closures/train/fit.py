@@ -7,6 +7,7 @@ The configuration (TOML; relative paths are taken from the current directory)::
     [train]                          # closures.train.trainer.FitConfig, plus:
     kind = "bbz24"
     seed = 0                         # initial weights and sample order
+    threads = 1                      # torch threads (default 1)
     ...
     [output]
     dir = "runs/train/fit_bbz24"     # checkpoint.pt, history.json
@@ -37,7 +38,8 @@ from tqdm import tqdm
 from .dataset import TrainingData, load
 from .trainer import FitConfig, Scaling, Trainer, batch_order, new_net
 
-SECTIONS = {"data": {"path"}, "train": {f.name for f in fields(FitConfig)} | {"seed"}, "output": {"dir", "closure"}}
+SECTIONS = {"data": {"path"}, "train": {f.name for f in fields(FitConfig)} | {"seed", "threads"},
+            "output": {"dir", "closure"}}
 
 
 class FitConfigError(ValueError):
@@ -45,7 +47,8 @@ class FitConfigError(ValueError):
 
 
 def read_config(path: str | Path) -> tuple[FitConfig, int, Path, Path, Path]:
-    """(FitConfig, seed, dataset path, output folder, closure file) of a fit configuration."""
+    """(FitConfig, seed, dataset path, output folder, closure file) of a fit configuration
+    (``[train] threads`` is read by ``fit``)."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -64,6 +67,7 @@ def read_config(path: str | Path) -> tuple[FitConfig, int, Path, Path, Path]:
             raise FitConfigError(f"{path}: [{sec}] {key} must be a string")
     train = dict(raw["train"])
     seed = train.pop("seed", 0)
+    train.pop("threads", None)
     if not isinstance(seed, int):
         raise FitConfigError(f"{path}: [train] seed must be an integer")
     if "milestones" in train:
@@ -100,14 +104,33 @@ def _save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def fit(config: str | Path, resume: bool = False, progress: bool = True, log=print) -> dict:
-    """Train as ``config`` says; returns {"history": [...], "closure": path, "n_train", "n_val"}."""
+def fit(config: str | Path, resume: bool = False, progress: bool = True, log=print,
+        scaling: Scaling | None = None) -> dict:
+    """Train as ``config`` says; returns {"history": [...], "closure": path, "n_train", "n_val"}.
+    ``scaling``: BBZ24's z-scores given (as an online run that fixed them before its first
+    sample), instead of those of the training records."""
     cfg, seed, data_path, out_dir, closure = read_config(config)
+    threads = tomllib.loads(Path(config).read_text())["train"].get("threads", 1)
+    if not (isinstance(threads, int) and threads >= 1):
+        raise FitConfigError(f"{config}: [train] threads must be an integer >= 1")
+    # one thread by default: on a shared machine torch's thread pool can be 50x slower than one
+    # thread for these small nets; a resumed fit must use the same number (sums' order)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _fit(cfg, seed, data_path, out_dir, closure, resume, progress, log, scaling)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _fit(cfg: FitConfig, seed: int, data_path: Path, out_dir: Path, closure: Path, resume: bool, progress: bool,
+         log, scaling: Scaling | None) -> dict:
     data = load(data_path, cfg.kind)
     ntr = split(data, cfg.val_fraction)
     x, y = torch.from_numpy(data.x), torch.from_numpy(data.y)
     xt, yt, xv, yv = x[:ntr], y[:ntr], x[ntr:], y[ntr:]
-    scaling = Scaling.from_data(data.x[:ntr], data.y[:ntr]) if cfg.kind == "bbz24" else None
+    if scaling is None and cfg.kind == "bbz24":
+        scaling = Scaling.from_data(data.x[:ntr], data.y[:ntr])
     trainer = Trainer(new_net(cfg.kind, seed), cfg, seed, scaling)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / "checkpoint.pt"

@@ -18,7 +18,8 @@ components of -log p + p^2 (S - mu)^2 / 2, p = 1/sigma the net's precision, S an
 
 Given the seed and the same batches in the same order the result is the same net, bit for bit:
 the net's initial weights come from ``new_net(kind, seed)``, torch runs deterministic algorithms,
-and nothing in a step draws random numbers. ``batch_order`` is the documented order ``fit`` uses.
+nothing in a step draws random numbers, and the number of torch threads is the same (it sets the
+order of the convolutions' sums; ``fit`` uses ``[train] threads``, 1 by default). ``batch_order`` is the documented order ``fit`` uses.
 The schedule is GZ21's step decay: lr = lr0 * gamma ** (milestones passed), applied by
 ``end_epoch``.
 """
