@@ -78,6 +78,8 @@ class FitConfig:
         for key in ("batch_size", "epochs"):
             if not (isinstance(getattr(self, key), int) and getattr(self, key) >= 1):
                 raise ValueError(f"{where} {key} = {getattr(self, key)!r}: expected an integer >= 1")
+        if not all(isinstance(m, int) and m >= 1 for m in self.milestones):
+            raise ValueError(f"{where} milestones = {list(self.milestones)!r}: expected epochs (integers >= 1)")
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ValueError(f"{where} weight_decay and grad_clip must be >= 0")
         if not 0 < self.val_fraction < 1:
