@@ -107,12 +107,12 @@ class FixedGZ21(nn.Module):
         return out.expand(b, 4, h - 20, w - 20)
 
 
-@pytest.mark.parametrize("loss, expected", [("gaussian", 0.5 * ((2 - math.log(2)) + (math.log(2) + 0.28125))),
+@pytest.mark.parametrize("loss, expected", [("gaussian", 0.5 * ((2.0 - math.log(2.0)) + 1.125)),
                                             ("mse", 0.5 * (1.0 + 2.25))])
 def test_loss_against_a_hand_computed_case(loss, expected):
-    # S = (2, -1) x 1e-7 m s-2 at one point (the other has no target), mu = (1, 0.5), p = (2, 0.5):
-    # -log p + p^2 (S - mu)^2 / 2 = (-log 2 + 2, log 2 + 0.28125); MSE: (1, 2.25)
-    tr = Trainer(FixedGZ21([1.0, 0.5], [2.0, 0.5]), FitConfig("gz21", loss=loss), seed=0)
+    # S = (2, -1) x 1e-7 m s-2 at one point (the other has no target), mu = (1, 0.5), p = (2, 1):
+    # -log p + p^2 (S - mu)^2 / 2 = (-log 2 + 4 x 1 / 2, -log 1 + 1 x 2.25 / 2); MSE: (1, 2.25)
+    tr = Trainer(FixedGZ21([1.0, 0.5], [2.0, 1.0]), FitConfig("gz21", loss=loss), seed=0)
     x = torch.zeros(1, 2, 22, 21)
     y = torch.full((1, 2, 22, 21), float("nan"))
     y[0, :, 10, 10] = torch.tensor([2e-7, -1e-7])
