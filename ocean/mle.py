@@ -321,6 +321,24 @@ BBZ24_FIELDS = (("bbz24_grad_b", "s-2", "|grad b_ML|"), ("bbz24_fcor", "s-1", "C
                 ("bbz24_strain", "s-1", "strain magnitude of the ML-mean velocity"))
 
 
+def bbz24_input_fields(ml: MixedLayerState, g, T, S, u, v, taux, tauy, q_restore, tstar, hml_sign: float,
+                       work: tuple, inputs: dict) -> None:
+    """BBZ24's 8 inputs (``inputs``: name of ``BBZ24_FIELDS`` -> 2-D array of the tile, filled
+    on the interior) of the state T, S, u, v on the tile of grid ``g`` (halos exchanged), the
+    surface stresses, the restoring coefficient and target (``ocean/forcing.py``): the ML of
+    ``ml`` updated, then the ML-mean velocity, grad b_ML and the inputs. ``work``: 4 arrays of
+    the tile's 2-D shape (um, vm, gbx, gby). The one sequence the ocean's closure and the
+    training data (``closures/train/samples.py``) both run."""
+    um, vm, gbx, gby = work
+    ml.update(T, S)
+    ml_mean_velocity(u, v, ml.nml, ml.hu, ml.hv, g.metrics, um, vm)
+    ml_gradient(ml.bml, g.metrics, g.masks, gbx, gby)
+    i = inputs
+    bbz24_inputs(gbx, gby, g.fcor_t, ml.hml, hml_sign, taux, tauy, q_restore, T[0], tstar, um, vm, g.metrics,
+                 g.masks, g.nhalo, i["bbz24_grad_b"], i["bbz24_fcor"], i["bbz24_hml"], i["bbz24_tau"], i["bbz24_q"],
+                 i["bbz24_div"], i["bbz24_vort"], i["bbz24_strain"])
+
+
 class MixedLayerEddies(Closure):
     """NEMO's MLE transport as a physics closure in the eddy-velocity slot, with the
     streamfunction magnitude psi_m of ``[mle] kind``:
@@ -385,16 +403,10 @@ class MixedLayerEddies(Closure):
         """BBZ24: the ML and the net's 8 inputs, before the net closure gathers them."""
         if self.kind != "bbz24":
             return
-        m, g, ml, f = self.model, self.model.grid, self.ml, self.model.forcing
+        m, f = self.model, self.model.forcing
         s = m.state
-        ml.update(s.T, s.S)
-        ml_mean_velocity(s.u, s.v, ml.nml, ml.hu, ml.hv, g.metrics, self.um, self.vm)
-        ml_gradient(ml.bml, g.metrics, g.masks, self.gbx, self.gby)
-        i = self.inputs
-        bbz24_inputs(self.gbx, self.gby, g.fcor_t, ml.hml, self.c.hml_sign, f.taux, f.tauy, f.trp, s.T[0], f.tstar,
-                     self.um, self.vm, g.metrics, g.masks, g.nhalo, i["bbz24_grad_b"], i["bbz24_fcor"],
-                     i["bbz24_hml"], i["bbz24_tau"], i["bbz24_q"], i["bbz24_div"], i["bbz24_vort"],
-                     i["bbz24_strain"])
+        bbz24_input_fields(self.ml, m.grid, s.T, s.S, s.u, s.v, f.taux, f.tauy, f.trp, f.tstar, self.c.hml_sign,
+                           (self.um, self.vm, self.gbx, self.gby), self.inputs)
 
     def _net_wb(self) -> np.ndarray | None:
         if self.hook is None:
