@@ -38,8 +38,7 @@ from tqdm import tqdm
 from .dataset import TrainingData, load
 from .trainer import FitConfig, Scaling, Trainer, batch_order, new_net
 
-SECTIONS = {"data": {"path"}, "train": {f.name for f in fields(FitConfig)} | {"seed", "threads"},
-            "output": {"dir", "closure"}}
+SECTIONS = {"data": {"path"}, "train": {f.name for f in fields(FitConfig)} | {"seed"}, "output": {"dir", "closure"}}
 
 
 class FitConfigError(ValueError):
@@ -47,8 +46,7 @@ class FitConfigError(ValueError):
 
 
 def read_config(path: str | Path) -> tuple[FitConfig, int, Path, Path, Path]:
-    """(FitConfig, seed, dataset path, output folder, closure file) of a fit configuration
-    (``[train] threads`` is read by ``fit``)."""
+    """(FitConfig, seed, dataset path, output folder, closure file) of a fit configuration."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -67,7 +65,6 @@ def read_config(path: str | Path) -> tuple[FitConfig, int, Path, Path, Path]:
             raise FitConfigError(f"{path}: [{sec}] {key} must be a string")
     train = dict(raw["train"])
     seed = train.pop("seed", 0)
-    train.pop("threads", None)
     if not isinstance(seed, int):
         raise FitConfigError(f"{path}: [train] seed must be an integer")
     if "milestones" in train:
@@ -110,13 +107,10 @@ def fit(config: str | Path, resume: bool = False, progress: bool = True, log=pri
     ``scaling``: BBZ24's z-scores given (as an online run that fixed them before its first
     sample), instead of those of the training records."""
     cfg, seed, data_path, out_dir, closure = read_config(config)
-    threads = tomllib.loads(Path(config).read_text())["train"].get("threads", 1)
-    if not (isinstance(threads, int) and threads >= 1):
-        raise FitConfigError(f"{config}: [train] threads must be an integer >= 1")
     # one thread by default: on a shared machine torch's thread pool can be 50x slower than one
     # thread for these small nets; a resumed fit must use the same number (sums' order)
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(cfg.threads)
     try:
         return _fit(cfg, seed, data_path, out_dir, closure, resume, progress, log, scaling)
     finally:

@@ -50,7 +50,7 @@ class FitConfig:
     (``milestones``: epochs after which lr is multiplied by ``gamma``), ``batch_size``,
     ``epochs``, ``grad_clip`` (max gradient norm; 0: none), ``shuffle`` (the order of the
     training samples in each epoch: ``batch_order``), ``val_fraction`` (the last fraction of the
-    records in time is the validation set)."""
+    records in time is the validation set), ``threads`` (torch threads of ``fit``)."""
     kind: str
     loss: str = "mse"
     optimizer: str = "adam"
@@ -63,6 +63,7 @@ class FitConfig:
     grad_clip: float = 0.0
     shuffle: bool = True
     val_fraction: float = 0.2
+    threads: int = 1
 
     def check(self, where: str = "[train]") -> None:
         """Raise ValueError naming the key of a wrong value."""
@@ -75,7 +76,7 @@ class FitConfig:
         for key in ("lr", "gamma"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{where} {key} = {getattr(self, key)!r}: expected a number > 0")
-        for key in ("batch_size", "epochs"):
+        for key in ("batch_size", "epochs", "threads"):
             if not (isinstance(getattr(self, key), int) and getattr(self, key) >= 1):
                 raise ValueError(f"{where} {key} = {getattr(self, key)!r}: expected an integer >= 1")
         if not all(isinstance(m, int) and m >= 1 for m in self.milestones):
