@@ -242,15 +242,14 @@ def resources_for(p: Parts, n: int, closure: str, mode: str, every: int = 1, dev
     ``max_per_rank`` per ocean rank: {"ml", "fraction", "overhead_pct" (ml / n, %), "reached"};
     where none suffices, the fewest that reach the best fraction."""
     t_oc = ocean_step_s(p, n)
-    candidates = list(range(1, n + 1)) + [n * t for t in range(2, max_per_rank + 1)]
-    if device != "cpu":
-        candidates = list(range(1, n + 1))
+    threads = [n * t for t in range(2, max_per_rank + 1)] if device == "cpu" else []   # cores beyond n
+    candidates = list(range(1, n + 1)) + threads
     frac = [t_oc / step_s(p, n, c, closure, mode, every, device) for c in candidates]
-    hit = next((c for c, f in zip(candidates, frac) if f >= target), None)
-    if hit is None:
+    k = next((k for k, f in enumerate(frac) if f >= target), None)
+    if k is None:
         best = max(frac)
-        hit = next(c for c, f in zip(candidates, frac) if f >= best * (1 - 1e-9))
-    f = t_oc / step_s(p, n, hit, closure, mode, every, device)
+        k = next(k for k, f in enumerate(frac) if f >= best * (1 - 1e-9))
+    hit, f = candidates[k], frac[k]
     return {"ml": hit, "fraction": f, "overhead_pct": 100.0 * hit / n, "reached": f >= target}
 
 
