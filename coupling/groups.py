@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 TAG_HELLO, TAG_DATA, TAG_RESULT, TAG_ERROR, TAG_STOP, TAG_TIMERS = 101, 102, 103, 104, 105, 106
+TAG_STREAM = 107          # online training: samples, save and stop notices (coupling/streaming.py)
 
 
 @dataclass

@@ -62,5 +62,11 @@ class Closure:
     def restore_lagged_result(self, tile: np.ndarray) -> None:
         """Take back what ``lagged_result`` gave, from a restart."""
 
+    def end_of_step(self) -> None:
+        """The step is done: the state (and the diagnostics the output writes) at time n + 1."""
+
+    def restart_written(self, path) -> None:
+        """The run has written restart file ``path`` (every ocean rank hears of it)."""
+
     def close(self) -> None:
         """The run is over: stop what the closure started."""

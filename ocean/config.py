@@ -268,6 +268,11 @@ CLOSURE_SCHEMA: dict[str, Key] = {
                  choices=("shared", "independent")),
     "amplitude": Key(NUM, 1.0, "gz21: multiplier of the forcing", _nonneg, ">= 0"),
     "seed": Key(int, 0, "gz21: seed of the noise (eps keyed by seed, step, level, global j, i)", _nonneg, ">= 0"),
+    "train": Key(str, "", "fit configuration (TOML, as for python -m closures.train fit, with [data] factor) of a net "
+                 "the ML rank trains online from this run's fields, every every_steps steps (mode 'async', one ML "
+                 "rank; closures/online.py); '' trains nothing"),
+    "train_skip": Key(bool, True, "train: when the learner has not taken the last sample yet, skip the new one "
+                      "(true: the ocean never waits) or wait for it (false: every sample is trained, reproducibly)"),
     "spread_max_m_s2": Key(NUM, 1e-6, "gz21: cap on the spread 1e-7/p (m s-2), where the net's precision p is <= 0 "
                            "or tiny", _positive, "> 0"),
 }
@@ -419,8 +424,12 @@ def merge(cfg: dict, updates: dict, where: str) -> dict:
 def _check_consistency(cfg: dict, where: str) -> None:
     for n, c in enumerate(cfg["closure"]):
         label = "closure" if len(cfg["closure"]) == 1 else f"closure.{n}"
-        if c["model_file"] and c["mode"] != "inprocess" and c["ml_ranks"] == 0:
+        if (c["model_file"] or c["train"]) and c["mode"] != "inprocess" and c["ml_ranks"] == 0:
             raise ConfigError(f"{where}: {label}.mode = '{c['mode']}' needs {label}.ml_ranks >= 1")
+        if c["train"] and (c["mode"] != "async" or c["ml_ranks"] != 1 or c["model_file"]):
+            raise ConfigError(f"{where}: {label}.train needs {label}.mode = 'async', {label}.ml_ranks = 1 and no "
+                              f"{label}.model_file (one learner on its own ML rank; got mode '{c['mode']}', "
+                              f"{c['ml_ranks']} ML rank(s){', a model file' if c['model_file'] else ''})")
     if cfg["tracers"]["gm"] and cfg["tracers"]["lateral"] != "isoneutral":
         raise ConfigError(f"{where}: key 'tracers.gm' = true needs tracers.lateral = 'isoneutral' (GM uses the "
                           "iso-neutral slopes, as NEMO's ln_ldfeiv needs ln_traldf_iso)")
@@ -488,7 +497,7 @@ def build(raw: dict) -> Config:
     default table) are left out."""
     sections = {sec: cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw[sec].items()})
                 for sec, cls in SECTION_CLASSES.items()}
-    closures = tuple(ClosureConfig(**c) for c in raw["closure"] if c["model_file"])
+    closures = tuple(ClosureConfig(**c) for c in raw["closure"] if c["model_file"] or c["train"])
     return Config(**sections, closures=closures)
 
 

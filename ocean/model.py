@@ -292,6 +292,8 @@ class Model:
         self._tracers()
         s.nstep += 1
         s.time_s += dt
+        for c in self.slotted:
+            c.end_of_step()                          # the state at n + 1 (what the output samples)
 
     def _lateral_viscosity(self):
         """Add the lateral viscosity of u^n (from self.div, self.rot) to gu, gv."""

@@ -73,8 +73,17 @@ def _identity_differences(written: dict, ours: dict) -> str:
 
 def write(model, path: Path, settle_closure: bool = True, output=None) -> None:
     """Gather the state on rank 0 and write it atomically to ``path``. A lagged closure's
-    pending result is received first (``settle_closure``; not for a failure state). ``output``
-    (a ``RunOutput``): its mean under way (``output.carry()``, a MeanCarry or None) is written too."""
+    pending result is received first (``settle_closure``; not for a failure state), and every
+    closure hears of the restart afterwards (``Closure.restart_written``). ``output`` (a
+    ``RunOutput``): its mean under way (``output.carry()``, a MeanCarry or None) is written too.
+    Collective over the ocean ranks."""
+    _write(model, Path(path), settle_closure, output)
+    if settle_closure:
+        for hook in model.closures:
+            hook.restart_written(Path(path))
+
+
+def _write(model, path: Path, settle_closure: bool, output) -> None:
     s, g = model.state, model.grid
     restart_fields = model.fields.restart()
     arrays = [g.interior_of(f.get(model)) for f in restart_fields]

@@ -23,6 +23,7 @@ from .gz21_forcing import GZ21Closure
 from .model import BlowUp, Model
 from .run_output import RunOutput
 from .runlog import attach_file, detach_files, log
+from .training_hook import TrainingHook
 
 WARMUP_STEPS = 2           # steps left out of the timings (numba cache loading, first inference)
 ABORT_GRACE_S = 0.5        # seconds between the last words of an aborting run and MPI_Abort
@@ -139,16 +140,22 @@ def closure_key(cfg: Config, index: int) -> str:
     return "closure" if len(cfg.closures) == 1 else f"closure.{index}"
 
 
-def serve_ml(cfg: Config, groups) -> dict:
-    """This rank belongs to the ML group: serve its closure until the ocean ranks stop."""
+def serve_ml(cfg: Config, groups, restart=None) -> dict:
+    """This rank belongs to the ML group: serve its closure (or train its net, continuing from
+    what ``restart`` saved) until the ocean ranks stop."""
+    from closures.online import serve_training
     from closures.serve import serve
     service = groups.my_service()
-    index = cfg.closures.index(cfg.remote_closures[service.index])
+    c = cfg.remote_closures[service.index]
+    key = closure_key(cfg, cfg.closures.index(c))
     with StopSignal() as stop:          # the ocean ranks decide when to stop; keep serving until then
-        batches = serve(cfg.remote_closures[service.index], service, groups.spin, closure_key(cfg, index))
+        if c.train:
+            result = serve_training(c, service, cfg, groups.spin, key, restart)
+        else:
+            result = {"role": "ml", "batches": serve(c, service, groups.spin, key)}
     if stop.signum:
         raise RunStopped(stop.signum, f"ML rank {groups.world.Get_rank()} stopped with the ocean ranks")
-    return {"role": "ml", "batches": batches}
+    return result
 
 
 def build_model(cfg: Config, comm=None) -> Model:
@@ -165,7 +172,7 @@ def attach_closures(model: Model, cfg: Config, groups) -> None:
     services = iter(groups.services) if groups is not None else iter(())
     for k, c in enumerate(cfg.closures):
         service = next(services) if c.mode != "inprocess" else None
-        hook = GZ21Closure if c.physics == "gz21" else ClosureHook
+        hook = TrainingHook if c.train else GZ21Closure if c.physics == "gz21" else ClosureHook
         model.add_closure(hook(c, model, service, closure_key(cfg, k), groups.spin if groups else False))
     names = [c.name for c in model.closures]
     if len(set(names)) != len(names):
@@ -316,6 +323,13 @@ def coupling_report(model: Model, wall: float, out: Path | None, say: bool) -> d
         walls.update({f"ML {m['ml_rank']}": wall for m in ml})
         reports.append({"closure": hook.name, "mode": hook.mode, "failed_ml_ranks": hook.failed_ml,
                         "ocean": ocean, "ml": ml})
+        if isinstance(hook, TrainingHook):
+            reports[-1]["online"] = online = online_report(hook, ocean, ml)
+            if say:
+                log.info(f"online training {hook.name}: {online['samples_trained']} samples trained "
+                         f"({online['samples_skipped']} skipped while the learner was busy), loss "
+                         f"{online['loss_first']} -> {online['loss_last']}; the ocean spent "
+                         f"{online['ocean_blocked_pct']:.2f}% of its timed wall time on it")
         reports[-1]["ocean_waited"] = waited = ocean_waited(ocean)
         if say:
             log.info(f"closure {hook.name}, mode {hook.mode}: seconds per rank\n" + table(rows, walls))
@@ -326,6 +340,18 @@ def coupling_report(model: Model, wall: float, out: Path | None, say: bool) -> d
     if d.is_root and out is not None and reports:
         (out / "coupling_timers.json").write_text(json.dumps({"closures": reports}, indent=1) + "\n")
     return {"closures": reports}
+
+
+def online_report(hook: TrainingHook, ocean: list[dict], ml: list[dict]) -> dict:
+    """Online training's figures: the learner's (samples, losses, history), the samples skipped,
+    and the ocean's time spent on it (packing, sending, agreeing to skip, and waiting when
+    ``train_skip`` is false; not the end of the run) as a share of its timed wall time."""
+    blocked = [o["seconds"].get("send", 0.0) + o["seconds"].get("wait", 0.0) for o in ocean]
+    wall = max(o["wall"] for o in ocean)
+    learner = ml[0]["online"] if ml else {}
+    return {**{k: v for k, v in learner.items() if k != "history"}, **hook.report(),
+            "ocean_blocked_s": max(blocked), "ocean_blocked_pct": 100.0 * max(blocked) / wall if wall > 0 else 0.0,
+            "history": learner.get("history", [])}
 
 
 def ocean_waited(ocean: list[dict]) -> dict:
@@ -377,7 +403,7 @@ def _run(cfg: Config, out_dir, days, steps, restart, progress: bool, launch: Lau
         groups, comm = split_groups(cfg, threads)
         launch.coupled, launch.is_ml = True, groups.is_ml
         if groups.is_ml:
-            return serve_ml(cfg, groups)
+            return serve_ml(cfg, groups, restart)
     model = build_model(cfg, comm)
     d = model.domain
     attach_closures(model, cfg, groups)
@@ -442,6 +468,9 @@ def finish(cfg: Config, model: Model, loop: TimeLoop, output: RunOutput, out: Pa
     if model.closures:
         summary["coupling"] = coupling_report(model, summary["timed_wall_s"], out, d.is_root and progress)
         summary["ocean_waited_for_ml"] = {c["closure"]: c["ocean_waited"] for c in summary["coupling"]["closures"]}
+        online = {c["closure"]: c["online"] for c in summary["coupling"]["closures"] if "online" in c}
+        if online:
+            summary["online_training"] = online
     if d.is_root and out is not None:
         (out / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "coupling"},
                                                      indent=1) + "\n")

@@ -39,13 +39,18 @@ DAY_S = 86400.0
 EPS_S = 1e-6            # tolerance on model times [s]
 
 
+def static_fields(gh) -> dict[str, tuple[str, np.ndarray, str, str]]:
+    """The fields every output file holds once (name -> point, array, units, long name), of the
+    global horizontal grid ``gh``; written as float32, NaN (land) as the fill value."""
+    return {"bathymetry": ("T", np.where(gh.bathy > 0, gh.bathy, np.nan), "m", "sea floor depth below geoid"),
+            "e1t": ("T", gh.e1t, "m", "cell width in x at T points"),
+            "e2t": ("T", gh.e2t, "m", "cell width in y at T points")}
+
+
 def axes_of(model) -> AxisSpec:
     g, gh = model.grid, model.grid.global_h
-    static = {"bathymetry": ("T", np.where(gh.bathy > 0, gh.bathy, np.nan), "m", "sea floor depth below geoid"),
-              "e1t": ("T", gh.e1t, "m", "cell width in x at T points"),
-              "e2t": ("T", gh.e2t, "m", "cell width in y at T points")}
     return AxisSpec(x_t=gh.x_t, x_u=gh.x_u, y_t=gh.y_t, y_v=gh.y_v, depth_t=g.gdept, depth_w=g.gdepw[:-1],
-                    x_units=gh.x_units, y_units=gh.y_units, static=static)
+                    x_units=gh.x_units, y_units=gh.y_units, static=static_fields(gh))
 
 
 def set_aside(path: Path) -> Path:

@@ -227,7 +227,8 @@ def test_datasets_with_missing_fields_or_nan_targets_stop_with_one_line(tmp_path
 def test_example_fit_configs_are_valid():
     from closures.train.fit import read_config
     for kind in ("gz21", "bbz24"):
-        cfg, seed, *_ = read_config(ROOT / "configs" / f"train_{kind}.toml")
+        plan = read_config(ROOT / "configs" / f"train_{kind}.toml")
+        cfg, seed = plan.cfg, plan.seed
         assert cfg.kind == kind
 
 
@@ -264,7 +265,8 @@ def test_fit_is_the_loop_of_trainer_steps_over_the_documented_order(tmp_path):
     data = synthetic_bbz24(tmp_path / "d.nc", n=10)
     conf = fit_config(tmp_path, data, 2, name="order", shuffle=False, batch_size=3)
     fit(conf, progress=False, log=lambda *_: None)
-    cfg, seed, *_ = read_config(conf)
+    plan = read_config(conf)
+    cfg, seed = plan.cfg, plan.seed
     d = load(data)
     ntr = split(d, cfg.val_fraction)
     tr = Trainer(new_net("bbz24", seed), cfg, seed, Scaling.from_data(d.x[:ntr], d.y[:ntr]))

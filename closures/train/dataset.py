@@ -75,24 +75,8 @@ def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, pr
     nt = ds.sizes.get("time", 0)
     if nt == 0:
         raise DatasetError(f"{path}: no records")
-    if kind == "gz21":
-        wet = np.isfinite(ds.bathymetry.values) & (np.nan_to_num(ds.bathymetry.values) > 0)
-        periodic = build_global(cfg)[0].periodic_x if cfg is not None else False   # DINO: periodic
-        grid = GZ21Grid(ds.e1t.values, ds.e2t.values, wet, periodic, factor)
-        coarse_wet, coarse_area = grid.coarse_wet, grid.coarse_area
-
-        def sample(rec):
-            u, v = (rec[n].values for n in names)
-            return gz21_sample(u[0] if u.ndim == 3 else u, v[0] if v.ndim == 3 else v, grid)
-    else:
-        if cfg is None:
-            raise DatasetError("bbz24 training data needs the run's configuration (--config)")
-        grids = BBZ24Grids(cfg, factor)
-        coarse_wet = grids.coarse.interior_of(grids.coarse.tmask[0]) > 0
-        coarse_area = grids.coarse.interior_of(grids.coarse.e1e2t)
-
-        def sample(rec):
-            return bbz24_sample(*(rec[n].values for n in names), grids)
+    sampler = Sampler(kind, factor, {n: ds[n].values for n in STATICS if n in ds.variables}, cfg, str(path))
+    coarse_wet, coarse_area = sampler.coarse_wet, sampler.coarse_area
     inputs, targets = VARIABLES[kind]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -129,13 +113,51 @@ def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, pr
             vars_.append(v)
         for n in tqdm(range(nt), desc=f"{kind} samples", disable=not progress):
             rec = ds.isel(time=n)
-            x, y = sample(rec)
+            x, y = sampler([rec[name].values for name in names])
             t[n] = float(ds.time.values[n])
             for v, field in zip(vars_, list(x) + list(y)):
                 v[n] = field
     ds.close()
     os.replace(tmp, out)
     return out
+
+
+STATICS = ("e1t", "e2t", "bathymetry")
+
+
+class Sampler:
+    """One recipe on one fine grid: ``sampler(fields)`` is the sample (x, y) of the run's
+    fields at one time, given as the output file holds them (float32, NaN on land, in the order
+    of ``RUN_FIELDS[kind]``; GZ21 takes the surface of 3-D u, v). ``statics``: the output
+    file's ``e1t``, ``e2t`` (m) and ``bathymetry`` (m, NaN on land), float32 as written (GZ21);
+    ``cfg`` the run's configuration (BBZ24; for GZ21 whether x is periodic). Offline ``build``
+    and online training (``closures.online``) take their samples from here, so the same fields
+    make the same sample."""
+
+    def __init__(self, kind: str, factor: int, statics: dict, cfg=None, source: str = "the run"):
+        self.kind = kind
+        if kind == "gz21":
+            missing = [n for n in STATICS if n not in statics]
+            if missing:
+                raise DatasetError(f"{source}: missing static field(s) {', '.join(missing)} (written with every run's "
+                                   "output)")
+            bathy = statics["bathymetry"]
+            wet = np.isfinite(bathy) & (np.nan_to_num(bathy) > 0)
+            periodic = build_global(cfg)[0].periodic_x if cfg is not None else False   # DINO: periodic
+            self.grid = GZ21Grid(statics["e1t"], statics["e2t"], wet, periodic, factor)
+            self.coarse_wet, self.coarse_area = self.grid.coarse_wet, self.grid.coarse_area
+        else:
+            if cfg is None:
+                raise DatasetError("bbz24 training data needs the run's configuration (--config)")
+            self.grid = BBZ24Grids(cfg, factor)
+            self.coarse_wet = self.grid.coarse.interior_of(self.grid.coarse.tmask[0]) > 0
+            self.coarse_area = self.grid.coarse.interior_of(self.grid.coarse.e1e2t)
+
+    def __call__(self, fields: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if self.kind == "gz21":
+            u, v = fields
+            return gz21_sample(u[0] if u.ndim == 3 else u, v[0] if v.ndim == 3 else v, self.grid)
+        return bbz24_sample(*fields, self.grid)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 The configuration (TOML; relative paths are taken from the current directory)::
 
     [data]
-    path = "runs/train/bbz24.nc"    # a dataset of ``python -m closures.train data``
+    path = "runs/train/bbz24.nc"    # a dataset of ``python -m closures.train data`` (offline)
+    factor = 4                       # fine cells per coarse cell (online training; offline: the dataset's)
     [train]                          # closures.train.trainer.FitConfig, plus:
     kind = "bbz24"
     seed = 0                         # initial weights and sample order
@@ -28,7 +29,7 @@ import json
 import os
 import sys
 import tomllib
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -38,15 +39,29 @@ from tqdm import tqdm
 from .dataset import TrainingData, load
 from .trainer import FitConfig, Scaling, Trainer, batch_order, new_net
 
-SECTIONS = {"data": {"path"}, "train": {f.name for f in fields(FitConfig)} | {"seed"}, "output": {"dir", "closure"}}
+SECTIONS = {"data": {"path", "factor"}, "train": {f.name for f in fields(FitConfig)} | {"seed"}, "output": {"dir", "closure"}}
 
 
 class FitConfigError(ValueError):
     """A fit configuration that cannot be used: the message names the file and key."""
 
 
-def read_config(path: str | Path) -> tuple[FitConfig, int, Path, Path, Path]:
-    """(FitConfig, seed, dataset path, output folder, closure file) of a fit configuration."""
+@dataclass(frozen=True)
+class FitPlan:
+    """A fit configuration read and checked: how to train (``cfg``, ``seed``), on what (``data``:
+    the dataset, offline; ``factor``: the coarse-graining, online), and where the results go
+    (``out_dir``: checkpoint and history; ``closure``: the closure file); ``source`` the file."""
+    cfg: FitConfig
+    seed: int
+    data: Path | None
+    factor: int | None
+    out_dir: Path
+    closure: Path
+    source: Path
+
+
+def read_config(path: str | Path) -> FitPlan:
+    """The FitPlan of a fit configuration; FitConfigError names the file and the key."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -60,9 +75,14 @@ def read_config(path: str | Path) -> tuple[FitConfig, int, Path, Path, Path]:
         unknown = sorted(set(raw[sec]) - keys)
         if unknown:
             raise FitConfigError(f"{path}: [{sec}] unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(keys))})")
-    for sec, key in (("data", "path"), ("output", "dir"), ("output", "closure"), ("train", "kind")):
+    for sec, key in (("output", "dir"), ("output", "closure"), ("train", "kind")):
         if not isinstance(raw[sec].get(key), str):
             raise FitConfigError(f"{path}: [{sec}] {key} must be a string")
+    data, factor = raw["data"].get("path"), raw["data"].get("factor")
+    if data is not None and not isinstance(data, str):
+        raise FitConfigError(f"{path}: [data] path must be a string")
+    if factor is not None and not (isinstance(factor, int) and factor >= 1):
+        raise FitConfigError(f"{path}: [data] factor = {factor!r}: expected an integer >= 1")
     train = dict(raw["train"])
     seed = train.pop("seed", 0)
     if not isinstance(seed, int):
@@ -77,7 +97,8 @@ def read_config(path: str | Path) -> tuple[FitConfig, int, Path, Path, Path]:
         cfg.check(f"{path}: [train]")
     except ValueError as exc:
         raise FitConfigError(str(exc)) from None
-    return cfg, seed, Path(raw["data"]["path"]), Path(raw["output"]["dir"]), Path(raw["output"]["closure"])
+    return FitPlan(cfg, seed, Path(data) if data is not None else None, factor, Path(raw["output"]["dir"]),
+                   Path(raw["output"]["closure"]), path)
 
 
 def split(data: TrainingData, val_fraction: float) -> int:
@@ -106,7 +127,10 @@ def fit(config: str | Path, resume: bool = False, progress: bool = True, log=pri
     """Train as ``config`` says; returns {"history": [...], "closure": path, "n_train", "n_val"}.
     ``scaling``: BBZ24's z-scores given (as an online run that fixed them before its first
     sample), instead of those of the training records."""
-    cfg, seed, data_path, out_dir, closure = read_config(config)
+    plan = read_config(config)
+    cfg, seed, data_path, out_dir, closure = plan.cfg, plan.seed, plan.data, plan.out_dir, plan.closure
+    if data_path is None:
+        raise FitConfigError(f"{plan.source}: [data] path must be a string (the dataset to train on)")
     # one thread by default: on a shared machine torch's thread pool can be 50x slower than one
     # thread for these small nets; a resumed fit must use the same number (sums' order)
     before = torch.get_num_threads()
