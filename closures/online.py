@@ -91,7 +91,7 @@ class OnlineLearner:
             self.trainer = Trainer(new_net(self.cfg.kind, self.plan.seed), self.cfg, self.plan.seed,
                                    Scaling.from_data(xb, yb))
         loss = self.trainer.step(torch.from_numpy(xb), torch.from_numpy(yb))
-        self.history.append({"step": int(step), "samples": self.samples, "loss": loss})
+        self.history.append({"step": int(step), "samples": self.samples, "loss": loss, "r2": self.trainer.last_r2})
         return loss
 
     def state_dict(self) -> dict:

@@ -27,10 +27,9 @@ class StreamError(RuntimeError):
 HEADER_BYTES = 24
 
 
-def pack(kind: int, step: int, payload: np.ndarray | bytes = b"") -> np.ndarray:
-    """One message: the header, then ``payload`` (any array, sent as its bytes)."""
-    body = np.frombuffer(payload, np.uint8) if isinstance(payload, bytes) else \
-        np.ascontiguousarray(payload).reshape(-1).view(np.uint8)
+def pack(kind: int, step: int, payload: bytes = b"") -> np.ndarray:
+    """One message: the header, then ``payload``."""
+    body = np.frombuffer(payload, np.uint8)
     buf = np.empty(HEADER_BYTES + body.size, np.uint8)
     buf[:HEADER_BYTES].view(np.int64)[:] = (kind, step, body.size)
     buf[HEADER_BYTES:] = body
@@ -44,12 +43,15 @@ def unpack(buf: np.ndarray) -> tuple[int, int, np.ndarray]:
 
 
 class SampleSender:
-    """The ocean rank's side: ``handshake`` once, then ``idle`` / ``send``; ``wait`` at the end.
-    Every pending message keeps its own buffer until it completes."""
+    """The ocean rank's side: ``handshake`` once, then ``idle`` / ``send_sample`` (of ``body``,
+    the sample's bytes, ``nbytes`` of them, filled by the caller while ``idle``) / ``send`` (a
+    notice); ``wait`` at the end. Every pending message keeps its buffer until it completes."""
 
-    def __init__(self, comm, dest: int, poller):
+    def __init__(self, comm, dest: int, poller, nbytes: int):
         self.comm, self.dest, self.poller = comm, dest, poller
         self.pending: list[tuple[object, np.ndarray]] = []
+        self.sample = np.zeros(HEADER_BYTES + nbytes, np.uint8)
+        self.body = self.sample[HEADER_BYTES:]
 
     def handshake(self, description: dict, timeout_s: float) -> str:
         """Send this rank's description (JSON); returns the ML rank's answer ("ok" or why not)."""
@@ -71,7 +73,14 @@ class SampleSender:
         self.pending = [(r, b) for r, b in self.pending if not r.Test()]
         return not self.pending
 
-    def send(self, kind: int, step: int, payload: np.ndarray | bytes = b"") -> None:
+    def send_sample(self, step: int) -> None:
+        """Send ``body`` as the sample of model step ``step`` (only while ``idle``: the buffer is
+        the ML rank's until it has taken it)."""
+        self.sample[:HEADER_BYTES].view(np.int64)[:] = (SAMPLE, step, self.body.size)
+        self.pending.append((self.comm.Issend(self.sample, dest=self.dest, tag=TAG_STREAM), self.sample))
+
+    def send(self, kind: int, step: int, payload: bytes = b"") -> None:
+        """A notice (SAVE with its path, STOP) behind the messages sent so far."""
         buf = pack(kind, step, payload)
         self.pending.append((self.comm.Issend(buf, dest=self.dest, tag=TAG_STREAM), buf))
 

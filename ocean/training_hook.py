@@ -18,6 +18,7 @@ import numpy as np
 
 from .closure_slots import Closure
 from .config import ConfigError
+from .kernels import serial_kernel
 
 HANDSHAKE_S = 300.0         # the ML rank imports torch and builds the recipe's grids first
 
@@ -26,6 +27,18 @@ def checkpoint_of(restart: str | Path, name: str) -> Path:
     """The learner state saved with restart file ``restart``: RESTART_STEM.NAME.pt beside it."""
     restart = Path(restart)
     return restart.with_name(f"{restart.stem}.{name}.pt")
+
+
+@serial_kernel
+def copy_masked(src, j0, i0, mask, dst):
+    """dst[k, j, i] = src[k, j0 + j, i0 + i] where ``mask`` (the interior of a tile with halos,
+    float64, to float32); dst keeps its values (NaN) elsewhere."""
+    nz, ny, nx = dst.shape
+    for k in range(nz):
+        for j in range(ny):
+            for i in range(nx):
+                if mask[k, j, i]:
+                    dst[k, j, i] = src[k, j0 + j, i0 + i]
 
 
 class TrainingHook(Closure):
@@ -53,13 +66,24 @@ class TrainingHook(Closure):
                                   f"{self.kind} training needs")
             self.fields.append((name, catalogue[name]))
         g, d = model.grid, model.domain
-        self.masks = [g.interior_of(getattr(g, f.mask))[0 if f.ndim == 2 else slice(None)] > 0 for _, f in self.fields]
-        self.payload = np.empty(sum(m.size for m in self.masks), np.float32)
+        # (levels, y, x) of each field's interior: 2-D fields as one level
+        self.masks = [np.ascontiguousarray(g.interior_of(getattr(g, f.mask))[:1 if f.ndim == 2 else None] > 0)
+                      for _, f in self.fields]
+        nbytes = 4 * sum(m.size for m in self.masks)
         self.sent = self.skipped = 0
-        self.sender = SampleSender(service.comm, service.ml_world_rank(d.rank), Poller(spin))
+        self.sender = SampleSender(service.comm, service.ml_world_rank(d.rank), Poller(spin), nbytes)
+        # the fields' places in the message, NaN on land once and for all (as the output writes them)
+        payload, n = self.sender.body.view(np.float32), 0
+        payload[:] = np.nan
+        self.views = []
+        for m in self.masks:
+            self.views.append(payload[n:n + m.size].reshape(m.shape))
+            n += m.size
         answer = self.sender.handshake({"rank": d.rank, "kind": self.kind, "train": str(c.train),
-                                        "fields": [n for n, _ in self.fields], "shapes": [list(m.shape) for m in self.masks],
-                                        "j0": d.j0, "i0": d.i0, "nbytes": self.payload.nbytes}, HANDSHAKE_S)
+                                        "fields": [n for n, _ in self.fields],
+                                        "shapes": [list(m.shape[1:] if f.ndim == 2 else m.shape)
+                                                   for m, (_, f) in zip(self.masks, self.fields)],
+                                        "j0": d.j0, "i0": d.i0, "nbytes": nbytes}, HANDSHAKE_S)
         if answer != "ok":
             raise ConfigError(f"key '{key}.train': {answer}")
 
@@ -74,16 +98,14 @@ class TrainingHook(Closure):
         except StreamError as exc:
             raise ClosureError(str(exc)) from None
 
-    def _pack(self) -> np.ndarray:
-        g, n = self.model.grid, 0
-        for (_, f), mask in zip(self.fields, self.masks):
-            tile = g.interior_of(f.get(self.model))
-            self.payload[n:n + mask.size] = np.where(mask, tile, np.nan).reshape(-1)
-            n += mask.size
-        return self.payload
+    def _pack(self) -> None:
+        j, i = self.model.grid.interior
+        j0, i0 = j.start, i.start
+        for (_, f), mask, view in zip(self.fields, self.masks, self.views):
+            a = f.get(self.model)
+            copy_masked(a if a.ndim == 3 else a[None], j0, i0, mask, view)
 
     def end_of_step(self) -> None:
-        from coupling.streaming import SAMPLE
         n = self.model.state.nstep
         if n % self.every:
             return
@@ -96,7 +118,8 @@ class TrainingHook(Closure):
             with self.timers("wait"):
                 self._idle(wait=True)
         with self.timers("send"):
-            self.sender.send(SAMPLE, n, self._pack())
+            self._pack()
+            self.sender.send_sample(n)
             self.sent += 1
 
     def restart_written(self, path: Path) -> None:

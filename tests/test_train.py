@@ -225,11 +225,12 @@ def test_datasets_with_missing_fields_or_nan_targets_stop_with_one_line(tmp_path
 
 
 def test_example_fit_configs_are_valid():
+    from closures.online import training_plan
     from closures.train.fit import read_config
     for kind in ("gz21", "bbz24"):
         plan = read_config(ROOT / "configs" / f"train_{kind}.toml")
-        cfg, seed = plan.cfg, plan.seed
-        assert cfg.kind == kind
+        assert plan.cfg.kind == kind and plan.data is not None
+    assert training_plan(ROOT / "configs" / "train_bbz24_online.toml").plan.factor == 12
 
 
 @pytest.mark.slow
@@ -253,6 +254,7 @@ def test_tutorial_short_form_runs_as_written(tmp_path, runslow):
         return
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["offline"]["val_loss_last"] < res["offline"]["val_loss_first"]
+    assert res["online"]["trained"] > 0 and math.isfinite(res["online"]["loss_last"])
     assert math.isfinite(res["deployed"]["wb_mle_mean"])
 
 

@@ -206,12 +206,16 @@ class Trainer:
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The batch's loss: the mean of the per-point loss over the valid target points."""
-        per_point, _, _, valid = self._loss_terms(x, y)
+        per_point, mu, ys, valid = self._loss_terms(x, y)
+        with torch.no_grad():               # the batch's R2 before the step (see step)
+            se, s2 = self._r2_sums(mu, ys, valid)
+            self.last_r2 = 1.0 - se / s2 if s2 > 0 else float("nan")
         return torch.where(valid, per_point, torch.zeros_like(per_point)).sum() / valid.sum().clamp(min=1)
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
         """One optimizer step on the batch (x, y) (physical units, see the module's doc);
-        returns the batch's loss before the step."""
+        returns the batch's loss before the step (and sets ``last_r2``, the batch's R2 =
+        1 - sum (S - mu)^2 / sum S^2 before the step: GZ21's, as ``evaluate`` gives it)."""
         self.net.train()
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss(x, y)
@@ -229,13 +233,19 @@ class Trainer:
         self.net.eval()
         with torch.no_grad():
             per_point, mu, ys, valid = self._loss_terms(x, y)
-            pred = mu * self.out_std + self.out_mean          # physical, then back to the target unit
-            truth = ys * self.out_std + self.out_mean
-            z = torch.zeros_like(per_point)
-            se = torch.where(valid, (pred - truth) / self.out_std, z) ** 2
-            s2 = torch.where(valid, truth / self.out_std, z) ** 2
-            return {"loss": float(torch.where(valid, per_point, z).sum()), "se": float(se.sum()),
-                    "s2": float(s2.sum()), "n": int(valid.sum())}
+            se, s2 = self._r2_sums(mu, ys, valid)
+            return {"loss": float(torch.where(valid, per_point, torch.zeros_like(per_point)).sum()), "se": se,
+                    "s2": s2, "n": int(valid.sum())}
+
+    def _r2_sums(self, mu: torch.Tensor, ys: torch.Tensor, valid: torch.Tensor) -> tuple[float, float]:
+        """Over the valid points: sum (S - mu)^2 and sum S^2, in target units / out_std (the
+        terms of GZ21's R2 = 1 - se / s2, about 0 whatever the z-score's mean)."""
+        pred = mu * self.out_std + self.out_mean          # physical, then back to the target unit
+        truth = ys * self.out_std + self.out_mean
+        z = torch.zeros_like(ys)
+        se = torch.where(valid, (pred - truth) / self.out_std, z) ** 2
+        s2 = torch.where(valid, truth / self.out_std, z) ** 2
+        return float(se.sum()), float(s2.sum())
 
     def state_dict(self) -> dict:
         """Everything ``load_state_dict`` needs to continue bit for bit (tensors and plain
