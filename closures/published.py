@@ -143,9 +143,8 @@ def check_gz21(src: Path, sd: dict[str, torch.Tensor]) -> None:
             raise WeightsError(f"{src}: {key} holds NaN or infinite values")
 
 
-def import_gz21(src: str | Path, out: str | Path, int8_samples: str | Path | None = None) -> Path:
-    """Write the closure file of GZ21 weights ``src`` to ``out``; returns its path. With
-    ``int8_samples`` (a .npy of input tiles from real model states) the net is int8."""
+def gz21_forcing(src: str | Path) -> GZ21Forcing:
+    """The GZ21Forcing module (float32, eval mode) of GZ21 weights ``src``, checked."""
     src = Path(src)
     sd = read_state_dict(src)
     check_gz21(src, sd)
@@ -153,7 +152,14 @@ def import_gz21(src: str | Path, out: str | Path, int8_samples: str | Path | Non
     state = {f"body.layers.{k}": v.float() for k, v in sd.items() if k != "final_transformation.min_value"}
     state["min_value"] = sd["final_transformation.min_value"].float()
     net.load_state_dict(state, strict=True)
-    module = GZ21Forcing(net).eval()
+    return GZ21Forcing(net).eval()
+
+
+def import_gz21(src: str | Path, out: str | Path, int8_samples: str | Path | None = None) -> Path:
+    """Write the closure file of GZ21 weights ``src`` to ``out``; returns its path. With
+    ``int8_samples`` (a .npy of input tiles from real model states) the net is int8."""
+    src = Path(src)
+    module = gz21_forcing(src)
     if int8_samples is not None:
         path = Path(int8_samples)
         try:

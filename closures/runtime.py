@@ -37,7 +37,15 @@ def pick_device(device: str) -> str:
     return device
 
 
-PRECISIONS = ("fp32", "fp32-eager", "bf16")
+PRECISIONS = ("auto", "fp32", "fp32-eager", "bf16")
+
+
+def resolve_precision(precision: str) -> str:
+    """``"auto"``: ``"bf16"`` on a CPU with native bfloat16 (AVX512-BF16, AMX), else ``"fp32"``."""
+    from .cpu import native_bf16
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
 
 
 def fused(net):
@@ -57,8 +65,10 @@ class LoadedClosure:
 
     ``precision`` (CPU, float32 nets): ``"fp32"`` runs the net frozen and fused (``fused``),
     ``"fp32-eager"`` as saved, ``"bf16"`` under bfloat16 autocast (fast on CPUs with
-    AVX512-BF16 or AMX, emulated and slow elsewhere); the results are float32 in every case.
-    An int8 net is a file of its own (``python -m closures.published gz21 ... --int8``)."""
+    AVX512-BF16 or AMX, emulated and slow elsewhere), ``"auto"`` bf16 where the CPU has it and
+    fp32 elsewhere (``resolve_precision``); the results are float32 in every case, and
+    ``self.precision`` says which ran. An int8 net is a file of its own (``python -m
+    closures.published gz21 ... --int8``)."""
 
     def __init__(self, path: str | Path, device: str = "cpu", precision: str = "fp32"):
         import torch
@@ -82,6 +92,7 @@ class LoadedClosure:
         self.np_dtype = self.spec.np_dtype
         if precision not in PRECISIONS:
             raise ClosureLoadError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+        precision = resolve_precision(precision)
         self.precision = precision if self.device == "cpu" and self.spec.dtype == "float32" else "fp32-eager"
         if self.precision == "fp32":
             self.net = fused(self.net)

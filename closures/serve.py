@@ -78,6 +78,6 @@ def serve(c, service, spin: bool, key: str = "closure") -> int:
             return 0
         raise MLRankError(msg) from exc
     send_timers(comm, 0, timers, {"ml_rank": rank, "closure": spec.name, "batches": max(batches - WARMUP_BATCHES, 0),
-                                  "device": closure.device, "clients": clients})
+                                  "device": closure.device, "precision": closure.precision, "clients": clients})
     return batches
 

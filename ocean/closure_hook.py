@@ -124,6 +124,9 @@ class ClosureHook(Closure):
         self.service = service              # its ML ranks (None in-process)
         if self.mode == "inprocess":
             self.net = load_inprocess(c.model_file, c.device, f"{key}.model_file", c.precision)
+            if d.is_root and c.precision == "auto":
+                log.info(f"closure {self.name}: inference on {self.net.device} at precision {self.net.precision} "
+                         f"({key}.precision = 'auto')")
         else:
             from coupling.exchange import Client, CouplingError
             from coupling.polling import Poller

@@ -58,10 +58,14 @@ def plan(cfg: Config, where: str, n: int, meas_path: str | Path, ml: int | None 
     key, c = closure_key(cfg, where)
     case = ocean_case(cfg, meas, meas_path)
     devices = {"cpu": ["cpu"], "cuda": ["cuda"], "auto": ["cpu", "cuda"]}[c.device]
+    precision = c.precision
+    if precision == "auto":             # as the ML ranks resolve it, on the CPU that was measured
+        cpu = meas.get("cpu", "")
+        precision = "bf16" if "avx512_bf16=yes" in cpu or "amx_bf16=yes" in cpu else "fp32"
     parts, missing = {}, []
     for dev in devices:
         try:
-            parts[dev] = Parts.from_measurements(meas, case, key, c.precision, dev)
+            parts[dev] = Parts.from_measurements(meas, case, key, precision, dev)
         except NotMeasured as exc:
             missing.append(f"{dev}: {exc}")
     if not parts:
@@ -73,7 +77,7 @@ def plan(cfg: Config, where: str, n: int, meas_path: str | Path, ml: int | None 
         raise ConfigError(f"--ocean-ranks {n}: {exc}") from None
     t_oc = ocean_step_s(p, n)
     lines = [f"{where}: {n} ocean rank(s) on tiles of {tx}x{ty}x{p.nz} ({case} as measured on {meas.get('cpu', '?')}, "
-             f"{meas.get('date', '?')}), closure {key} at {c.precision}, one exchange every {c.every_steps} step(s)",
+             f"{meas.get('date', '?')}), closure {key} at {precision}, one exchange every {c.every_steps} step(s)",
              f"uncoupled: {t_oc * 1e3:.1f} ms per step, {sypd(p, t_oc):.1f} simulated years per day",
              f"{'mode':8s}{'device':8s}{'ask for':>16s}{'SYPD':>9s}{'of uncoupled':>14s}"]
     for dev, pd in parts.items():

@@ -79,7 +79,8 @@ def main() -> int:
     if a.terms:
         cases += [("configs/dino_r1_lean.toml", sets, f"dino_r1_lean+{name}") for name, sets in TERMS.items()]
     if root:
-        print(f"CPU: {cpu_model()}", flush=True)
+        from closures.cpu import cpu_line
+        print(f"CPU: {cpu_line()}", flush=True)
     best: dict = {}
     for rnd in range(a.rounds):
         for path, sets, label in cases:
@@ -107,16 +108,6 @@ def main() -> int:
                               "full_over_lean": full["s_per_step"] / lean["s_per_step"], "term_ms": terms,
                               "term_pct_of_lean": {k: 0.1 * v / lean["s_per_step"] for k, v in terms.items()}}))
     return 0
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":
