@@ -67,10 +67,11 @@ class OnlineLearner:
     """Batches the samples and trains: ``add(x, y, step)`` one sample (float32 (C, Y, X) inputs
     and (C_t, Y, X) targets, NaN on land); ``save(checkpoint)``; ``report()``."""
 
-    def __init__(self, plan: FitPlan):
+    def __init__(self, plan: FitPlan, periodic_x: bool):
         from .train.trainer import Trainer, new_net
-        self.plan, self.cfg = plan, plan.cfg
-        self.trainer = Trainer(new_net("gz21", plan.seed), self.cfg, plan.seed) if self.cfg.kind == "gz21" else None
+        self.plan, self.cfg, self.periodic_x = plan, plan.cfg, periodic_x
+        self.trainer = Trainer(new_net("gz21", plan.seed), self.cfg, plan.seed, periodic_x=periodic_x) \
+            if self.cfg.kind == "gz21" else None
         self.buffer: list[tuple[np.ndarray, np.ndarray]] = []
         self.history: list[dict] = []           # one entry per optimizer step
         self.samples = 0
@@ -89,7 +90,7 @@ class OnlineLearner:
         self.buffer = []
         if self.trainer is None:                # BBZ24: z-scores of the first batch, fixed from then on
             self.trainer = Trainer(new_net(self.cfg.kind, self.plan.seed), self.cfg, self.plan.seed,
-                                   Scaling.from_data(xb, yb))
+                                   Scaling.from_data(xb, yb), self.periodic_x)
         loss = self.trainer.step(torch.from_numpy(xb), torch.from_numpy(yb))
         self.history.append({"step": int(step), "samples": self.samples, "loss": loss, "r2": self.trainer.last_r2})
         return loss
@@ -108,7 +109,8 @@ class OnlineLearner:
                              f"configuration {self.cfg.kind} with seed {self.plan.seed}")
         if state["trainer"] is not None:
             scaling = Scaling.from_dict(state["trainer"]["scaling"])
-            self.trainer = Trainer(new_net(self.cfg.kind, self.plan.seed), self.cfg, self.plan.seed, scaling)
+            self.trainer = Trainer(new_net(self.cfg.kind, self.plan.seed), self.cfg, self.plan.seed, scaling,
+                                   self.periodic_x)
             self.trainer.load_state_dict(state["trainer"])
         bx, by = state["buffer_x"], state["buffer_y"]
         self.buffer = [] if bx is None else [(a.numpy(), b.numpy()) for a, b in zip(bx, by)]
@@ -195,7 +197,7 @@ def serve_training(c, service, cfg, spin: bool, key: str, restart: str | Path | 
     rx.size([d["nbytes"] for d in descs])
     gh = build_global(cfg)[0]
     assemble = Assembler(descs, *gh.e1t.shape)
-    learner = OnlineLearner(tp.plan)
+    learner = OnlineLearner(tp.plan, sampler.periodic_x)
     if restart is not None and checkpoint_of(restart, name).is_file():
         learner.load(checkpoint_of(restart, name))
         log.info(f"online training {name}: resumed from {checkpoint_of(restart, name)} ({learner.samples} samples "

@@ -287,3 +287,28 @@ def test_fit_is_the_loop_of_trainer_steps_over_the_documented_order(tmp_path):
     ck = torch.load(tmp_path / "order" / "checkpoint.pt", weights_only=True)
     for k, t in tr.net.state_dict().items():
         assert torch.equal(t, ck["trainer"]["net"][k]), k
+
+
+@pytest.mark.parametrize("nx", [10, 4])
+def test_a_net_trained_on_a_periodic_domain_is_the_net_a_run_deploys(nx):
+    """With periodic_x the trainer wraps the samples in x as a run's halo does: its prediction
+    equals the closure file's on the tile with a wrapped halo (also where the domain is narrower
+    than the halo, as the 4-cell-wide front), and differs from reflecting at the x edges."""
+    import sys
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from compare_closures import with_halo
+    torch.manual_seed(1)
+    x = torch.randn(2, 8, 12, nx)
+    x[:, 2] = -60.0 + 5 * torch.rand(2, 12, nx)
+    y = torch.randn(2, 1, 12, nx) * 1e-8
+    tr = Trainer(new_net("bbz24", 0), FitConfig("bbz24"), 0, Scaling.from_data(x.numpy(), y.numpy()), periodic_x=True)
+    tr.step(x, y)
+    tr.net.eval()
+    with torch.no_grad():
+        want = (tr._forward(x)[0] * tr.out_std + tr.out_mean).numpy()
+        reflected = (tr.net(((x - tr.in_mean) / tr.in_std)) * tr.out_std + tr.out_mean).numpy()
+    path = tr.save_closure(Path(__import__("tempfile").mkdtemp()) / "p.pt")
+    out = np.zeros((2, 1, 12, nx), np.float32)
+    LoadedClosure(path, precision="fp32-eager").infer(with_halo(x.numpy(), 9, True, True), out)
+    assert np.allclose(out, want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
+    assert not np.allclose(out, reflected, rtol=1e-2, atol=1e-3 * np.abs(want).max())

@@ -11,7 +11,8 @@ ocean), ``area`` (m2); the inputs and targets of ``samples.py``, float32 (time, 
   ``wb_sg`` (m2 s-3);
 
 targets are NaN on land, inputs 0 there. Global attributes: ``closure_kind``, ``factor``,
-``source_run``, ``recipe``. It is written record by record (one time of the run in memory at
+``source_run``, ``recipe``, ``periodic_x`` (1 when the domain is periodic in x: training
+wraps the samples around). It is written record by record (one time of the run in memory at
 a time) into a temporary file renamed at the end.
 """
 from __future__ import annotations
@@ -87,6 +88,7 @@ def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, pr
         nc.Conventions = "CF-1.8"
         nc.title = f"{kind} training data from {path}"
         nc.closure_kind, nc.factor, nc.source_run = kind, int(factor), str(path)
+        nc.periodic_x = int(sampler.periodic_x)
         nc.recipe = ("GZ21: S = adv(u_bar) - filt(adv(u)), area-weighted Gaussian sigma = factor/2, block mean"
                      if kind == "gz21" else "BBZ24: <wb>_ML - <w>_ML <b>_ML block means; inputs of the coarse state")
         nc.createDimension("time", None)
@@ -136,6 +138,7 @@ class Sampler:
 
     def __init__(self, kind: str, factor: int, statics: dict, cfg=None, source: str = "the run"):
         self.kind = kind
+        self.periodic_x = build_global(cfg)[0].periodic_x if cfg is not None else False   # DINO, the fronts
         if kind == "gz21":
             missing = [n for n in STATICS if n not in statics]
             if missing:
@@ -143,8 +146,7 @@ class Sampler:
                                    "output)")
             bathy = statics["bathymetry"]
             wet = np.isfinite(bathy) & (np.nan_to_num(bathy) > 0)
-            periodic = build_global(cfg)[0].periodic_x if cfg is not None else False   # DINO: periodic
-            self.grid = GZ21Grid(statics["e1t"], statics["e2t"], wet, periodic, factor)
+            self.grid = GZ21Grid(statics["e1t"], statics["e2t"], wet, self.periodic_x, factor)
             self.coarse_wet, self.coarse_area = self.grid.coarse_wet, self.grid.coarse_area
         else:
             if cfg is None:
@@ -170,6 +172,7 @@ class TrainingData:
     wet: np.ndarray
     time: np.ndarray
     path: Path
+    periodic_x: bool = False
 
 
 def load(path: str | Path, kind: str | None = None) -> TrainingData:
@@ -203,6 +206,6 @@ def load(path: str | Path, kind: str | None = None) -> TrainingData:
                                        .replace("  ", " "))
         if x.shape[0] < 2:
             raise DatasetError(f"{path}: {x.shape[0]} record(s); training needs at least 2 (train and validation)")
-        return TrainingData(got, x, y, wet, ds.time.values, path)
+        return TrainingData(got, x, y, wet, ds.time.values, path, bool(ds.attrs.get("periodic_x", 0)))
     finally:
         ds.close()

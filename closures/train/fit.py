@@ -149,7 +149,7 @@ def _fit(cfg: FitConfig, seed: int, data_path: Path, out_dir: Path, closure: Pat
     xt, yt, xv, yv = x[:ntr], y[:ntr], x[ntr:], y[ntr:]
     if scaling is None and cfg.kind == "bbz24":
         scaling = Scaling.from_data(data.x[:ntr], data.y[:ntr])
-    trainer = Trainer(new_net(cfg.kind, seed), cfg, seed, scaling)
+    trainer = Trainer(new_net(cfg.kind, seed), cfg, seed, scaling, data.periodic_x)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / "checkpoint.pt"
     if resume:

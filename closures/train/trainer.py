@@ -7,7 +7,8 @@ the counters; ``step(x, y)`` takes one optimizer step on one batch given in phys
 - y (B, C_t, Y, X): the targets (GZ21: Sx, Sy in m s-2; BBZ24: WB_sg in m2 s-3), NaN where
   there is none (land): those points are left out of the loss.
 
-The net sees the inputs scaled as the closure file will scale them (``Scaling``: GZ21's x 10 and
+On a domain periodic in x (``periodic_x``) the samples wrap around in x by the net's halo, as
+the closure's halo does in a run. The net sees the inputs scaled as the closure file will scale them (``Scaling``: GZ21's x 10 and
 1e-7 m s-2 units, or z-scores of the training data for BBZ24, whose z-scored inputs are also
 multiplied by the land mask H_ML != 0, as ``closures.published.BBZ24Flux`` does). GZ21's net has
 no padding, so its output and the loss cover the points 10 or more from the sample's edges.
@@ -34,7 +35,7 @@ import torch
 from torch import nn
 
 from closures.nets import BBZ24Net, GZ21Net
-from closures.published import (BBZ24_HML_CHANNEL, BBZ24_SPEC, GZ21_HALO, GZ21_IN_SCALE, GZ21_OUT_SCALE,
+from closures.published import (BBZ24_HALO, BBZ24_HML_CHANNEL, BBZ24_SPEC, GZ21_HALO, GZ21_IN_SCALE, GZ21_OUT_SCALE,
                                 GZ21_SPEC, BBZ24Flux, GZ21Forcing)
 from closures.runtime import save
 
@@ -144,7 +145,8 @@ class Trainer:
     validation batch, ``state_dict`` / ``load_state_dict`` (net, optimizer, schedule,
     counters, scaling) and ``save_closure`` (the closure file ``ocean run`` deploys)."""
 
-    def __init__(self, net: nn.Module, fit_config: FitConfig, seed: int, scaling: Scaling | None = None):
+    def __init__(self, net: nn.Module, fit_config: FitConfig, seed: int, scaling: Scaling | None = None,
+                 periodic_x: bool = False):
         fit_config.check()
         torch.use_deterministic_algorithms(True)
         self.net, self.cfg, self.seed = net, fit_config, int(seed)
@@ -156,6 +158,9 @@ class Trainer:
         self.scaling = scaling
         self._tensors()
         self.halo = GZ21_HALO if self.kind == "gz21" else 0
+        # a domain periodic in x: the samples wrap around in x by the net's receptive halo, as
+        # the closure's halo does in a run (else the net would learn its own edge padding there)
+        self.wrap = (GZ21_HALO if self.kind == "gz21" else BBZ24_HALO) if periodic_x else 0
         opt = torch.optim.AdamW if fit_config.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt(net.parameters(), lr=fit_config.lr, weight_decay=fit_config.weight_decay)
         self.steps, self.epoch = 0, 0
@@ -181,14 +186,18 @@ class Trainer:
         xs = (x - self.in_mean) / self.in_std
         if self.kind == "bbz24":
             xs = xs * (x[:, BBZ24_HML_CHANNEL:BBZ24_HML_CHANNEL + 1] != 0).to(xs.dtype)
-            return self.net(xs), None
+        w = self.wrap
+        if w:                           # (any width: a domain narrower than the halo wraps several times)
+            xs = xs[..., torch.arange(-w, xs.shape[-1] + w) % xs.shape[-1]]
         out = self.net(xs)
+        if self.kind == "bbz24":
+            return (out[..., w:-w] if w else out), None
         return out[:, :2], out[:, 2:]
 
     def _scaled_target(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.halo
+        h, hx = self.halo, 0 if self.wrap else self.halo
         if h:
-            y = y[:, :, h:y.shape[2] - h, h:y.shape[3] - h]
+            y = y[:, :, h:y.shape[2] - h, hx:y.shape[3] - hx]
         valid = torch.isfinite(y)
         if self.kind == "bbz24":
             valid = valid & (x[:, BBZ24_HML_CHANNEL:BBZ24_HML_CHANNEL + 1] != 0)
