@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--ml-ranks", type=int, default=None, help="ML ranks of the layout to check (default: "
                    "closure.ml_ranks)")
     q.add_argument("--measurements", default=None, help="part costs from scripts/load_balance.py measure "
-                   "(default: runs/load_balance.json)")
+                   "(default: runs/load_balance.json, else the reference measurements shipped with the code)")
     q.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a configuration key (repeatable)")
     return p
@@ -47,14 +47,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_plan(args) -> int:
     from . import config
-    from .plan import DEFAULT_MEASUREMENTS, plan
+    from .plan import measurements_to_use, plan
     from .runlog import log
     if args.ocean_ranks < 1:
         raise ConfigError(f"--ocean-ranks {args.ocean_ranks}: expected a number of ranks >= 1")
     if args.ml_ranks is not None and args.ml_ranks < 1:
         raise ConfigError(f"--ml-ranks {args.ml_ranks}: expected a number of ranks >= 1")
     cfg = config.load(args.config, args.set)
-    for line in plan(cfg, args.config, args.ocean_ranks, args.measurements or DEFAULT_MEASUREMENTS, args.ml_ranks):
+    path, note = measurements_to_use(args.measurements)
+    for line in ([note] if note else []) + plan(cfg, args.config, args.ocean_ranks, path, args.ml_ranks):
         (log.warning if line.startswith("warning: ") else log.info)(line.removeprefix("warning: "))
     return 0
 

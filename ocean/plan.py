@@ -11,6 +11,20 @@ from .config import Config, ConfigError
 from .perf_model import MODES, TARGET, NotMeasured, Parts, layout_report, ocean_step_s, resources_for, sypd, tile
 
 DEFAULT_MEASUREMENTS = "runs/load_balance.json"
+# measured by `python scripts/load_balance.py --quick` on the development machine: what plan uses
+# (saying so) until the user has measured their own
+REFERENCE_MEASUREMENTS = Path(__file__).with_name("reference_load_balance.json")
+
+
+def measurements_to_use(given: str | None) -> tuple[Path, str | None]:
+    """The measurement file ``plan`` reads, and a warning when it is the shipped reference."""
+    if given is not None or Path(DEFAULT_MEASUREMENTS).is_file() or not REFERENCE_MEASUREMENTS.is_file():
+        return Path(given or DEFAULT_MEASUREMENTS), None
+    meas = json.loads(REFERENCE_MEASUREMENTS.read_text())
+    return REFERENCE_MEASUREMENTS, (f"warning: {DEFAULT_MEASUREMENTS} not found: using the reference measurements "
+                                    f"shipped with the code ({meas.get('cpu', '?')}, {meas.get('date', '?')}), "
+                                    f"not this machine's; make your own with: python scripts/load_balance.py "
+                                    f"measure {DEFAULT_MEASUREMENTS}")
 WAIT_WARN_PCT = 3.0         # the ocean waiting more than this share of its step is worth a warning
 IDLE_WARN_PCT = 50.0        # ML ranks idle more than this share of the time: fewer would do
 
@@ -59,9 +73,10 @@ def plan(cfg: Config, where: str, n: int, meas_path: str | Path, ml: int | None 
     case = ocean_case(cfg, meas, meas_path)
     devices = {"cpu": ["cpu"], "cuda": ["cuda"], "auto": ["cpu", "cuda"]}[c.device]
     precision = c.precision
-    if precision == "auto":             # as the ML ranks resolve it, on the CPU that was measured
+    if precision == "auto":             # as the ML ranks resolve it, on the CPU that was measured (if bf16 was)
         cpu = meas.get("cpu", "")
-        precision = "bf16" if "avx512_bf16=yes" in cpu or "amx_bf16=yes" in cpu else "fp32"
+        bf16 = any(k.endswith("-bf16") for k in meas.get("inference", {}).get("cpu", {}))
+        precision = "bf16" if bf16 and ("avx512_bf16=yes" in cpu or "amx_bf16=yes" in cpu) else "fp32"
     parts, missing = {}, []
     for dev in devices:
         try:

@@ -327,14 +327,15 @@ def measure(rounds: int, precisions, quick: bool, tmp: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------- predictions
-def published_scale(meas: dict, devices=("cpu", "cuda")) -> tuple[dict, dict, list]:
+def published_scale(meas: dict, devices=("cpu", "cuda"), precision: str = "fp32") -> tuple[dict, dict, list]:
     """Resources to keep 97% of the uncoupled speed at the published scale:
     ({closure-mode-device: % of the ocean's cores or null}, {same: % of the speed kept}, [not measured])."""
     over, kept, missing = {}, {}, []
     for closure, (case, n, model_key) in PUBLISHED.items():
         for device in devices:
             try:
-                p = Parts.from_measurements(meas, case, model_key, device=device)
+                p = Parts.from_measurements(meas, case, model_key, precision if device == "cpu" else "fp32",
+                                            device=device)
             except NotMeasured as exc:
                 missing.append(f"{closure}-{device}: {exc}")
                 continue
@@ -348,11 +349,13 @@ def published_scale(meas: dict, devices=("cpu", "cuda")) -> tuple[dict, dict, li
 
 
 
-def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = None) -> int:
+def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = None, precision: str = "fp32") -> int:
+    """Measure the parts (inference at ``precision``), run 1+1 coupled runs at that precision,
+    and compare the model's predictions with them."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        meas = json.loads(Path(reuse).read_text()) if reuse else measure(rounds, ("fp32",), True, tmp)
+        meas = json.loads(Path(reuse).read_text()) if reuse else measure(rounds, (precision,), True, tmp)
         (out / "measurements.json").write_text(json.dumps(meas, indent=1) + "\n")
         nets = _nets(tmp)
         best: dict = {}
@@ -360,7 +363,8 @@ def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = N
             for closure, (case, key, extra, plain) in QUICK.items():
                 for mode in ("none", "busy", "sync", "async"):
                     r = run_case("configs/dino_r1.toml", steps, tmp / f"{closure}-{mode}-{rnd}", 1, 1,
-                                 nets[CLOSURES[key].net], mode, "cpu", ENV, extra, uncoupled=plain)
+                                 nets[CLOSURES[key].net], mode, "cpu", ENV,
+                                 (*extra, "--set", f"closure.precision={precision}"), uncoupled=plain)
                     keep_fastest(best, (closure, mode), r)
                     kept = out / "runs" / f"{closure}-{mode}-{rnd}"       # the summaries, for the record
                     kept.mkdir(parents=True, exist_ok=True)
@@ -371,7 +375,7 @@ def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = N
                           flush=True)
     errors, loaded_errors, in_run_errors, rows, notes = {}, {}, {}, [], []
     for closure, (case, key, _, _) in QUICK.items():
-        p = Parts.from_measurements(meas, case, key)
+        p = Parts.from_measurements(meas, case, key, precision)
         # the same model fed with the parts as the coupled runs saw them: the ocean's step beside a
         # core inferring in a loop ("busy"), the ML rank's inference per exchange (sync run's timers)
         infer = _per_exchange(best[closure, "sync"])
@@ -406,7 +410,7 @@ def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = N
         print(f"{name:18s}{pred * 1e3:7.1f}ms{pred_l * 1e3:7.1f}ms{pred_r * 1e3:7.1f}ms{got * 1e3:8.1f}ms"
               f"{errors[name]:10.1f}%{loaded_errors[name]:7.1f}%{in_run_errors[name]:7.1f}%{waited * 1e3:9.1f} ms/step")
     print("\n".join(notes))
-    over, kept, missing = published_scale(meas)
+    over, kept, missing = published_scale(meas, precision=precision)
     print("\nresources to keep 97% of the uncoupled speed at the published scale (ML cores as % of the ocean's):")
     for k, v in over.items():
         print(f"  {k:28s} {'not reached' if v is None else f'{v:.1f}%':>12s}  speed kept {kept[k]:.1f}%")
@@ -446,7 +450,7 @@ def main() -> int:
     p.add_argument("--measurements", help="--quick: take the parts from this file instead of measuring them")
     a = p.parse_args()
     if a.quick:
-        return quick(Path(a.out), a.rounds or 3, a.steps, a.repeat, a.measurements)
+        return quick(Path(a.out), a.rounds or 3, a.steps, a.repeat, a.measurements, a.precisions[0])
     if a.command != "measure":
         p.error("give 'measure OUT.json' or '--quick OUT'")
     with tempfile.TemporaryDirectory() as tmp:

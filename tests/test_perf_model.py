@@ -150,3 +150,16 @@ def test_plan_prints_each_mode_and_warns_about_the_layout(tmp_path):
     cheap.write_text(json.dumps(measurements(i1_gz21=1e-9)))
     r = _plan(tmp_path, "--ocean-ranks", "4", "--measurements", str(cheap), "--ml-ranks", "4")
     assert r.returncode == 0 and "idle" in r.stdout + r.stderr and "the ocean waits" not in r.stdout + r.stderr
+
+
+def test_plan_without_a_measurement_file_of_ones_own_uses_the_shipped_reference_and_says_so(tmp_path):
+    """No --measurements and no runs/load_balance.json: the reference file shipped in ocean/,
+    named with its CPU and date, and the command that makes one's own."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-m", "ocean", "plan", str(ROOT / "configs" / "dino_r1_gz21.toml"), "--set",
+                        "closure.device=cpu", "--set", "closure.form=profile", "--ocean-ranks", "4"],
+                       cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    assert "reference measurements shipped with the code" in out and "load_balance.py measure" in out
+    assert any(line.startswith("async") and "ML cores" in line for line in out.splitlines())
