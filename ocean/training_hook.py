@@ -79,6 +79,7 @@ class TrainingHook(Closure):
         for m in self.masks:
             self.views.append(payload[n:n + m.size].reshape(m.shape))
             n += m.size
+        self._pack()                        # compiles the kernel now, not in the first sampled step
         answer = self.sender.handshake({"rank": d.rank, "kind": self.kind, "train": str(c.train),
                                         "fields": [n for n, _ in self.fields],
                                         "shapes": [list(m.shape[1:] if f.ndim == 2 else m.shape)
