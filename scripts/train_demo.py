@@ -12,7 +12,7 @@ Steps, each a command of the tutorial (logs in OUT/*.log):
    4, noise 10 times larger so the eddies grow within 3 days, then 24 snapshots 1.5 hours apart;
    else the whole channel, 10 days, then 40 snapshots over 10 days). This continuation runs on
    2 ranks (``mpirun -n 2``): one ocean rank and one ML rank that trains a BBZ24-like net online
-   from the fields of every second step as the run goes (``closure.train``; ``OUT/online_bbz24.toml``), skipping
+   from the fields of every fourth step as the run goes (``closure.train``; ``OUT/online_bbz24.toml``), skipping
    the samples that come while it is busy;
 2. ``python -m closures.train data bbz24 OUT/hires OUT/bbz24.nc --factor 12`` (25 km cells, the
    grid of configs/mle_front_coarse.toml);
@@ -49,7 +49,7 @@ SNAPSHOT_FIELDS = '["thetao","so","uo","vo","wo"]'
 FACTOR = 12
 DEPLOY_DAYS = 2.0
 LOSS_MEAN = 5
-ONLINE_EVERY = 2             # steps between online samples: the learner takes one every ~2 steps of this front
+ONLINE_EVERY = 4             # steps between online samples (40 min): the learner takes one every ~2-3 steps of this front
 
 
 def step(name: str, args: list[str], out: Path, ranks: int = 1) -> None:
