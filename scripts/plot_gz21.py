@@ -3,14 +3,14 @@
 
     python scripts/plot_gz21.py RUN_WITH RUN_WITHOUT [--out FIG.png] [--skip-days N]
 
-Reads RUN/output.nc of each (monthly means with ``uo``, ``vo``, ``ke_surface``, and
+Reads RUN/output.nc of each (means over any interval, e.g. monthly, with ``uo``, ``vo``, ``ke_surface``, and
 ``gz21_fu`` in the run with GZ21) and draws:
 
 - time-mean surface kinetic energy <KE> and eddy kinetic energy EKE = <KE> - KE(<u>, <v>)
   (eddies relative to the time mean over the records, from the mean of the instantaneous
   surface KE, ``ke_surface``), with and without, and their differences;
 - the surface forcing: a snapshot (RUN_WITH/snapshot/output.nc, if a snapshot run was made
-  there) or else the last monthly mean of ``gz21_fu``;
+  there) or else the last record of ``gz21_fu``;
 - the zonal-mean zonal velocity (latitude-depth), with minus without;
 - the eastward transport through the channel (Sv) over time.
 
@@ -35,6 +35,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 CHANNEL_LAT = (-65.0, -45.0)     # degrees north (DINO's re-entrant channel)
 
 
+def record_interval_days(ds: xr.Dataset) -> float:
+    """Days between records (30 with a single record: a monthly mean)."""
+    t = ds.time.values
+    return float((t[1] - t[0]).days + (t[1] - t[0]).seconds / 86400.0) if len(t) > 1 else 30.0
+
+
+def record_days(ds: xr.Dataset) -> np.ndarray:
+    """Each record's mid-point in days from the start of the first (records are means)."""
+    t = ds.time.values
+    return np.array([(x - t[0]).days + (x - t[0]).seconds / 86400.0 for x in t]) + 0.5 * record_interval_days(ds)
+
+
 def open_run(run: Path, skip_days: float) -> xr.Dataset:
     path = run / "output.nc"
     if not path.is_file():
@@ -44,7 +56,7 @@ def open_run(run: Path, skip_days: float) -> xr.Dataset:
         if name not in ds:
             raise SystemExit(f"error: {path} has no variable {name!r}; run with output.fields including it")
     if skip_days > 0:
-        days = np.array([(t - ds.time.values[0]).days for t in ds.time.values]) + 15
+        days = record_days(ds)
         ds = ds.isel(time=days > skip_days)
     return ds
 
@@ -82,7 +94,8 @@ def forcing_snapshot(run: Path, ds: xr.Dataset) -> tuple[np.ndarray, str]:
             return s.gz21_fu.isel(time=-1, depth_t=0).values, f"snapshot, {str(s.time.values[-1])[:10]}"
     if "gz21_fu" not in ds:
         raise SystemExit("error: the run with GZ21 has no gz21_fu (add it to output.fields)")
-    return ds.gz21_fu.isel(time=-1, depth_t=0).values, f"monthly mean, {str(ds.time.values[-1])[:10]}"
+    return ds.gz21_fu.isel(time=-1, depth_t=0).values, \
+        f"mean over {record_interval_days(ds):g} days, {str(ds.time.values[-1])[:10]}"
 
 
 def main():
@@ -133,8 +146,7 @@ def main():
         axis.set_ylabel("depth (m)")
         fig.colorbar(im, ax=axis, label="m s-1")
     tw, tn = channel_transport(w), channel_transport(n)
-    days_w = np.array([(t - w.time.values[0]).days for t in w.time.values]) + 15
-    days_n = np.array([(t - n.time.values[0]).days for t in n.time.values]) + 15
+    days_w, days_n = record_days(w), record_days(n)
     ax[2, 3].plot(days_w, tw, "o-", label="with GZ21")
     ax[2, 3].plot(days_n, tn, "s-", label="without")
     ax[2, 3].set_xlabel("days (record mid-points)")
@@ -142,7 +154,7 @@ def main():
     ax[2, 3].legend()
     ax[2, 3].set_title("eastward transport through the channel", fontsize=10)
     fig.suptitle(f"GZ21 in DINO: {a.run_with.name} against {a.run_without.name}, "
-                 f"{w.sizes['time']} monthly records")
+                 f"{w.sizes['time']} records of {record_interval_days(w):g} days")
     out = a.out or a.run_with / "gz21_effect.png"
     fig.savefig(out, dpi=90)
     figures = {"ke_with": ocean_mean(ke_w, w), "ke_without": ocean_mean(ke_n, n),
