@@ -176,7 +176,6 @@ def serve_training(c, service, cfg, spin: bool, key: str, restart: str | Path | 
     from coupling.polling import Poller
     from coupling.streaming import SampleReceiver
     from coupling.timers import Timers
-    from ocean.grid import build_global
     from ocean.training_hook import checkpoint_of
     tp = training_plan(c.train, f"{key}.train")
     torch.set_num_threads(tp.cfg.threads)
@@ -185,18 +184,17 @@ def serve_training(c, service, cfg, spin: bool, key: str, restart: str | Path | 
     rx = SampleReceiver(service.comm, service.ocean_ranks_of(ml_index), Poller(spin))
     descs = rx.descriptions()
     answer = check_descriptions(descs, tp.cfg.kind)
-    sampler = None
+    sampler, statics = None, output_statics(cfg)
     if answer == "ok":
         try:
-            sampler = Sampler(tp.cfg.kind, tp.plan.factor, output_statics(cfg), cfg)
+            sampler = Sampler(tp.cfg.kind, tp.plan.factor, statics, cfg)
         except ValueError as exc:
             answer = f"{c.train}: {exc}"
     rx.answer(answer)
     if answer != "ok":
         raise ConfigError(f"key '{key}.train': {answer}")
     rx.size([d["nbytes"] for d in descs])
-    gh = build_global(cfg)[0]
-    assemble = Assembler(descs, *gh.e1t.shape)
+    assemble = Assembler(descs, *statics["e1t"].shape)
     learner = OnlineLearner(tp.plan, sampler.periodic_x)
     if restart is not None and checkpoint_of(restart, name).is_file():
         learner.load(checkpoint_of(restart, name))
