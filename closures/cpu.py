@@ -33,3 +33,10 @@ def native_bf16() -> bool:
     """True if the CPU has bfloat16 arithmetic (AVX512-BF16 or AMX-BF16): bf16 inference is then
     2-4 times faster than float32; elsewhere it is emulated and several times slower."""
     return bool({"avx512_bf16", "amx_bf16"} & cpu_info()[1])
+
+
+def native_int8_dot() -> bool:
+    """True if the CPU has VNNI or AMX-INT8 (u8 x s8 dot products accumulated in int32): int8
+    activations may then use all 8 bits; without them x86 kernels pass through int16 pairs
+    that can saturate, so quantized activations keep 7 (torch's ``reduce_range``)."""
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_info()[1])

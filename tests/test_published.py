@@ -123,3 +123,32 @@ def test_a_zero_precision_gives_a_negative_spread_not_an_infinite_one():
         net.min_value.fill_(-float(torch.nn.functional.softplus(torch.tensor(0.3))))
         y = GZ21Forcing(net)(torch.zeros(1, 2, 25, 25))
     assert torch.isfinite(y).all() and (y[:, 2:] < 0).all()
+
+
+def _eddies(seed: int, n: int = 4, ny: int = 64, nx: int = 56, speed_m_s: float = 0.1, scale: float = 2.0) -> np.ndarray:
+    """Currents (n, 2, ny, nx) in m s-1 of a random eddy field with scales of a few grid points,
+    where GZ21 gives forcings of the size it gives on dino_r1 (~1e-6 m s-2)."""
+    rng = np.random.default_rng(seed)
+    ky, kx = np.fft.fftfreq(ny)[:, None], np.fft.fftfreq(nx)[None, :]
+    filt = np.exp(-(kx ** 2 + ky ** 2) * scale ** 2)
+    f = np.fft.ifft2(np.fft.fft2(rng.standard_normal((n, 2, ny, nx))) * filt).real
+    return (speed_m_s * f / f.std()).astype(np.float32)
+
+
+@pytest.mark.skipif(not SHARED_GZ21.is_file(), reason="the published GZ21 weights are not beside this checkout")
+def test_int8_gz21_keeps_its_mean_forcing_within_5_percent(tmp_path):
+    """The int8 file, calibrated on one eddy field, on another: the mean forcing within 5% rms
+    of float32 (its last convolution stays float32), and loadable as any closure file."""
+    np.save(tmp_path / "cal.npy", _eddies(1))
+    r = _cli("gz21", SHARED_GZ21, tmp_path / "int8.pt", "--int8", tmp_path / "cal.npy")
+    assert r.returncode == 0, r.stderr
+    assert "the last one float32" in r.stdout
+    torch.set_num_threads(1)
+    q = LoadedClosure(tmp_path / "int8.pt")
+    f = LoadedClosure(import_gz21(SHARED_GZ21, tmp_path / "fp32.pt"), precision="fp32-eager")
+    x = _eddies(2)
+    got, ref = np.zeros((4, 4, 44, 36), np.float32), np.zeros((4, 4, 44, 36), np.float32)
+    q.infer(x, got)
+    f.infer(x, ref)
+    err = np.sqrt(((got[:, :2] - ref[:, :2]) ** 2).mean() / (ref[:, :2] ** 2).mean())
+    assert 1e-4 < err < 0.05, err          # quantized (not float32 round-off), and close
