@@ -207,6 +207,10 @@ def quantize_int8(module: GZ21Forcing, samples: np.ndarray, src: Path, full_rang
     return module
 
 
+# the Python modules of the closure files this file writes, by declared name (closures.runtime.compiled)
+MODULES = {"gz21": lambda: GZ21Forcing(GZ21Net())}
+
+
 # ---------------------------------------------------------------------------- BBZ24
 BBZ24_HALO = 9
 BBZ24_PARAMETERS = 155_969

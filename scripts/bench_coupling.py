@@ -159,29 +159,6 @@ SHARED_GZ21 = ROOT.parent / "shared" / "published" / "gz21_hf_low_resolution" / 
 FORMS = ("profile", "levels")
 
 
-class Compiled:
-    """GZ21's module under ``torch.compile`` (inductor, weights frozen), in float32 or under
-    bfloat16 autocast, with ``LoadedClosure.infer``'s interface. Measured here only: closure
-    files are TorchScript, which torch.compile does not take, so runs cannot choose it."""
-
-    def __init__(self, module, bf16: bool):
-        import torch
-        import torch._inductor.config as inductor
-        inductor.freezing = True
-
-        def forward(x):
-            if bf16:
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    return module(x).float()
-            return module(x)
-        self.fn = torch.compile(forward)
-
-    def infer(self, batch, out) -> None:
-        import torch
-        with torch.inference_mode():
-            out[...] = self.fn(torch.from_numpy(batch)).numpy()
-
-
 SPREAD_MAX = 1e-6      # closure.spread_max_m_s2's default: the physics layer's cap on the spread (m s-2)
 
 
@@ -207,8 +184,7 @@ def inference_table(files: dict, batches: dict, test: dict, rounds: int) -> dict
     import torch
     from closures.runtime import LoadedClosure
     torch.set_num_threads(1)
-    nets = {prec: LoadedClosure(path, "cpu", load) if isinstance(path, Path) else path
-            for prec, (path, load) in files.items()}
+    nets = {prec: LoadedClosure(path, "cpu", load) for prec, (path, load) in files.items()}
     times: dict = {}
     for rnd in range(rounds + 1):                    # round 0 warms up (oneDNN primitives, JIT)
         for form, x in batches.items():
@@ -242,7 +218,7 @@ def gz21_main(a, env) -> int:
     import numpy as np
     sys.path.insert(0, str(ROOT / "scripts"))
     from closure_samples import samples
-    from closures.published import gz21_forcing, import_gz21
+    from closures.published import import_gz21
     if a.state is None:
         raise SystemExit("error: --closure gz21 needs --state RESTART (a dino_r1 restart file: its currents feed the "
                          "net and calibrate int8)")
@@ -258,10 +234,8 @@ def gz21_main(a, env) -> int:
             test[form] = samples(a.gz21_config, [a.test_state or a.state], sets)
             np.save(tmp / f"cal_{form}.npy", batches[form])
             int8[form] = import_gz21(weights, tmp / f"gz21_int8_{form}.pt", tmp / f"cal_{form}.npy")
-        files = {"fp32-eager": (fp32, "fp32-eager"), "fp32": (fp32, "fp32"), "bf16": (fp32, "bf16")}
-        if a.compile:
-            module = gz21_forcing(weights)
-            files.update({"fp32-compile": (Compiled(module, False), None), "bf16-compile": (Compiled(module, True), None)})
+        files = {p: (fp32, p) for p in ("fp32-eager", "fp32", "bf16") + (("fp32-compile", "bf16-compile")
+                                                                         if a.compile else ())}
         table = {}
         for form in FORMS:
             files_f = {**files, "int8": (int8[form], "fp32-eager")}
@@ -385,7 +359,7 @@ def main() -> int:
                    "(--config: the ocean of the coupled runs)")
     p.add_argument("--test-state", help="gz21: another restart, for the errors of bf16 and int8 (default --state)")
     p.add_argument("--compile", action="store_true", help="gz21: also time torch.compile (float32 and bf16) in "
-                   "the inference table (minutes of compilation; not selectable in runs)")
+                   "the inference table (closure.precision = fp32-compile, bf16-compile)")
     p.add_argument("--inference-only", action="store_true", help="gz21: the inference table and the uncoupled "
                    "ocean only, no coupled runs")
     a = p.parse_args()
