@@ -442,11 +442,12 @@ def import_bbz24(src: str | Path, norm_dir: str | Path, out: str | Path) -> Path
     return save(BBZ24Flux(net.eval(), *norms).eval(), BBZ24_SPEC, out)
 
 
-def _report_gz21(path: Path) -> None:
+def _report_gz21(path: Path, int8: bool) -> None:
     net = torch.jit.load(str(path))
     n = sum(t.numel() for t in net.parameters())
+    what = f"{n:,} parameters" if not int8 else f"{n:,} float32 parameters (the int8 weights are packed apart)"
     floor = float(net.net.min_value.detach())
-    print(f"{path}: closure gz21, {n:,} parameters, halo {GZ21_HALO}, outputs in m s-2, precision floor "
+    print(f"{path}: closure gz21, {what}, halo {GZ21_HALO}, outputs in m s-2, precision floor "
           f"min_value = {floor:.6g}")
     if floor <= 0:
         print(f"warning: min_value = {floor:.6g} <= 0: the precision p = softplus(raw) + min_value is <= 0 where "
@@ -491,7 +492,10 @@ def main(argv: list[str] | None = None) -> int:
         from .cpu import native_int8_dot
         bits = "8-bit activations (VNNI or AMX here)" if native_int8_dot() else "7-bit activations (no VNNI here)"
         print(f"{path}: int8 convolutions ({bits}; the last one float32) calibrated on {a.int8}")
-    (_report_gz21 if a.kind == "gz21" else _report_bbz24)(path)
+    if a.kind == "gz21":
+        _report_gz21(path, bool(a.int8))
+    else:
+        _report_bbz24(path)
     return 0
 
 
