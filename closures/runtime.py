@@ -60,6 +60,12 @@ def fused(net):
         return net
 
 
+def cxx_compiler() -> str | None:
+    """The C++ compiler torch.compile's CPU backend (inductor) would use, or None."""
+    import shutil
+    return next((c for c in ("c++", "g++", "clang++") if shutil.which(c)), None)
+
+
 def compiled(net, spec: ClosureSpec, path: Path, bf16: bool):
     """``net``'s function under ``torch.compile`` (inductor, weights frozen and prepacked for
     oneDNN, under bfloat16 autocast with ``bf16``): GZ21's 36-level form runs 1.5 times faster
@@ -67,14 +73,13 @@ def compiled(net, spec: ClosureSpec, path: Path, bf16: bool):
     net is rebuilt as the Python module of its declared name (``closures.published.MODULES``)
     and given the file's weights. Compiles on the first call of each batch shape (seconds to a
     minute); needs a C++ compiler at run time."""
-    import shutil
     import torch
     import torch._inductor.config as inductor
     from .published import MODULES
     if spec.name not in MODULES:
         raise ClosureLoadError(f"{path}: a compiled precision needs the Python module of the net, known for "
                                f"{', '.join(MODULES)} only, not {spec.name!r}")
-    if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
+    if cxx_compiler() is None:
         raise ClosureLoadError(f"{path}: a compiled precision needs a C++ compiler (torch inductor); none found")
     module = MODULES[spec.name]()
     try:

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, make_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from closures.runtime import PRECISIONS
+
 from . import forcing_dino as dino_forcing
 
 
@@ -244,7 +246,7 @@ CLOSURE_SCHEMA: dict[str, Key] = {
                      "2-3 times faster; GZ21: 1.7-2.4% rms error of the mean forcing) and fp32 elsewhere, "
                      "'fp32-compile', 'bf16-compile' under torch.compile (GZ21 only; a C++ compiler at run time; "
                      "GZ21's 36 levels 1.5 times faster than bf16 on an AMX CPU)",
-                     choices=("auto", "fp32", "fp32-eager", "bf16", "fp32-compile", "bf16-compile")),
+                     choices=PRECISIONS),
     "torch_threads": Key(int, 1, "torch threads per ML (or in-process) rank: the cores it owns", _positive, "> 0"),
     "timeout_s": Key(NUM, 120.0, "seconds an ocean rank waits for a closure result before failing", _positive, "> 0"),
     "fallback": Key(str, "", "when the closure fails during the run: '' stops the job (saving the state); "

@@ -207,7 +207,7 @@ def inference_table(files: dict, batches: dict, test: dict, rounds: int) -> dict
             table[form, prec] = {
                 "s_per_exchange": float(np.median(t)), "range": [min(t), max(t)],
                 "err_mean": rel_rms(y[:, :2], ref[:, :2]),
-                "err_spread": float(np.sqrt(((y[:, 2:] - ref[:, 2:])[ok] ** 2).mean() / (ref[:, 2:][ok] ** 2).mean())),
+                "err_spread": rel_rms(y[:, 2:][ok], ref[:, 2:][ok]),
                 "err_forcing": rel_rms(draw(y, eps), draw(ref, eps))}
     return table
 

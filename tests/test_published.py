@@ -1,6 +1,5 @@
 """Importing published weights into closure files: the imported GZ21 net against a forward
 pass written independently from the same state dict, and bad files refused in one line."""
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import torch.nn.functional as F
 
 from closures.nets import GZ21Net
 from closures.published import GZ21_SHAPES, import_gz21
-from closures.runtime import LoadedClosure
+from closures.runtime import LoadedClosure, cxx_compiler
 
 from conftest import ROOT
 
@@ -155,8 +154,7 @@ def test_int8_gz21_keeps_its_mean_forcing_within_5_percent(tmp_path):
     assert 1e-4 < err < 0.05, err          # quantized (not float32 round-off), and close
 
 
-@pytest.mark.skipif(not any(shutil.which(c) for c in ("c++", "g++", "clang++")),
-                    reason="torch.compile (inductor) needs a C++ compiler")
+@pytest.mark.skipif(cxx_compiler() is None, reason="torch.compile (inductor) needs a C++ compiler")
 def test_compiled_precisions_give_the_file_net(tmp_path):
     """closure.precision = 'fp32-compile' and 'bf16-compile' rebuild the file's net as its
     Python module under torch.compile: fp32 to float32 round-off, bf16 within 3% rms (GZ21's
