@@ -32,7 +32,6 @@ TERMS = {"tke+evd": ['vertical_mixing.scheme="tke"'],
 
 
 def bench(path: str, steps: int, warmup: int, threads: int, comm, sets=(), label: str = "") -> dict:
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(max(threads, 1)))
     from ocean import config
     from ocean.run import build_model
     cfg = config.load(path, [f"parallel.threads={threads}", *sets])
@@ -72,6 +71,8 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="numba threads per rank")
     a = p.parse_args()
+    # before numba's first import: its thread pool takes this size when it starts
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(max(a.threads, 1)))
     from ocean.run import world_comm
     comm = world_comm()
     root = comm is None or comm.Get_rank() == 0
