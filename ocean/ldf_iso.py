@@ -180,10 +180,10 @@ def raw_slopes(rhd, bn2, gru, grv, dzr, nmln, hml, metrics, masks, r_slpmax, raw
 
 
 @inline_kernel
-def _shapiro(a, k, j, i):
-    return (1.0 / 16.0) * (((a[k, j - 1, i - 1] + a[k, j - 1, i + 1]) + (a[k, j + 1, i - 1] + a[k, j + 1, i + 1]))
-                           + 2.0 * ((a[k, j - 1, i] + a[k, j, i - 1]) + (a[k, j, i + 1] + a[k, j + 1, i]))
-                           + 4.0 * a[k, j, i])
+def _shapiro(a, p, ni):
+    # the 1-2-1 filter at flat index p = j ni + i of a level plane
+    return (1.0 / 16.0) * (((a[p - ni - 1] + a[p - ni + 1]) + (a[p + ni - 1] + a[p + ni + 1]))
+                           + 2.0 * ((a[p - ni] + a[p - 1]) + (a[p + 1] + a[p + ni])) + 4.0 * a[p])
 
 
 @kernel
@@ -192,10 +192,15 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_i
     ``slopes`` (4, nz, nj, ni): uslp, vslp, wslpi, wslpj (valid 2 points inside the halo);
     on the interior's W points also K_33 = K (wslpi^2 + wslpj^2) (``ah_wslp2``, m2/s), the
     stabilizing implicit part ``akz = max(dt (K_h + K_33 / e3w^2) - 1/2, 0) e3w^2 / dt``
-    and ``avt_iso = avt + akz`` (``st``: the :class:`Static` coefficients)."""
+    and ``avt_iso = avt + akz`` (``st``: the :class:`Static` coefficients).
+
+    The filter runs over each level plane as one flat loop (rows of a tile are a few dozen
+    points: as one loop per row it took twice as long) and then puts back the zeros of the
+    two columns at each side it passed through."""
     nz, nj, ni = raw.shape[1:]
-    tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
-    r0, r1, r2, r3 = raw[0], raw[1], raw[2], raw[3]
+    npl = nj * ni
+    rw, sl = raw.reshape(4, nz, npl), slopes.reshape(4, nz, npl)
+    tm, um, vm = masks.tmask.reshape(nz, npl), masks.umask.reshape(nz, npl), masks.vmask.reshape(nz, npl)
     uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
     ahu_w, ahv_w, kh = st.ahu_w, st.ahv_w, st.kh
     r_dt = 1.0 / dt
@@ -203,16 +208,18 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_i
         e3w2 = st.e3w2[k]
         fb = 1.0 if k + 1 < nz else 0.0
         kb = min(k + 1, nz - 1)
+        r0, r1, r2, r3 = rw[0, k], rw[1, k], rw[2, k], rw[3, k]
+        s0, s1, s2, s3 = sl[0, k], sl[1, k], sl[2, k], sl[3, k]
+        u0, u1, v0, v1, t0 = um[k], um[kb], vm[k], vm[kb], tm[k]
+        for p in range(2 * ni + 2, (nj - 2) * ni - 2):
+            s0[p] = _shapiro(r0, p, ni) * ((u0[p + ni] + u0[p - ni]) * 0.5) * ((u0[p] + u1[p] * fb) * 0.5)
+            s1[p] = _shapiro(r1, p, ni) * ((v0[p + 1] + v0[p - 1]) * 0.5) * ((v0[p] + v1[p] * fb) * 0.5)
+            cw = t0[p] * (u0[p] + u0[p - 1]) * (v0[p] + v0[p - ni]) * 0.25
+            s2[p] = _shapiro(r2, p, ni) * cw
+            s3[p] = _shapiro(r3, p, ni) * cw
         for j in range(2, nj - 2):
-            for i in range(2, ni - 2):
-                uslp[k, j, i] = _shapiro(r0, k, j, i) * ((umask[k, j + 1, i] + umask[k, j - 1, i]) * 0.5) \
-                    * ((umask[k, j, i] + umask[kb, j, i] * fb) * 0.5)
-                vslp[k, j, i] = _shapiro(r1, k, j, i) * ((vmask[k, j, i + 1] + vmask[k, j, i - 1]) * 0.5) \
-                    * ((vmask[k, j, i] + vmask[kb, j, i] * fb) * 0.5)
-                cw = tmask[k, j, i] * (umask[k, j, i] + umask[k, j, i - 1]) \
-                    * (vmask[k, j, i] + vmask[k, j - 1, i]) * 0.25
-                wslpi[k, j, i] = _shapiro(r2, k, j, i) * cw
-                wslpj[k, j, i] = _shapiro(r3, k, j, i) * cw
+            for i in (0, 1, ni - 2, ni - 1):
+                s0[j * ni + i], s1[j * ni + i], s2[j * ni + i], s3[j * ni + i] = 0.0, 0.0, 0.0, 0.0
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
                 si, sj = wslpi[k, j, i], wslpj[k, j, i]

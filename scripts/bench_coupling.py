@@ -232,7 +232,8 @@ def gz21_main(a, env) -> int:
             sets = [f'closure.model_file="{fp32}"', f"closure.form={form}"]
             batches[form] = samples(a.gz21_config, [a.state], sets)
             test[form] = samples(a.gz21_config, [a.test_state or a.state], sets)
-            np.save(tmp / f"cal_{form}.npy", batches[form])
+            cal = samples(a.gz21_config, a.cal_states, sets) if a.cal_states else batches[form]
+            np.save(tmp / f"cal_{form}.npy", cal)
             int8[form] = import_gz21(weights, tmp / f"gz21_int8_{form}.pt", tmp / f"cal_{form}.npy")
         files = {p: (fp32, p) for p in ("fp32-eager", "fp32", "bf16") + (("fp32-compile", "bf16-compile")
                                                                          if a.compile else ())}
@@ -358,6 +359,9 @@ def main() -> int:
     p.add_argument("--gz21-config", default=GZ21_CONFIG, help="gz21: the configuration the states belong to "
                    "(--config: the ocean of the coupled runs)")
     p.add_argument("--test-state", help="gz21: another restart, for the errors of bf16 and int8 (default --state)")
+    p.add_argument("--cal-states", nargs="+", metavar="RESTART",
+                   help="gz21: the restarts that calibrate int8 (default --state); several states of the season "
+                        "calibrate it better than one (int8's activation ranges are per tensor)")
     p.add_argument("--compile", action="store_true", help="gz21: also time torch.compile (float32 and bf16) in "
                    "the inference table (closure.precision = fp32-compile, bf16-compile)")
     p.add_argument("--inference-only", action="store_true", help="gz21: the inference table and the uncoupled "
