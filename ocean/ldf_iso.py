@@ -290,18 +290,19 @@ def static_coefficients(grid, ahu: np.ndarray, ahv: np.ndarray) -> Static:
 @kernel
 def vertical_differences(X, tmask, nhalo, D):
     """D[k] = (X[k-1] - X[k]) at the W point k (0 below the bottom, D[nz] = 0), and at the
-    top D[0] = D[1] (NEMO's zdkt at the surface), on the interior and one point around."""
+    top D[0] = D[1] (NEMO's zdkt at the surface), on the interior and one point around
+    (each level plane as one flat loop, which passes through the halo columns of D too:
+    they are never read)."""
     nz, nj, ni = X.shape
-    for j in prange(nhalo - 1, nj - nhalo + 1):
-        for k in range(nz + 1):
-            kk = k
-            if kk < 1:
-                kk = 1
-            if kk > nz - 1:
-                kk = nz - 1
-            f = 1.0 if k < nz else 0.0
-            for i in range(nhalo - 1, ni - nhalo + 1):
-                D[k, j, i] = (X[kk - 1, j, i] - X[kk, j, i]) * tmask[kk, j, i] * f
+    npl = nj * ni
+    Xf, mf, Df = X.reshape(nz, npl), tmask.reshape(nz, npl), D.reshape(nz + 1, npl)
+    p0, p1 = (nhalo - 1) * ni + nhalo - 1, (nj - nhalo) * ni + ni - nhalo + 1
+    for k in prange(nz + 1):
+        kk = min(max(np.int64(k), 1), nz - 1)      # np.int64: prange's index is unsigned
+        f = 1.0 if k < nz else 0.0
+        xa, xb, m, d = Xf[kk - 1], Xf[kk], mf[kk], Df[k]
+        for p in range(p0, p1):
+            d[p] = (xa[p] - xb[p]) * m[p] * f
 
 
 @kernel

@@ -58,8 +58,15 @@ interval (steps), ``dt`` the time step.
    (momentum for GZ21, eddy velocity for BBZ24's w'b'); lagged: T_hide = T_oc (the result
    is received at the start of the next step). Async thus hides the inference until the ML
    group becomes the bottleneck (T_ml > f T_oc); beyond that point more ML cores bring
-   nothing: the curves plateau at T_oc + T_pack / k. Assumption: an ML core does not slow
-   the ocean's cores (measured here at -2 to +4% beside a busy core, within the noise).
+   nothing: the curves plateau at T_oc + T_pack / k.
+   Interference: a busy ML core slows the ocean's cores beside it (shared caches, memory
+   bandwidth, and on these VMs vCPUs that behave like hyper-threads of one core). Coupled,
+   T_oc becomes T_oc (1 + I min(1, C / N)), with I the measured slowdown of one rank's step
+   beside one core inferring in a loop (``interference`` of the measurement file: 8-44% on
+   the 2-vCPU machines here; 0 in files made before it was measured). Assumption: the
+   slowdown grows with the share of busy ML cores beside the ocean's and is I at one to one,
+   the only ratio measured here; an ML rank waiting for its next batch polls and counts as
+   busy.
 7. SYPD = dt / (360 T); resources to keep a fraction q (0.97) of the uncoupled speed: the
    fewest C with T_oc / T >= q, as a percentage of N (``resources_for``).
 """
@@ -149,6 +156,7 @@ class Parts:
     i0: float                # s per inference, fixed part
     i1: float                # s per inferred point
     o: float = 0.0           # s per output point of the ocean rank's own closure work (pack, apply)
+    interference: float = 0.0  # I: the ocean step's slowdown beside one busy core (fraction)
     c0: float = 0.0          # s per host-device copy pair, fixed part (GPU)
     c1: float = 0.0          # s per byte copied (GPU)
 
@@ -171,7 +179,7 @@ class Parts:
         return cls(*oc["grid"], oc["dt_s"], oc["fixed_s"], oc["s_per_cell"], oc["halo_calls_per_step"] - oc["n_sub"],
                    oc["n_sub"], oc["slot_fraction"], ha["s_2d"], ha["fixed_s_3d"], ha["s_per_byte_3d"],
                    ex["fixed_s"], ex["s_per_byte"], inf[net]["fixed_s"], inf[net]["s_per_point"], own,
-                   copies["fixed_s"], copies["s_per_byte"])
+                   copies["fixed_s"], copies["s_per_byte"], meas.get("interference", {}).get("fraction", 0.0))
 
 
 def ocean_step_s(p: Parts, n: int) -> float:
@@ -225,7 +233,7 @@ def step_s(p: Parts, n: int, ml: int, closure: str, mode: str, every: int = 1, d
     ``mode`` (sync, async, lagged), one exchange every ``every`` steps."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-    t_oc = ocean_step_s(p, n)
+    t_oc = ocean_step_s(p, n) * (1.0 + p.interference * min(1.0, ml / n))
     hide = {"sync": 0.0, "async": p.slot_fraction[CLOSURES[closure].slot] * t_oc, "lagged": t_oc}[mode]
     wait = max(0.0, ml_exchange_s(p, n, ml, closure, device) - hide)
     return t_oc + (pack_s(p, n, closure) + wait) / every

@@ -17,7 +17,9 @@ with ``ocean.perf_model``, and check the predictions against real coupled runs.
   sizes: receive, assembly into the padded batch, send back;
 - inference against batch size for nets of the published sizes (``closures.zoo``: BBZ24's
   2-D net and GZ21's net), per precision, one torch thread; where CUDA exists, the same on
-  the GPU and the host-device copies against their size (skipped, and said so, elsewhere).
+  the GPU and the host-device copies against their size (skipped, and said so, elsewhere);
+- the interference: one rank's dino_r1 step beside a core inferring in a loop against
+  alone, in interleaved pairs of runs (``ocean.perf_model``, item 6).
 
 ``--quick OUT`` measures with fewer rounds and sizes into OUT/measurements.json, then runs
 dino_r1 with 1 ocean rank and 1 ML rank uncoupled, sync and async for each closure (zoo
@@ -313,6 +315,21 @@ def measure_inference(nets: dict, precisions, rounds: int, quick: bool) -> tuple
     return inference, copies, missing
 
 
+def measure_interference(nets: dict, rounds: int, steps: int, tmp: Path) -> dict:
+    """I: how much slower one rank's dino_r1 step runs beside one core inferring GZ21's
+    profile form in a loop than alone (fraction), from ``rounds`` interleaved pairs of runs,
+    the median of the pairs' ratios (each pair ran minutes apart at most)."""
+    ratios = []
+    for rnd in range(rounds):
+        alone = run_case("configs/dino_r1.toml", steps, tmp / f"alone-{rnd}", 1, 1, nets["gz21"], "none", "cpu", ENV)
+        busy = run_case("configs/dino_r1.toml", steps, tmp / f"busy-{rnd}", 1, 1, nets["gz21"], "busy", "cpu", ENV)
+        ratios.append(busy["s_per_step"] / alone["s_per_step"] - 1.0)
+    frac = float(np.median(ratios))
+    print(f"interference: one rank's step beside a busy core {100 * frac:+.1f}% "
+          f"({', '.join(f'{100 * r:+.1f}%' for r in ratios)})", flush=True)
+    return {"fraction": frac, "rounds": [float(r) for r in ratios]}
+
+
 def measure(rounds: int, precisions, quick: bool, tmp: Path) -> dict:
     print(f"CPU: {cpu_line()}", flush=True)
     meas = {"cpu": cpu_line(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rounds": rounds,
@@ -322,7 +339,8 @@ def measure(rounds: int, precisions, quick: bool, tmp: Path) -> dict:
     meas["exchange"] = measure_exchange(rounds, quick)
     nets = _nets(tmp)
     inf, copies, missing = measure_inference(nets, precisions, max(rounds, 3), quick)
-    meas.update({"inference": inf, "copies": copies, "not_measured": missing, "closure_own": measure_own(nets, rounds)})
+    meas.update({"inference": inf, "copies": copies, "not_measured": missing, "closure_own": measure_own(nets, rounds),
+                 "interference": measure_interference(nets, max(rounds, 2), 20 if quick else 40, tmp)})
     return meas
 
 
@@ -379,7 +397,7 @@ def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = N
         # the same model fed with the parts as the coupled runs saw them: the ocean's step beside a
         # core inferring in a loop ("busy"), the ML rank's inference per exchange (sync run's timers)
         infer = _per_exchange(best[closure, "sync"])
-        loaded = replace(p, a=best[closure, "busy"]["s_per_step"], b=0.0, i0=infer, i1=0.0)
+        loaded = replace(p, a=best[closure, "busy"]["s_per_step"], b=0.0, i0=infer, i1=0.0, interference=0.0)
         for mode in ("none", "sync", "async"):
             got = best[closure, mode]
             pred = step_s(p, 1, 1, key, mode) if mode != "none" else ocean_step_s(p, 1)
@@ -390,7 +408,7 @@ def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = N
                 sec = {k: v / got["steps"] for k, v in got["timers"]["ocean"][0]["seconds"].items()}
                 own = sum(v for k, v in sec.items() if k in ("pack", "apply", "send"))
                 in_run = replace(p, a=sec["compute"], b=0.0, i0=_per_exchange(got), i1=0.0,
-                                 o=own / _points(p, key, halo=False))
+                                 o=own / _points(p, key, halo=False), interference=0.0)
                 pred_r, waited = step_s(in_run, 1, 1, key, mode), sec.get("wait", 0.0)
             name = f"{closure}-{'uncoupled' if mode == 'none' else mode}"
             for table, value in ((errors, pred), (loaded_errors, pred_l), (in_run_errors, pred_r)):
@@ -401,7 +419,8 @@ def quick(out: Path, rounds: int, steps: int, repeat: int, reuse: str | None = N
                      f"{best[closure, 'busy']['s_per_step'] * 1e3:.1f} ms per step against "
                      f"{ocean_step_s(p, 1) * 1e3:.1f} ms alone")
     print(f"\n1 ocean rank + 1 ML rank, dino_r1 ({meas['cpu']}); fastest of {repeat} round(s). Predicted by the "
-          "model fed with the parts measured one at a time ('alone'), with the ocean step beside a busy core and the "
+          f"model fed with the parts measured one at a time ('alone', interference "
+          f"{100 * meas.get('interference', {}).get('fraction', 0.0):+.1f}% included), with the ocean step beside a busy core and the "
           "inference of the sync run ('loaded'), and with every part as the run itself timed it ('in run': only "
           "the waiting is modelled)")
     print(f"{'closure-mode':18s}{'alone':>9s}{'loaded':>9s}{'in run':>9s}{'measured':>10s}{'err alone':>11s}"

@@ -54,6 +54,24 @@ def test_hand_computed_case_one_ocean_rank():
     assert step_s(own, 1, 1, "bbz24", "lagged") == pytest.approx(t_oc + 200e-6, rel=1e-12)
 
 
+def test_interference_slows_the_coupled_ocean_by_the_share_of_busy_ml_cores():
+    p = replace(hand_parts(), interference=0.2)
+    t_oc = 0.0104
+    assert ocean_step_s(p, 1) == pytest.approx(t_oc, rel=1e-12)         # uncoupled: nothing busy beside it
+    # lagged hides the whole inference: what is left is the slower ocean, I at one ML core per ocean rank
+    assert step_s(p, 1, 1, "bbz24", "lagged") == pytest.approx(1.2 * t_oc, rel=1e-12)
+    # 4 ocean ranks, 1 ML core: a quarter of the measured one-to-one slowdown; more cores than ranks: capped
+    base = replace(p, interference=0.0)
+    assert step_s(p, 4, 1, "bbz24", "lagged") == pytest.approx(
+        step_s(base, 4, 1, "bbz24", "lagged") + 0.05 * ocean_step_s(p, 4), rel=1e-12)
+    assert step_s(p, 4, 8, "bbz24", "lagged") == pytest.approx(
+        step_s(base, 4, 8, "bbz24", "lagged") + 0.2 * ocean_step_s(p, 4), rel=1e-12)
+    # one ocean rank keeps at most 1 / 1.2 of its speed, so 97% is out of reach; at 2% it is reached
+    r = resources_for(p, 1, "bbz24", "lagged")
+    assert r["reached"] is False and r["fraction"] == pytest.approx(1 / 1.2, rel=1e-12)
+    assert resources_for(replace(p, interference=0.02), 1, "bbz24", "lagged")["reached"] is True
+
+
 def test_hand_computed_case_two_ocean_ranks_fan_in():
     p = hand_parts()
     assert tile(10, 20, 2) == (10, 10)
