@@ -201,7 +201,7 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_i
     npl = nj * ni
     rw, sl = raw.reshape(4, nz, npl), slopes.reshape(4, nz, npl)
     tm, um, vm = masks.tmask.reshape(nz, npl), masks.umask.reshape(nz, npl), masks.vmask.reshape(nz, npl)
-    uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
+    wslpi, wslpj = slopes[2], slopes[3]
     ahu_w, ahv_w, kh = st.ahu_w, st.ahv_w, st.kh
     r_dt = 1.0 / dt
     for k in prange(1, nz):

@@ -156,9 +156,9 @@ class Parts:
     i0: float                # s per inference, fixed part
     i1: float                # s per inferred point
     o: float = 0.0           # s per output point of the ocean rank's own closure work (pack, apply)
-    interference: float = 0.0  # I: the ocean step's slowdown beside one busy core (fraction)
     c0: float = 0.0          # s per host-device copy pair, fixed part (GPU)
     c1: float = 0.0          # s per byte copied (GPU)
+    interference: float = 0.0  # I: the ocean step's slowdown beside one busy core (fraction)
 
     @classmethod
     def from_measurements(cls, meas: dict, case: str, closure: str, precision: str = "fp32",
@@ -179,7 +179,8 @@ class Parts:
         return cls(*oc["grid"], oc["dt_s"], oc["fixed_s"], oc["s_per_cell"], oc["halo_calls_per_step"] - oc["n_sub"],
                    oc["n_sub"], oc["slot_fraction"], ha["s_2d"], ha["fixed_s_3d"], ha["s_per_byte_3d"],
                    ex["fixed_s"], ex["s_per_byte"], inf[net]["fixed_s"], inf[net]["s_per_point"], own,
-                   copies["fixed_s"], copies["s_per_byte"], meas.get("interference", {}).get("fraction", 0.0))
+                   copies["fixed_s"], copies["s_per_byte"],
+                   interference=meas.get("interference", {}).get("fraction", 0.0))
 
 
 def ocean_step_s(p: Parts, n: int) -> float:

@@ -70,6 +70,12 @@ def test_interference_slows_the_coupled_ocean_by_the_share_of_busy_ml_cores():
     r = resources_for(p, 1, "bbz24", "lagged")
     assert r["reached"] is False and r["fraction"] == pytest.approx(1 / 1.2, rel=1e-12)
     assert resources_for(replace(p, interference=0.02), 1, "bbz24", "lagged")["reached"] is True
+    # read from a measurement file, not confused with the GPU copy costs beside it
+    meas = {**measurements(), "interference": {"fraction": 0.15},
+            "copies": {"cpu": {"fixed_s": 1e-3, "s_per_byte": 2e-9}}}
+    q = Parts.from_measurements(meas, "dino_r1", "bbz24")
+    assert (q.interference, q.c0, q.c1) == (0.15, 1e-3, 2e-9)
+    assert Parts.from_measurements(measurements(), "dino_r1", "bbz24").interference == 0.0
 
 
 def test_hand_computed_case_two_ocean_ranks_fan_in():
