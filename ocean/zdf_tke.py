@@ -61,7 +61,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
 
     The columns go in blocks of whole interior rows, each block's level planes as one flat
     loop of a few hundred points (a tile's rows are a few dozen: as one loop per row the
-    vectorised body was too short and the kernel took 1.2-1.6 times as long). The flat loop
+    vectorised body was too short and the kernel took 1.4-1.5 times as long in the step's profile). The flat loop
     also passes through the halo columns between the block's rows: what it writes there is
     never read (avm_new's halo is exchanged by the caller, the rest is read at interior
     points only), and every interior point is computed as before, bit for bit."""
@@ -71,8 +71,8 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
     nz, nj, ni = en.shape
     npl = nj * ni
     half_dt = 0.5 * dt
-    one = np.uint64(1)
-    w = np.uint64(ni)
+    one = np.uint64(1)          # unsigned indices: numba adds no negative-index wraparound
+    w = np.uint64(ni)           # one row: p - w is the point south, p + w north
     E, AM, AT, DS, AN = (en.reshape(nz, npl), avm_k.reshape(nz, npl), avt_k.reshape(nz, npl),
                          dissl.reshape(nz, npl), avm_new.reshape(nz, npl))
     WK, LD = work.reshape(nz, npl), ldn.reshape(nz, npl)
@@ -87,6 +87,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
         ja = nhalo + b * rows
         jb = min(ja + rows, nj - nhalo)
         q0, q1 = np.uint64(ja * ni + nhalo), np.uint64((jb - 1) * ni + ni - nhalo)
+        # surface and sea-floor values, |tau| at T points
         for p in range(q0, q1):
             tu = 0.5 * (tx[p - one] + tx[p])
             tv = 0.5 * (ty[p - w] + ty[p])
@@ -106,8 +107,8 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 ebv = max(0.001875 * cd * math.sqrt(0.25 * uu + ke0) * math.sqrt(uu), emin)
             eb[p] = ebv
             hl[p] = gdepw[kb]
-        if langmuir == 1:
-            for p in range(q0, q1):
+        if langmuir == 1:       # Langmuir cells: their depth (the first W point where the PE
+            for p in range(q0, q1):  # passes u_s^2 / 2), then their source (in work)
                 WK[0, p] = 0.0
             for kk in range(1, nz):
                 k = np.uint64(kk)
@@ -125,6 +126,10 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                         us = math.sqrt(2.0 * zcsd * tm[p])
                         src = dt * us * us * us * ws * ws * ws / hl[p]
                     WK[k, p] = src
+        # matrix, right-hand side and forward elimination: work holds the upper factors, avt_k
+        # (read first: the buoyancy term) the inverse Prandtl number. Land rows are identity
+        # rows with e = 0 (the coefficients times the mask); the floor value and the surface
+        # value are known (moved to the right-hand side)
         for kk in range(1, nz):
             k = np.uint64(kk)
             c_up = half_dt / (e3t[k] * e3w[k])
@@ -146,8 +151,10 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 su1 = (am + AM[k, p + one]) * du1 * du1 * ue
                 sv0 = (AM[k, p - w] + am) * dv0 * dv0 * vs
                 sv1 = (am + AM[k, p + w]) * dv1 * dv1 * vn
+                # shear production Km |du/dz|^2 at T points (wet U, V points around)
                 sh2 = r2 * ((su0 + su1) * (2.0 - uw * ue) + (sv0 + sv1) * (2.0 - vs * vn))
                 n2 = N2[k, p]
+                # Pr^-1 = max(0.1, Ri_c / max(Ri_c, Ri)), Ri = N2 Km / (S2 + bshear), 0 if N2 <= 0
                 d = ri_cri * (sh2 + bshear)
                 nm = max(n2, 0.0) * am
                 buoy = AT[k, p] * n2
@@ -158,7 +165,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 if langmuir == 1:
                     rhs += WK[k, p] * wm
                 E[k, p] = rhs
-            for p in range(q0, q1):
+            for p in range(q0, q1):      # the elimination (a loop of its own: fewer arrays)
                 kb = kb2[p]
                 wm = 1.0 if kk < kb else 0.0
                 tnext = 1.0 if kk + 1 < kb else 0.0
@@ -167,7 +174,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 up = -c_up * max(am_dn + am, 2.0e-5) * wm
                 lw = -c_lw * max(am + AM[k - one, p], 2.0e-5) * wm
                 diag = 1.0 - lw - up + 1.5 * dt * ediss * DS[k, p] * wm
-                rhs = E[k, p] - up * eb[p] * (wm - tnext)
+                rhs = E[k, p] - up * eb[p] * (wm - tnext)      # the floor row: e(kbot) known
                 up *= tnext
                 if kk == 1:
                     rhs -= lw * E[0, p]
@@ -177,6 +184,9 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                     inv = 1.0 / (diag - lw * WK[k - one, p])
                     E[k, p] = (rhs - lw * E[k - one, p]) * inv
                 WK[k, p] = up * inv
+        # back substitution, floor, penetration (nn_etau = 1) and l_dwn, from the floor up
+        # (ldn holds the buoyancy length l, work then l_dwn: lmin at the floor and below;
+        # ebot, no longer needed, carries the solution of the level below before the floor)
         for kk in range(nz - 1, 0, -1):
             k = np.uint64(kk)
             e3 = e3t[k]
@@ -193,6 +203,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 lk = max(lmin, math.sqrt(2.0 * e / max(N2[k, p], RSMALL)))
                 LD[k, p] = lk
                 WK[k, p] = min(below + e3, lk)
+        # l_up from the surface down, and the coefficients (ldn then holds l_up)
         for p in range(q0, q1):
             w0 = 1.0 if kb2[p] > 0 else 0.0
             l0 = max(lmin, raug * tm[p])
