@@ -61,10 +61,11 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
 
     The columns go in blocks of whole interior rows, each block's level planes as one flat
     loop of a few hundred points (a tile's rows are a few dozen: as one loop per row the
-    vectorised body was too short and the kernel took 1.4-1.5 times as long in the step's profile). The flat loop
-    also passes through the halo columns between the block's rows: what it writes there is
-    never read (avm_new's halo is exchanged by the caller, the rest is read at interior
-    points only), and every interior point is computed as before, bit for bit."""
+    vectorised body was too short and the kernel took 1.4-1.5 times as long in the step's
+    profile). The flat loop also passes through the halo columns between the block's rows:
+    what it writes there is never read (avm_new's halo is exchanged by the caller, the rest
+    is read at interior points only), and every interior point is computed as before, bit
+    for bit."""
     (dt, ediff, ediss, ebb_rho0, emin, emin0, bshear, lmin, raug, ri_cri, avm0, avt0,
      lc, zcsd, cd, ke0) = c
     langmuir, drag = flags
@@ -142,6 +143,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 ue = 1.0 if k < kbu[p] else 0.0
                 vs = 1.0 if k < kbv[p - w] else 0.0
                 vn = 1.0 if k < kbv[p] else 0.0
+                # shear production Km |du/dz|^2 at T points (wet U, V points around)
                 du0 = U[k - one, p - one] - U[k, p - one]
                 du1 = U[k - one, p] - U[k, p]
                 dv0 = V[k - one, p - w] - V[k, p - w]
@@ -151,7 +153,6 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 su1 = (am + AM[k, p + one]) * du1 * du1 * ue
                 sv0 = (AM[k, p - w] + am) * dv0 * dv0 * vs
                 sv1 = (am + AM[k, p + w]) * dv1 * dv1 * vn
-                # shear production Km |du/dz|^2 at T points (wet U, V points around)
                 sh2 = r2 * ((su0 + su1) * (2.0 - uw * ue) + (sv0 + sv1) * (2.0 - vs * vn))
                 n2 = N2[k, p]
                 # Pr^-1 = max(0.1, Ri_c / max(Ri_c, Ri)), Ri = N2 Km / (S2 + bshear), 0 if N2 <= 0
