@@ -10,7 +10,7 @@ Recipe, for every field the target model's restart carries (``ocean/fields.py``,
    no land zero leaks into the ocean and the target's ocean points where the source has land
    get the nearest ocean values;
 2. bilinear interpolation in (x, y) (longitude, latitude for DINO: the grids are rectilinear)
-   from the source's points of the field's C-grid point (T, U or V) to the target's, periodic
+   from the source's points of the field's C-grid point (T, U, V, or W above T) to the target's, periodic
    in x where the grid is, constant beyond the source's outermost rows;
 3. the target's land-sea mask of that point and level.
 
@@ -38,7 +38,9 @@ from . import config, restart
 from .config import ConfigError
 from .grid import build_global
 
-COORDS = {"T": ("x_t", "y_t"), "U": ("x_u", "y_t"), "V": ("x_t", "y_v")}
+COORDS = {"T": ("x_t", "y_t"), "U": ("x_u", "y_t"), "V": ("x_t", "y_v"), "W": ("x_t", "y_t")}
+"""the horizontal coordinates of each point the tool interpolates; W points (the TKE and its
+coefficients) sit above T points and share their mask (``ocean.fields.MASK_OF_POINT``)"""
 DERIVED = {"ubar": ("u", ("ubar_nm1", "ubar_nm2")), "vbar": ("v", ("vbar_nm1", "vbar_nm2"))}
 """barotropic velocity -> (its 3-D velocity, its history): set to the depth mean of the interpolated
 3-D velocity; the history moves by the same correction"""
@@ -117,9 +119,11 @@ def interpolate(a: np.ndarray, wet_src: np.ndarray, wx, wy, wet_dst: np.ndarray)
 
 
 def wet_masks(vert, counts) -> dict[str, np.ndarray]:
-    """Boolean 3-D masks (nz, ny, nx) of the T, U and V points of a global grid."""
+    """Boolean 3-D masks (nz, ny, nx) of the T, U, V and W points of a global grid."""
     k = np.arange(vert.gdept.size)[:, None, None]
-    return {p: k < counts[p][None] for p in COORDS}
+    masks = {p: k < counts[p][None] for p in ("T", "U", "V")}
+    masks["W"] = masks["T"]
+    return masks
 
 
 def depth_mean(u: np.ndarray, wet: np.ndarray, e3t: np.ndarray) -> np.ndarray:
@@ -168,7 +172,7 @@ def regrid_restart(src_path: str | Path, cfg: config.Config, out_path: str | Pat
         for f in wanted:
             if f.point not in COORDS:
                 raise ConfigError(f"{src_path}: field {f.name} is at {f.point} points, which this tool cannot "
-                                  "interpolate (T, U, V only)")
+                                  "interpolate (T, U, V, W only)")
             var = nc.variables[f.name]
             var.set_auto_maskandscale(False)
             wx, wy = weights[f.point]

@@ -190,3 +190,40 @@ def test_a_tke_target_takes_its_tke_at_the_initial_values(pair, tmp_path):
     with netCDF4.Dataset(tmp_path / "tke.nc") as nc:
         for f in cold:
             assert np.array_equal(np.array(nc.variables[f.name][:]), fresh.grid.interior_of(f.get(fresh)))
+
+
+def test_a_tke_source_carries_its_w_point_fields_onto_the_target(tmp_path):
+    """The TKE, its dissipation length and the mixing coefficients sit at W points (above T, with
+    T's mask): a field linear in lon/lat is reproduced where the source's stencil is ocean, and
+    the target's land is zero."""
+    d = dino(10.0, 7200.0)
+    d["vertical_mixing"] = {"scheme": "tke"}
+    src_cfg = config.from_dict(d)
+    m = Model(src_cfg)
+    m.initialise()
+    g, gh = m.grid, m.grid.global_h
+    j, i = g.interior
+    m.state.nstep, m.state.time_s = int(360 * DAY / 7200.0), 360 * DAY
+    tke = m.fields["tke"].get(m)
+    k = np.arange(tke.shape[0])[:, None, None]
+    tke[:, j, i] = 1e-4 * linear(gh.x_t[None, :], gh.y_t[:, None], k) * g.tmask[:tke.shape[0], j, i]
+    src = tmp_path / "src.nc"
+    restart.write(m, src)
+    d = dino(5.0, 3600.0)
+    d["vertical_mixing"] = {"scheme": "tke"}
+    dst_cfg = config.from_dict(d)
+    info = regrid_restart(src, dst_cfg, tmp_path / "dst.nc")
+    assert {"tke", "tke_dissl", "avm_k", "avt_k"} <= set(info["interpolated"]) and not info["initial_values"]
+    dm = Model(dst_cfg)
+    sg, dg = g.global_h, dm.grid.global_h
+    with netCDF4.Dataset(tmp_path / "dst.nc") as nc:
+        out = np.array(nc.variables["tke"][:])
+    checked = 0
+    for kk in range(out.shape[0]):
+        ok = _source_stencil_wet(src_cfg, dg.x_t, dg.y_t, sg.x_t, sg.y_t, g.counts["T"] > kk, 50.0) \
+            & (dm.grid.counts["T"] > kk)
+        want = 1e-4 * linear(dg.x_t[None, :], dg.y_t[:, None], kk)
+        assert np.allclose(out[kk][ok], want[ok], rtol=1e-12, atol=0), kk
+        assert np.all(out[kk][dm.grid.counts["T"] <= kk] == 0.0), kk
+        checked += ok.sum()
+    assert checked > 100
