@@ -2,7 +2,7 @@
 """What the mixed-layer eddy (MLE) transport does to DINO: two runs from the same state,
 with MLE (FK08 or BBZ24) and without, as the published MLE runs map it.
 
-    python scripts/plot_mle.py RUN_MLE RUN_NONE [--out FIG.png] [--day N]
+    python scripts/plot_mle.py RUN_MLE RUN_NONE [--out FIG.png] [--day N] [--days N]
 
 Reads RUN/output.nc of each (daily means; the MLE run with ``wb_mle``, ``psiu_mle``,
 ``psiv_mle`` and ``mld``, the other with ``mld``) and draws:
@@ -15,9 +15,12 @@ Reads RUN/output.nc of each (daily means; the MLE run with ``wb_mle``, ``psiu_ml
 - (d) the run-mean MLD difference, MLE minus none (m): the restratification;
 - (e) the zonal-mean MLD of both runs against latitude.
 
-Prints the domain figures and the figure's file; ends with one JSON line
-{"mld_mean_m": {"mle": ..., "none": ...}, "mld_change_pct": ..., "wb_max_m2_s3": ...,
-"psi_max_m2_s": ..., "days": N}. Area means weight by e1t e2t over the ocean.
+Prints the domain figures, a table by latitude band (``BANDS``: the run-mean MLD without
+MLE, the area-mean change and its range, the share of points with upward w'b' on the maps'
+day) and the figure's file; ends with one JSON line {"mld_mean_m": {"mle": ..., "none": ...},
+"mld_change_pct": ..., "wb_max_m2_s3": ..., "psi_max_m2_s": ..., "days": N, "bands": [...]}.
+Area means weight by e1t e2t over the ocean. ``--days N`` compares the first N records only
+(two runs of different lengths are compared over the records both have).
 """
 from __future__ import annotations
 
@@ -50,6 +53,31 @@ def open_run(run: Path, needs: tuple[str, ...]) -> xr.Dataset:
     return ds
 
 
+BANDS = ((-70.0, -60.0), (-60.0, -20.0), (-20.0, 20.0), (20.0, 60.0), (60.0, 70.0))
+"""latitude bands (deg N, lower bound included) of the table: DINO's deep-convection edges apart
+from the mid-latitude and tropical mixed layers"""
+
+
+def band_table(lat: np.ndarray, area: np.ndarray, wet: np.ndarray, mld_mle: np.ndarray, mld_none: np.ndarray,
+               wb: np.ndarray) -> list[dict]:
+    """Per band of ``BANDS`` (``lat`` (ny,) deg N; the maps (ny, nx), ``area`` m2, ``wet`` bool):
+    the area-mean MLD without MLE (m), the area-mean and extreme change MLE minus none (m), the
+    change in percent, and the share of wet points with w'b' > 0."""
+    rows = []
+    for lo, hi in BANDS:
+        sel = wet & ((lat >= lo) & (lat < hi))[:, None]
+        if not sel.any():
+            continue
+        diff = (mld_mle - mld_none)[sel]
+        none = area_mean(np.nan_to_num(mld_none), area, sel)
+        change = area_mean(np.nan_to_num(mld_mle - mld_none), area, sel)
+        rows.append({"lat_deg": [lo, hi], "mld_none_m": none, "change_m": change,
+                     "change_pct": 100.0 * change / none if none else float("nan"),
+                     "change_min_m": float(np.nanmin(diff)), "change_max_m": float(np.nanmax(diff)),
+                     "wb_upward_share": float((wb[sel] > 0).mean())})
+    return rows
+
+
 def psi_magnitude(psiu: np.ndarray, psiv: np.ndarray) -> np.ndarray:
     """The largest |psi| over depth (m2 s-1) at T points, from psi at U (depth_w, y_t, x_u)
     and V (depth_w, y_v, x_t) points: each the mean of the T cell's two faces (the west U
@@ -64,10 +92,11 @@ def main(argv=None) -> int:
     p.add_argument("run_none", type=Path)
     p.add_argument("--out", type=Path, default=Path("docs/figures/mle_dino_r1.png"))
     p.add_argument("--day", type=int, default=-1, help="record of the daily maps (a, b); default the last")
+    p.add_argument("--days", type=int, default=None, help="compare the first N records only (default: all both have)")
     a = p.parse_args(argv)
     dm = open_run(a.run_mle, ("wb_mle", "psiu_mle", "psiv_mle", "mld"))
     dn = open_run(a.run_none, ("mld",))
-    n = min(dm.sizes["time"], dn.sizes["time"])
+    n = min(dm.sizes["time"], dn.sizes["time"], a.days or dm.sizes["time"])
     dm, dn = dm.isel(time=slice(0, n)), dn.isel(time=slice(0, n))
     lat, lon = dm.y_t.values, dm.x_t.values
     area = (dm.e1t * dm.e2t).values
@@ -104,10 +133,16 @@ def main(argv=None) -> int:
 
     mean_m, mean_n = (area_mean(np.nan_to_num(m), area, wet) for m in (mld_m, mld_n))
     res = {"mld_mean_m": {"mle": mean_m, "none": mean_n}, "mld_change_pct": 100.0 * (mean_m - mean_n) / mean_n,
-           "wb_max_m2_s3": float(np.nanmax(wb)), "psi_max_m2_s": float(np.nanmax(psi)), "days": n}
+           "wb_max_m2_s3": float(np.nanmax(wb)), "psi_max_m2_s": float(np.nanmax(psi)), "days": n,
+           "bands": band_table(lat, area, wet, mld_m, mld_n, wb)}
     print(f"{a.run_mle} against {a.run_none}, {n} daily records: area-mean MLD {mean_m:.1f} m with MLE, "
           f"{mean_n:.1f} m without ({res['mld_change_pct']:+.1f}%); w'b' up to {res['wb_max_m2_s3']:.2e} m2 s-3, "
           f"|psi| up to {res['psi_max_m2_s']:.2f} m2 s-1 on {when}")
+    print("latitude band | MLD none (m) | MLE minus none (m) | (%) | range (m) | w'b' > 0")
+    for b in res["bands"]:
+        print(f"{b['lat_deg'][0]:+5.0f} to {b['lat_deg'][1]:+4.0f} | {b['mld_none_m']:7.1f} | {b['change_m']:+8.3f} | "
+              f"{b['change_pct']:+7.3f} | {b['change_min_m']:+8.2f} to {b['change_max_m']:+8.2f} | "
+              f"{100 * b['wb_upward_share']:3.0f}%")
     print(f"figure: {a.out}")
     print(json.dumps(res))
     return 0

@@ -404,6 +404,20 @@ def test_plot_mle_maps_two_runs(tmp_path, warm_jit):
     mag = plot_mle.psi_magnitude(psiu, psiv)
     assert mag[0, 0] == pytest.approx(3.0) and mag[1, 1] == pytest.approx(3.0) and mag[0, 1] == pytest.approx(
         np.hypot(1.0, 3.0))
+    # the latitude-band table: rows at -65 (one band) and 0 and 10 (one band), area-weighted
+    lat = np.array([-65.0, 0.0, 10.0])
+    area = np.array([[1.0, 1.0], [1.0, 1.0], [3.0, 3.0]])
+    wet = np.array([[True, False], [True, True], [True, True]])
+    none = np.array([[1000.0, np.nan], [50.0, 50.0], [100.0, 100.0]])
+    mle = none + np.array([[20.0, 0.0], [-2.0, -2.0], [-1.0, 0.0]])
+    wb = np.array([[1e-8, 0.0], [-1e-9, 2e-9], [3e-9, 4e-9]])
+    rows = plot_mle.band_table(lat, area, wet, mle, none, wb)
+    assert [r["lat_deg"] for r in rows] == [[-70.0, -60.0], [-20.0, 20.0]]
+    assert rows[0]["mld_none_m"] == pytest.approx(1000.0) and rows[0]["change_pct"] == pytest.approx(2.0)
+    assert rows[1]["mld_none_m"] == pytest.approx((50 + 50 + 300 + 300) / 8)
+    assert rows[1]["change_m"] == pytest.approx((-2 - 2 - 3) / 8)
+    assert (rows[1]["change_min_m"], rows[1]["change_max_m"]) == (-2.0, 0.0)
+    assert rows[1]["wb_upward_share"] == pytest.approx(0.75)
     sets = ["--steps", "24", "--no-progress", "--set", "output.interval_days=1"]
     a, b = tmp_path / "mle", tmp_path / "none"
     r = run_cli("run", "configs/dino_r4.toml", "--out", a, *sets, "--set", "mle.kind=fk08", "--set",
@@ -420,6 +434,7 @@ def test_plot_mle_maps_two_runs(tmp_path, warm_jit):
     res = json.loads(buf.getvalue().strip().splitlines()[-1])
     assert fig.stat().st_size > 10_000 and res["days"] == 1
     assert res["psi_max_m2_s"] > 0 and res["mld_mean_m"]["none"] > 0
+    assert len(res["bands"]) == 5 and all(b["mld_none_m"] > 0 for b in res["bands"])
 
 
 def test_dino_mle_configs_are_dino_plus_mle():
