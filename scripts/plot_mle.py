@@ -94,6 +94,8 @@ def main(argv=None) -> int:
     p.add_argument("--day", type=int, default=-1, help="record of the daily maps (a, b); default the last")
     p.add_argument("--days", type=int, default=None, help="compare the first N records only (default: all both have)")
     a = p.parse_args(argv)
+    if a.days is not None and a.days < 1:
+        raise SystemExit(f"error: --days must be at least 1, got {a.days}")
     dm = open_run(a.run_mle, ("wb_mle", "psiu_mle", "psiv_mle", "mld"))
     dn = open_run(a.run_none, ("mld",))
     n = min(dm.sizes["time"], dn.sizes["time"], a.days or dm.sizes["time"])
