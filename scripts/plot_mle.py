@@ -64,13 +64,14 @@ def band_table(lat: np.ndarray, area: np.ndarray, wet: np.ndarray, mld_mle: np.n
     the area-mean MLD without MLE (m), the area-mean and extreme change MLE minus none (m), the
     change in percent, and the share of wet points with w'b' > 0."""
     rows = []
+    diff_map = mld_mle - mld_none
     for lo, hi in BANDS:
         sel = wet & ((lat >= lo) & (lat < hi))[:, None]
         if not sel.any():
             continue
-        diff = (mld_mle - mld_none)[sel]
+        diff = diff_map[sel]
         none = area_mean(np.nan_to_num(mld_none), area, sel)
-        change = area_mean(np.nan_to_num(mld_mle - mld_none), area, sel)
+        change = area_mean(np.nan_to_num(diff_map), area, sel)
         rows.append({"lat_deg": [lo, hi], "mld_none_m": none, "change_m": change,
                      "change_pct": 100.0 * change / none if none else float("nan"),
                      "change_min_m": float(np.nanmin(diff)), "change_max_m": float(np.nanmax(diff)),
