@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Does GZ21 help? Its online skill against a 1/4-degree truth coarse-grained to 1 degree.
 
-    python scripts/gz21_skill.py TRUTH_R025 RUN_GZ21 RUN_NONE [--skip-days N] [--fig FIG.png] [--table T.md]
+    python scripts/gz21_skill.py TRUTH_R025 RUN_GZ21 RUN_NONE [--skip-days N] [--label NAME] [--fig FIG.png]
+                                 [--table T.md]
 
-Each argument is a run directory whose output.nc holds records (daily means) of the surface
-velocities ``uos``, ``vos``. The truth's u, v are moved to its T points and coarse-grained onto
+Each argument is a run directory whose output.nc holds records (means or snapshots, daily or
+more often) of the surface velocities ``uos``, ``vos``. The truth's u, v are moved to its T points and coarse-grained onto
 the 1-degree T cells (area-weighted means of the fine cells by their overlap: ocean/coarse_grain.py;
 DINO's grids are not nested: a coarse cell holds 4 x 3 fine cells and two half rows); the 1-degree
 runs' u, v are moved to their T points. On the records the three runs share (after the first
@@ -14,8 +15,8 @@ of the 1-degree grid:
     skill = 1 - d(GZ21, truth) / d(none, truth)
 
 for d = the difference of area means, the Wasserstein-1 distance between the area-weighted
-distributions of the maps' values (of the daily KE values too, pooled over space and time, as
-the pyqg parameterization benchmarks do), and the rms difference of the maps. Prints a markdown
+distributions of the maps' values (of the KE values of every record too, pooled over space and
+time, as the pyqg parameterization benchmarks do), and the rms difference of the maps. Prints a markdown
 table (also written to --table), draws the maps (--fig), and ends with one JSON line.
 A user error prints one line and exits with status 2.
 """
@@ -34,7 +35,7 @@ from ocean.coarse_grain import CoarseGrainer, cell_edges
 from ocean.skill import area_mean, distance, skill, surface_energies, velocity_at_t
 
 DAY_S = 86400.0
-ROWS = (("KE", "time-mean map", "mean"), ("KE", "time-mean map", "w1"), ("KE", "daily values", "w1"),
+ROWS = (("KE", "time-mean map", "mean"), ("KE", "time-mean map", "w1"), ("KE", "values of every record", "w1"),
         ("KE", "time-mean map", "rms"), ("EKE", "map", "mean"), ("EKE", "map", "w1"), ("EKE", "map", "rms"))
 ROUNDOFF = 1e-9       # relative to the truth's mean: a smaller d(none, truth) is round-off, the skill undefined
 DISTANCE_NAMES = {"mean": "difference of area means", "w1": "Wasserstein-1 of the values",
@@ -65,6 +66,17 @@ def record_days(ds: xr.Dataset) -> np.ndarray:
         return np.array([[days(a), days(b)] for a, b in ds.time_bounds.values])
     t = np.array([days(x) for x in ds.time.values])
     return np.stack([t, t], 1)
+
+
+def describe_records(ds: xr.Dataset) -> str:
+    """How the records were written, e.g. "daily means", "12-hourly snapshots"."""
+    kind = "means" if "time_bounds" in ds else "snapshots"
+    days = record_days(ds).mean(1)
+    if days.size < 2:
+        return kind
+    step_h = round(float(np.median(np.diff(days))) * 24.0, 3)
+    every = "daily" if step_h == 24 else f"{step_h:g}-hourly" if step_h < 24 else f"{step_h / 24:g}-day"
+    return f"{every} {kind}"
 
 
 def common_records(runs: list[xr.Dataset], skip_days: float) -> tuple[list[xr.Dataset], tuple[float, float]]:
@@ -102,6 +114,7 @@ def main(argv=None) -> int:
     p.add_argument("gz21", type=Path, help="run directory of the 1-degree run with GZ21")
     p.add_argument("none", type=Path, help="run directory of the 1-degree run without closure")
     p.add_argument("--skip-days", type=float, default=0.0, help="leave out the records of the first N days")
+    p.add_argument("--label", default="GZ21", help="the closure run's name in the table and figure")
     p.add_argument("--fig", type=Path, default=None, help="figure of the KE and EKE maps")
     p.add_argument("--table", type=Path, default=None, help="write the markdown table here too")
     a = p.parse_args(argv)
@@ -138,7 +151,7 @@ def main(argv=None) -> int:
         daily[name] = 0.5 * (u ** 2 + v ** 2)
     rows = []
     for qty, what, kind in ROWS:
-        if what == "daily values":
+        if what == "values of every record":
             q = daily
         else:
             q = {k: m[0 if qty == "KE" else 1] for k, m in maps.items()}
@@ -149,15 +162,17 @@ def main(argv=None) -> int:
                      "skill": skill(d_gz, d_none, roundoff)})
     means = {k: {"ke": float((m[0] * area * mask).sum() / (area * mask).sum()),
                  "eke": float((m[1] * area * mask).sum() / (area * mask).sum())} for k, m in maps.items()}
-    lines = [f"Period: days {period[0]:g}-{period[1]:g} ({nrec} daily records); ocean points of the 1-degree grid: "
-             f"{int(mask.sum())}.", "",
-             "| surface quantity | distance d | d(none, truth) | d(GZ21, truth) | skill 1 - d(GZ21)/d(none) |",
+    records = describe_records(truth)
+    name = a.label
+    lines = [f"Period: days {period[0]:g}-{period[1]:g} ({nrec} records: {records}); ocean points of the 1-degree "
+             f"grid: {int(mask.sum())}.", "",
+             f"| surface quantity | distance d | d(none, truth) | d({name}, truth) | skill 1 - d({name})/d(none) |",
              "|---|---|---|---|---|"]
     for r in rows:
         s = "undefined (none = truth)" if math.isnan(r["skill"]) else f"{r['skill']:+.2f}"
         lines.append(f"| {r['quantity']} | {DISTANCE_NAMES[r['distance']]} | {r['d_none']:.3g} | {r['d_gz21']:.3g} "
                      f"| {s} |")
-    lines += ["", "| area mean (m2 s-2) | truth (coarse-grained) | GZ21 | none |", "|---|---|---|---|",
+    lines += ["", f"| area mean (m2 s-2) | truth (coarse-grained) | {name} | none |", "|---|---|---|---|",
               f"| KE | {means['truth']['ke']:.3e} | {means['gz21']['ke']:.3e} | {means['none']['ke']:.3e} |",
               f"| EKE | {means['truth']['eke']:.3e} | {means['gz21']['eke']:.3e} | {means['none']['eke']:.3e} |"]
     table = "\n".join(lines)
@@ -165,15 +180,16 @@ def main(argv=None) -> int:
     if a.table:
         a.table.write_text(table + "\n")
     if a.fig:
-        draw(a.fig, gz, maps, mask, period, nrec, series)
+        draw(a.fig, gz, maps, mask, period, nrec, series, records, name)
         print(f"figure: {a.fig}")
     print(json.dumps({"period_days": list(period), "records": nrec, "means_m2_s2": means,
                       "rows": [{**r, "skill": None if math.isnan(r["skill"]) else r["skill"]} for r in rows]}))
     return 0
 
 
-def draw(path: Path, grid: xr.Dataset, maps: dict, mask: np.ndarray, period, nrec: int, series: dict) -> None:
-    """KE and EKE maps of the three runs (log colour scale shared by a row), and the daily area-mean
+def draw(path: Path, grid: xr.Dataset, maps: dict, mask: np.ndarray, period, nrec: int, series: dict,
+         records: str = "daily means", name: str = "GZ21") -> None:
+    """KE and EKE maps of the three runs (log colour scale shared by a row), and the area-mean
     KE of every shared record (the analysed period shaded)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -182,7 +198,7 @@ def draw(path: Path, grid: xr.Dataset, maps: dict, mask: np.ndarray, period, nre
     lon, lat = grid.x_t.values, grid.y_t.values
     fig = plt.figure(figsize=(11, 12), constrained_layout=True)
     gs = fig.add_gridspec(3, 3, height_ratios=[1, 1, 0.4])
-    titles = {"truth": "truth: 1/4 deg, coarse-grained", "none": "1 deg, no closure", "gz21": "1 deg, GZ21"}
+    titles = {"truth": "truth: 1/4 deg, coarse-grained", "none": "1 deg, no closure", "gz21": f"1 deg, {name}"}
     for row, (label, idx) in enumerate((("surface KE", 0), ("surface EKE", 1))):
         vals = np.concatenate([maps[k][idx][mask] for k in titles])
         pos = vals[vals > 0]
@@ -197,11 +213,11 @@ def draw(path: Path, grid: xr.Dataset, maps: dict, mask: np.ndarray, period, nre
     for k, style in (("truth", "k-"), ("none", "C0-"), ("gz21", "C3-")):
         ax.plot(series["days"], series[k], style, marker=".", label=titles[k])
     ax.axvspan(period[0], period[1], color="0.9", zorder=0, label="analysed")
-    ax.set_xlabel("model day (daily means)")
+    ax.set_xlabel(f"model day ({records})")
     ax.set_ylabel("area-mean surface KE (m2 s-2)")
     ax.legend(fontsize=8, ncol=4)
-    fig.suptitle(f"GZ21 against a coarse-grained 1/4-degree truth: days {period[0]:g}-{period[1]:g}, "
-                 f"{nrec} daily means", fontsize=10)
+    fig.suptitle(f"{name} against a coarse-grained 1/4-degree truth: days {period[0]:g}-{period[1]:g}, "
+                 f"{nrec} {records}", fontsize=10)
     fig.savefig(path, dpi=80)
 
 

@@ -1,5 +1,6 @@
 """The GZ21 skill measure (ocean/skill.py, ocean/coarse_grain.py, scripts/gz21_skill.py) on
 synthetic arrays and tiny synthetic run directories."""
+import importlib.util
 import json
 import math
 import subprocess
@@ -135,6 +136,19 @@ def _write_run(path, x_t, y_t, u_of_t, v_of_t):
     ds.to_netcdf(path / "output.nc")
 
 
+def test_records_are_described_by_their_interval_and_kind():
+    spec = importlib.util.spec_from_file_location("gz21_skill", ROOT / "scripts" / "gz21_skill.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    t0 = cftime.Datetime360Day(2, 1, 1)
+    snaps = xr.Dataset(coords={"time": np.array([t0 + timedelta(hours=12 * n) for n in range(4)], dtype=object)})
+    assert mod.describe_records(snaps) == "12-hourly snapshots"
+    five = xr.Dataset({"time_bounds": (("time", "bnds"), np.array([[t0 + timedelta(days=5 * n + s) for s in (0, 5)]
+                                                                     for n in range(3)], dtype=object))},
+                      coords={"time": np.array([t0 + timedelta(days=5 * n + 2.5) for n in range(3)], dtype=object)})
+    assert mod.describe_records(five) == "5-day means"
+
+
 def _skill_cli(*args):
     return subprocess.run([sys.executable, "scripts/gz21_skill.py", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
@@ -155,6 +169,9 @@ def test_skill_script_on_synthetic_runs(tmp_path):
     assert out["records"] == 6 and out["period_days"] == [360.0, 366.0]
     assert all(row["skill"] == pytest.approx(1.0, abs=1e-9) for row in out["rows"])
     assert (tmp_path / "f.png").stat().st_size > 0 and "| surface KE" in (tmp_path / "t.md").read_text()
+    assert "(6 records: daily means)" in r.stdout and "d(GZ21, truth)" in r.stdout
+    r = _skill_cli(tmp_path / "truth", tmp_path / "gz", tmp_path / "none", "--label", "GZ21 ours")
+    assert r.returncode == 0 and "skill 1 - d(GZ21 ours)/d(none)" in r.stdout and "| GZ21 ours | none |" in r.stdout
     # no closure already equal to the truth: undefined, said so, no division by zero
     r = _skill_cli(tmp_path / "truth", tmp_path / "none", tmp_path / "gz", "--skip-days", 1)
     out = json.loads(r.stdout.strip().splitlines()[-1])
