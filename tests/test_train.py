@@ -312,3 +312,17 @@ def test_a_net_trained_on_a_periodic_domain_is_the_net_a_run_deploys(nx):
     LoadedClosure(path, precision="fp32-eager").infer(with_halo(x.numpy(), 9, True, True), out)
     assert np.allclose(out, want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
     assert not np.allclose(out, reflected, rtol=1e-2, atol=1e-3 * np.abs(want).max())
+
+
+def test_away_from_land_keeps_the_wet_cells_n_cells_from_any_land():
+    import sys
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from compare_closures import away_from_land
+    wet = np.ones((7, 9), bool)
+    wet[3, 4] = False                                   # one island; the edges are land unless periodic
+    one = away_from_land(wet, 1, periodic_x=False)
+    assert not one[2:5, 3:6].any() and not one[0].any() and not one[:, 0].any() and not one[:, -1].any()
+    assert one[1, 1] and one[5, 7] and one.sum() == 5 * 7 - 9
+    wrapped = away_from_land(wet, 1, periodic_x=True)   # x wraps: the columns at the x edges stay
+    assert wrapped[1, 0] and wrapped[1, -1] and not wrapped[0].any() and not wrapped[2:5, 3:6].any()
+    assert (away_from_land(wet, 0, False) == wet).all() and not away_from_land(wet, 3, False).any()
