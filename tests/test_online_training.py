@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import xarray as xr
 
 from conftest import ROOT, run_mpi
 
@@ -61,6 +62,9 @@ def test_online_training_equals_offline_training_on_the_same_samples(tmp_path):
     state = torch.load(tmp_path / "run" / "restart.train_bbz24.pt", map_location="cpu", weights_only=True)
     cfg = load(FRONT, SMALL + snap)
     data = build("bbz24", tmp_path / "run", tmp_path / "d.nc", 12, cfg, progress=False)    # 9 records
+    part = build("bbz24", tmp_path / "run", tmp_path / "p.nc", 12, cfg, progress=False, records=slice(2, 5))
+    with xr.open_dataset(data) as whole, xr.open_dataset(part) as some:
+        assert some.sizes["time"] == 3 and some.identical(whole.isel(time=slice(2, 5)).assign_attrs(some.attrs))
     offline = fit_toml(tmp_path, "offline", data, val_fraction=0.1)                          # 8 to train
     fit(offline, progress=False, log=lambda *_: None, scaling=Scaling.from_dict(state["trainer"]["scaling"]))
     ref = torch.load(tmp_path / "offline_out" / "checkpoint.pt", map_location="cpu", weights_only=True)

@@ -222,6 +222,13 @@ def test_datasets_with_missing_fields_or_nan_targets_stop_with_one_line(tmp_path
     assert "missing output field(s) so, uo, vo, wo" in line
     assert main(["fit", str(tmp_path / "none.toml")]) == 2
     assert "none.toml" in one_error_line(capsys)
+    for bad in ("3", "a:b", "-1:4"):
+        assert main(["data", "gz21", str(run), str(tmp_path / "o.nc"), "--factor", "4", f"--records={bad}"]) == 2
+        assert f"--records {bad!r}" in one_error_line(capsys)
+    xr.Dataset({"uos": (("time", "y_t", "x_u"), np.zeros((2, 3, 3))), "vos": (("time", "y_v", "x_t"), np.zeros((2, 3, 3)))},
+               attrs={"configuration": "dino_r025"}).to_netcdf(run / "output.nc")
+    assert main(["data", "gz21", str(run), str(tmp_path / "o.nc"), "--factor", "4", "--records", "5:"]) == 2
+    assert "select none of its 2 records" in one_error_line(capsys)
 
 
 def test_example_fit_configs_are_valid():

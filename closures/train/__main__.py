@@ -1,4 +1,4 @@
-"""``python -m closures.train data {gz21|bbz24} RUN OUT --factor N [--config CFG] [--set K=V]``
+"""``python -m closures.train data {gz21|bbz24} RUN OUT --factor N [--records A:B] [--config CFG] [--set K=V]``
 and ``python -m closures.train fit CONFIG.toml [--resume]``; a user error prints one line
 and exits with status 2."""
 from __future__ import annotations
@@ -35,6 +35,22 @@ def run_config(run: Path, cfg_path: str | None, sets: list[str]):
     return ocean_config.load(cfg_path, sets)
 
 
+def record_slice(text: str | None) -> slice:
+    """"A:B" -> slice(A, B) (either may be empty); None -> every record."""
+    if text is None:
+        return slice(None)
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        a, b = (int(x) if x.strip() else None for x in parts)
+    except ValueError:
+        raise DatasetError(f"--records {text!r}: expected A:B, record numbers from 0 (e.g. 0:20)") from None
+    if any(x is not None and x < 0 for x in (a, b)):
+        raise DatasetError(f"--records {text!r}: record numbers start at 0")
+    return slice(a, b)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m closures.train", description="train closures on the model's runs")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -43,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("run", type=Path, help="run directory (its output.nc) or output file")
     d.add_argument("out", type=Path, help="the dataset file to write (netCDF)")
     d.add_argument("--factor", type=int, required=True, help="fine cells per coarse cell along x and y")
+    d.add_argument("--records", default=None, metavar="A:B",
+                   help="only the run's records A to B - 1 (0-based, as a Python slice; A or B may be left out)")
     d.add_argument("--config", help="the run's configuration (default: configs/<its name>.toml)")
     d.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="an override the run was made with (repeatable)")
@@ -55,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "data":
             cfg = run_config(a.run, a.config, a.set)
-            out = build(a.kind, a.run, a.out, a.factor, cfg, progress=not a.no_progress)
+            out = build(a.kind, a.run, a.out, a.factor, cfg, progress=not a.no_progress,
+                        records=record_slice(a.records))
             print(f"dataset: {out}")
         else:
             res = fit(a.config, resume=a.resume, progress=not a.no_progress)

@@ -65,17 +65,22 @@ def _block_centres(c: np.ndarray, factor: int) -> np.ndarray:
     return c[:n * factor].reshape(n, factor).mean(axis=1)
 
 
-def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, progress: bool = True) -> Path:
+def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, progress: bool = True,
+          records: slice = slice(None)) -> Path:
     """Write the ``kind`` dataset of run directory (or output file) ``run`` coarse-grained by
     ``factor`` to ``out``. ``cfg``: the run's configuration (``ocean.config.Config``; needed for
-    bbz24, and for gz21 whether x is periodic)."""
+    bbz24, and for gz21 whether x is periodic). ``records``: the run's records to take (all)."""
     run = Path(run)
     path = run / "output.nc" if run.is_dir() else run
     ds = _open(path, "run output")
     names = _run_fields(ds, path, kind)
-    nt = ds.sizes.get("time", 0)
-    if nt == 0:
+    nt_run = ds.sizes.get("time", 0)
+    if nt_run == 0:
         raise DatasetError(f"{path}: no records")
+    ds = ds.isel(time=records)
+    nt = ds.sizes["time"]
+    if nt == 0:
+        raise DatasetError(f"{path}: records {records.start}:{records.stop} select none of its {nt_run} records")
     sampler = Sampler(kind, factor, {n: ds[n].values for n in STATICS if n in ds.variables}, cfg, str(path))
     coarse_wet, coarse_area = sampler.coarse_wet, sampler.coarse_area
     inputs, targets = VARIABLES[kind]
