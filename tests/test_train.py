@@ -321,7 +321,7 @@ def test_a_net_trained_on_a_periodic_domain_is_the_net_a_run_deploys(nx):
     assert not np.allclose(out, reflected, rtol=1e-2, atol=1e-3 * np.abs(want).max())
 
 
-def test_away_from_land_keeps_the_wet_cells_n_cells_from_any_land():
+def test_away_from_land_keeps_the_cells_n_cells_from_any_land():
     import sys
     sys.path.insert(0, str(ROOT / "scripts"))
     from compare_closures import away_from_land
@@ -333,3 +333,28 @@ def test_away_from_land_keeps_the_wet_cells_n_cells_from_any_land():
     wrapped = away_from_land(wet, 1, periodic_x=True)   # x wraps: the columns at the x edges stay
     assert wrapped[1, 0] and wrapped[1, -1] and not wrapped[0].any() and not wrapped[2:5, 3:6].any()
     assert (away_from_land(wet, 0, False) == wet).all() and not away_from_land(wet, 3, False).any()
+
+
+def test_a_gz21_dataset_says_how_much_of_each_coarse_cell_is_ocean(tmp_path):
+    """A fine run 8 x 12 with a land wall in column 0 and a land corner: coarse cells (factor 4)
+    holding them carry their ocean fraction; ``--records`` takes the records asked for."""
+    from closures.train.dataset import build, load
+    ny, nx, nt = 8, 12, 3
+    bathy = np.full((ny, nx), 3000.0)
+    bathy[:, 0] = np.nan
+    bathy[6:, 10:] = np.nan
+    rng = np.random.default_rng(0)
+    run = tmp_path / "run"
+    run.mkdir()
+    xr.Dataset({"uos": (("time", "y_t", "x_u"), rng.standard_normal((nt, ny, nx))),
+                "vos": (("time", "y_v", "x_t"), rng.standard_normal((nt, ny, nx))),
+                "e1t": (("y_t", "x_t"), np.full((ny, nx), 1e4)), "e2t": (("y_t", "x_t"), np.full((ny, nx), 1e4)),
+                "bathymetry": (("y_t", "x_t"), bathy)},
+               coords={"time": np.arange(nt) * 86400.0, "y_t": np.arange(ny) + 0.5, "x_t": np.arange(nx) + 0.5},
+               attrs={"configuration": "dino_r025"}).to_netcdf(run / "output.nc")
+    path = build("gz21", run, tmp_path / "d.nc", 4, progress=False, records=slice(1, None))
+    data = load(path)
+    assert data.x.shape[0] == 2 and np.allclose(data.time, [86400.0, 2 * 86400.0])
+    assert np.allclose(data.ocean_fraction, [[0.75, 1.0, 1.0], [0.75, 1.0, 0.75]])
+    whole = load(build("gz21", run, tmp_path / "all.nc", 4, progress=False))
+    assert data.wet.all() and np.array_equal(data.x, whole.x[1:]) and np.array_equal(data.y, whole.y[1:], equal_nan=True)

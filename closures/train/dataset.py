@@ -113,6 +113,9 @@ def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, pr
         w.long_name = "coarse cell holds ocean"
         a = nc.createVariable("area", "f8", ("y", "x"))
         a[:], a.units = coarse_area, "m2"
+        f = nc.createVariable("ocean_fraction", "f8", ("y", "x"))
+        f[:], f.units = sampler.ocean_fraction, "1"
+        f.long_name = "fraction of the coarse cell's area that is ocean"
         vars_ = []
         for name, units, long_name in inputs + targets:
             v = nc.createVariable(name, "f4", ("time", "y", "x"), chunksizes=(1,) + coarse_wet.shape)
@@ -153,12 +156,14 @@ class Sampler:
             wet = np.isfinite(bathy) & (np.nan_to_num(bathy) > 0)
             self.grid = GZ21Grid(statics["e1t"], statics["e2t"], wet, self.periodic_x, factor)
             self.coarse_wet, self.coarse_area = self.grid.coarse_wet, self.grid.coarse_area
+            self.ocean_fraction = np.nan_to_num(self.grid.coarse.coverage)
         else:
             if cfg is None:
                 raise DatasetError("bbz24 training data needs the run's configuration (--config)")
             self.grid = BBZ24Grids(cfg, factor)
             self.coarse_wet = self.grid.coarse.interior_of(self.grid.coarse.tmask[0]) > 0
             self.coarse_area = self.grid.coarse.interior_of(self.grid.coarse.e1e2t)
+            self.ocean_fraction = self.coarse_wet.astype(float)       # the coarse model grid's own cells
 
     def __call__(self, fields: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.kind == "gz21":
@@ -170,7 +175,8 @@ class Sampler:
 @dataclass
 class TrainingData:
     """A dataset in memory: ``x`` (N, C, Y, X) inputs and ``y`` (N, C_t, Y, X) targets (NaN
-    on land), ``wet`` (Y, X), ``time`` (N,), ``kind``, ``path``."""
+    on land), ``wet`` (Y, X), ``time`` (N,), ``kind``, ``path``; ``ocean_fraction`` (Y, X) of
+    each coarse cell's area (datasets written before it existed: ``wet``)."""
     kind: str
     x: np.ndarray
     y: np.ndarray
@@ -178,6 +184,11 @@ class TrainingData:
     time: np.ndarray
     path: Path
     periodic_x: bool = False
+    ocean_fraction: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.ocean_fraction is None:
+            self.ocean_fraction = self.wet.astype(float)
 
 
 def load(path: str | Path, kind: str | None = None) -> TrainingData:
@@ -211,6 +222,7 @@ def load(path: str | Path, kind: str | None = None) -> TrainingData:
                                        .replace("  ", " "))
         if x.shape[0] < 2:
             raise DatasetError(f"{path}: {x.shape[0]} record(s); training needs at least 2 (train and validation)")
-        return TrainingData(got, x, y, wet, ds.time.values, path, bool(ds.attrs.get("periodic_x", 0)))
+        fraction = ds.ocean_fraction.values if "ocean_fraction" in ds.variables else None
+        return TrainingData(got, x, y, wet, ds.time.values, path, bool(ds.attrs.get("periodic_x", 0)), fraction)
     finally:
         ds.close()
