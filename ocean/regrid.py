@@ -135,10 +135,12 @@ def depth_mean(u: np.ndarray, wet: np.ndarray, e3t: np.ndarray) -> np.ndarray:
 
 def regrid_restart(src_path: str | Path, cfg: config.Config, out_path: str | Path) -> dict:
     """Interpolate restart ``src_path`` onto the grid of configuration ``cfg`` and write it to
-    ``out_path``; returns a summary (fields interpolated, derived, ignored; step and day)."""
+    ``out_path`` (its folder made if missing); returns a summary (fields interpolated, derived,
+    ignored; step and day)."""
     from .model import Model
 
     src_path, out_path = Path(src_path), Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     scfg = source_config(src_path)
     sgh, svert, scounts = build_global(scfg)
     model = Model(cfg)

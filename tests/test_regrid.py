@@ -86,7 +86,7 @@ def pair(tmp_path_factory):
     dst_dict = dino(5.0, 3600.0)
     dst_dict["output"] = {"interval_days": 3600.0 / DAY, "mode": "snapshot", "fields": ["uos", "vos", "uo", "vo"]}
     dst_cfg = config.from_dict(dst_dict)
-    out = tmp / "dst.nc"
+    out = tmp / "new_folder" / "dst.nc"             # made by regrid_restart
     info = regrid_restart(src, dst_cfg, out)
     return src_cfg, dst_cfg, src, out, info, tmp
 
