@@ -39,17 +39,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+class UserError(Exception):
+    """A bad argument or run directory: one line on stderr, exit status 2."""
+
+
 def open_run(run: Path, needs: tuple[str, ...]) -> xr.Dataset:
     path = run / "output.nc"
     if not path.is_file():
-        raise SystemExit(f"error: {path} not found (a run directory holds output.nc)")
+        raise UserError(f"{path} not found (a run directory holds output.nc)")
     ds = xr.open_dataset(path)
     missing = [n for n in needs if n not in ds]
     if missing:
-        raise SystemExit(f"error: {path} has no variable {', '.join(map(repr, missing))}; run with output.fields "
+        raise UserError(f"{path} has no variable {', '.join(map(repr, missing))}; run with output.fields "
                          f"including it")
     if ds.sizes.get("time", 0) == 0:
-        raise SystemExit(f"error: {path} holds no record yet")
+        raise UserError(f"{path} holds no record yet")
     return ds
 
 
@@ -95,10 +99,14 @@ def main(argv=None) -> int:
     p.add_argument("--day", type=int, default=-1, help="record of the daily maps (a, b); default the last")
     p.add_argument("--days", type=int, default=None, help="compare the first N records only (default: all both have)")
     a = p.parse_args(argv)
-    if a.days is not None and a.days < 1:
-        raise SystemExit(f"error: --days must be at least 1, got {a.days}")
-    dm = open_run(a.run_mle, ("wb_mle", "psiu_mle", "psiv_mle", "mld"))
-    dn = open_run(a.run_none, ("mld",))
+    try:
+        if a.days is not None and a.days < 1:
+            raise UserError(f"--days must be at least 1, got {a.days}")
+        dm = open_run(a.run_mle, ("wb_mle", "psiu_mle", "psiv_mle", "mld"))
+        dn = open_run(a.run_none, ("mld",))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     n = min(dm.sizes["time"], dn.sizes["time"], a.days or dm.sizes["time"])
     dm, dn = dm.isel(time=slice(0, n)), dn.isel(time=slice(0, n))
     lat, lon = dm.y_t.values, dm.x_t.values

@@ -435,6 +435,13 @@ def test_plot_mle_maps_two_runs(tmp_path, warm_jit):
     assert fig.stat().st_size > 10_000 and res["days"] == 1
     assert res["psi_max_m2_s"] > 0 and res["mld_mean_m"]["none"] > 0
     assert len(res["bands"]) == 5 and all(b["mld_none_m"] > 0 for b in res["bands"])
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):                       # user errors: one line, status 2
+        assert plot_mle.main([str(a), str(tmp_path / "missing"), "--out", str(fig)]) == 2
+        assert plot_mle.main([str(b), str(b), "--out", str(fig)]) == 2
+        assert plot_mle.main([str(a), str(b), "--days", "0"]) == 2
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 3 and "missing" in lines[0] and "'wb_mle'" in lines[1] and "--days" in lines[2]
 
 
 def test_dino_mle_configs_are_dino_plus_mle():
