@@ -5,10 +5,10 @@
                                  [--table T.md]
 
 Each argument is a run directory whose output.nc holds records (means or snapshots, daily or
-more often) of the surface velocities ``uos``, ``vos``. The truth's u, v are moved to its T points and coarse-grained onto
-the 1-degree T cells (area-weighted means of the fine cells by their overlap: ocean/coarse_grain.py;
-DINO's grids are not nested: a coarse cell holds 4 x 3 fine cells and two half rows); the 1-degree
-runs' u, v are moved to their T points. On the records the three runs share (after the first
+more often) of the surface velocities ``uos``, ``vos``. The truth's u, v are moved to its T
+points and coarse-grained onto the 1-degree T cells (area-weighted means of the fine cells by
+their overlap: ocean/coarse_grain.py; DINO's grids are not nested: a coarse cell holds 4 x 3
+fine cells and two half rows); the 1-degree runs' u, v are moved to their T points. On the records the three runs share (after the first
 ``--skip-days`` days), surface KE and EKE maps (ocean/skill.py) are compared over the ocean points
 of the 1-degree grid:
 
@@ -16,8 +16,8 @@ of the 1-degree grid:
 
 for d = the difference of area means, the Wasserstein-1 distance between the area-weighted
 distributions of the maps' values (of the KE values of every record too, pooled over space and
-time, as the pyqg parameterization benchmarks do), and the rms difference of the maps. Prints a markdown
-table (also written to --table), draws the maps (--fig), and ends with one JSON line.
+time, as the pyqg parameterization benchmarks do), and the rms difference of the maps. Prints a
+markdown table (also written to --table), draws the maps (--fig), and ends with one JSON line.
 A user error prints one line and exits with status 2.
 """
 from __future__ import annotations

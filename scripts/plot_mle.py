@@ -51,7 +51,7 @@ def open_run(run: Path, needs: tuple[str, ...]) -> xr.Dataset:
     missing = [n for n in needs if n not in ds]
     if missing:
         raise UserError(f"{path} has no variable {', '.join(map(repr, missing))}; run with output.fields "
-                         f"including it")
+                        f"including it")
     if ds.sizes.get("time", 0) == 0:
         raise UserError(f"{path} holds no record yet")
     return ds
