@@ -30,7 +30,7 @@ from ocean.config import ConfigError
 from ocean.runlog import log
 
 from .train.dataset import RUN_FIELDS, Sampler
-from .train.fit import FitConfigError, FitPlan, read_config
+from .train.fit import FitConfigError, FitPlan, read_config, targets_away_from_land
 
 
 class TrainingPlan:
@@ -65,11 +65,13 @@ def output_statics(cfg) -> dict[str, np.ndarray]:
 
 class OnlineLearner:
     """Batches the samples and trains: ``add(x, y, step)`` one sample (float32 (C, Y, X) inputs
-    and (C_t, Y, X) targets, NaN on land); ``save(checkpoint)``; ``report()``."""
+    and (C_t, Y, X) targets, NaN on land); ``save(checkpoint)``; ``report()``. ``ocean_fraction``
+    (Y, X): of each coarse cell, for ``[train] away_from_land``."""
 
-    def __init__(self, plan: FitPlan, periodic_x: bool):
+    def __init__(self, plan: FitPlan, periodic_x: bool, ocean_fraction: np.ndarray):
         from .train.trainer import Trainer, new_net
         self.plan, self.cfg, self.periodic_x = plan, plan.cfg, periodic_x
+        self.ocean_fraction = ocean_fraction
         self.trainer = Trainer(new_net("gz21", plan.seed), self.cfg, plan.seed, periodic_x=periodic_x) \
             if self.cfg.kind == "gz21" else None
         self.buffer: list[tuple[np.ndarray, np.ndarray]] = []
@@ -81,7 +83,9 @@ class OnlineLearner:
         import torch
 
         from .train.trainer import Scaling, Trainer, new_net
-        self.buffer.append((np.asarray(x, np.float32), np.asarray(y, np.float32)))
+        y = targets_away_from_land(np.asarray(y, np.float32), self.ocean_fraction, self.cfg.away_from_land,
+                                   self.periodic_x)
+        self.buffer.append((np.asarray(x, np.float32), y))
         self.samples += 1
         if len(self.buffer) < self.cfg.batch_size:
             return None
@@ -195,7 +199,7 @@ def serve_training(c, service, cfg, spin: bool, key: str, restart: str | Path | 
         raise ConfigError(f"key '{key}.train': {answer}")
     rx.size([d["nbytes"] for d in descs])
     assemble = Assembler(descs, *statics["e1t"].shape)
-    learner = OnlineLearner(tp.plan, sampler.periodic_x)
+    learner = OnlineLearner(tp.plan, sampler.periodic_x, sampler.ocean_fraction)
     if restart is not None and checkpoint_of(restart, name).is_file():
         learner.load(checkpoint_of(restart, name))
         log.info(f"online training {name}: resumed from {checkpoint_of(restart, name)} ({learner.samples} samples "

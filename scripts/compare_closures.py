@@ -10,9 +10,8 @@ Each closure sees its inputs as a run would give them: the dataset's coarse fiel
 closure's halo attached (wrapped across x when the domain is periodic, zeros beyond the walls;
 BBZ24's ``in_domain`` channel 0 there), in float32 as saved (``precision = "fp32-eager"``).
 ``--away-from-land N`` scores only the cells at least N cells (in i and j, diagonals included)
-from any cell that holds land (the dataset's ``ocean_fraction`` below 1: a coarse cell of DINO's
-side walls is mostly ocean): near coasts the coarse-grained forcing holds the boundary
-currents' and walls' terms, which GZ21's training regions left out. Ends with one JSON line
+from any cell that holds land (``closures.train.dataset.away_from_land``: the dataset's
+``ocean_fraction`` below 1; a coarse cell of DINO's side walls is mostly ocean). Ends with one JSON line
 {"r2": {file: R2}, "records": [first, last], "points": n}.
 """
 from __future__ import annotations
@@ -59,21 +58,6 @@ def r2_of(path: Path, x: np.ndarray, y: np.ndarray, wet: np.ndarray, periodic_x:
     return float(1.0 - se / s2)
 
 
-def away_from_land(ocean: np.ndarray, n: int, periodic_x: bool) -> np.ndarray:
-    """The cells whose neighbours within n cells in i and j are all ``ocean`` (beyond the
-    domain's edges is land, except across a periodic x); n = 0: ``ocean``."""
-    if n <= 0:
-        return ocean
-    padded = np.pad(ocean, ((n, n), (0, 0)))
-    padded = np.pad(padded, ((0, 0), (n, n)), mode="wrap") if periodic_x else np.pad(padded, ((0, 0), (n, n)))
-    ny, nx = ocean.shape
-    out = ocean.copy()
-    for dj in range(-n, n + 1):
-        for di in range(-n, n + 1):
-            out &= padded[n + dj:n + dj + ny, n + di:n + di + nx]
-    return out
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dataset", type=Path)
@@ -83,7 +67,7 @@ def main() -> int:
     p.add_argument("--away-from-land", type=int, default=0, metavar="N",
                    help="score only cells at least N cells from any cell that holds land")
     a = p.parse_args()
-    from closures.train.dataset import DatasetError, load
+    from closures.train.dataset import DatasetError, away_from_land, load
     from closures.train.fit import split
     try:
         data = load(a.dataset)
@@ -92,9 +76,7 @@ def main() -> int:
         return 2
     ntr = split(data, a.val_fraction)
     x, y = data.x[ntr:], data.y[ntr:].astype(np.float64)
-    scored = data.wet.astype(bool)
-    if a.away_from_land > 0:
-        scored = away_from_land(data.ocean_fraction >= 1.0 - 1e-9, a.away_from_land, a.periodic_x)
+    scored = data.wet.astype(bool) & away_from_land(data.ocean_fraction, a.away_from_land, a.periodic_x)
     where = f", {int(scored.sum())} wet cells at least {a.away_from_land} from land" if a.away_from_land else ""
     r2 = {}
     for path in a.closures:

@@ -322,17 +322,32 @@ def test_a_net_trained_on_a_periodic_domain_is_the_net_a_run_deploys(nx):
 
 
 def test_away_from_land_keeps_the_cells_n_cells_from_any_land():
-    import sys
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from compare_closures import away_from_land
-    wet = np.ones((7, 9), bool)
-    wet[3, 4] = False                                   # one island; the edges are land unless periodic
-    one = away_from_land(wet, 1, periodic_x=False)
+    from closures.train.dataset import away_from_land
+    from closures.train.fit import targets_away_from_land
+    frac = np.ones((7, 9))
+    frac[3, 4] = 0.0                                    # one island; the edges are land unless periodic
+    frac[6, 8] = 0.5                                    # a cell partly land counts as land
+    one = away_from_land(frac, 1, periodic_x=False)
     assert not one[2:5, 3:6].any() and not one[0].any() and not one[:, 0].any() and not one[:, -1].any()
-    assert one[1, 1] and one[5, 7] and one.sum() == 5 * 7 - 9
-    wrapped = away_from_land(wet, 1, periodic_x=True)   # x wraps: the columns at the x edges stay
+    assert one[1, 1] and one[4, 2] and not one[5, 7] and one.sum() == 5 * 7 - 9 - 1
+    wrapped = away_from_land(frac, 1, periodic_x=True)  # x wraps: the columns at the x edges stay
     assert wrapped[1, 0] and wrapped[1, -1] and not wrapped[0].any() and not wrapped[2:5, 3:6].any()
-    assert (away_from_land(wet, 0, False) == wet).all() and not away_from_land(wet, 3, False).any()
+    assert (away_from_land(frac, 0, False) == (frac > 0)).all() and not away_from_land(frac, 3, False).any()
+    y = np.ones((2, 2, 7, 9), np.float32)               # (N, C, Y, X) targets
+    kept = targets_away_from_land(y, frac, 1, False)
+    assert kept.dtype == np.float32 and (np.isfinite(kept) == one).all() and targets_away_from_land(y, frac, 0, False) is y
+
+
+def test_fit_leaves_the_targets_near_land_out_when_asked(tmp_path, capsys):
+    """[train] away_from_land = 1 on a 12 x 8 dataset without land (whose edges count as land):
+    only the 10 x 6 inner cells' targets train; a negative value is a one-line error naming the key."""
+    data = synthetic_bbz24(tmp_path / "d.nc")
+    whole = fit(fit_config(tmp_path, data, 1, name="all"), progress=False, log=lambda *_: None)
+    inner = fit(fit_config(tmp_path, data, 1, name="inner", away_from_land=1), progress=False, log=lambda *_: None)
+    assert whole["n_train"] == inner["n_train"] == 12
+    assert whole["target_points"] == 12 * 12 * 8 and inner["target_points"] == 12 * 10 * 6
+    assert main(["fit", str(fit_config(tmp_path, data, 1, name="neg", away_from_land=-1)), "--no-progress"]) == 2
+    assert "away_from_land = -1" in one_error_line(capsys)
 
 
 def test_a_gz21_dataset_says_how_much_of_each_coarse_cell_is_ocean(tmp_path):

@@ -135,6 +135,24 @@ def build(kind: str, run: str | Path, out: str | Path, factor: int, cfg=None, pr
 STATICS = ("e1t", "e2t", "bathymetry")
 
 
+def away_from_land(ocean_fraction: np.ndarray, n: int, periodic_x: bool) -> np.ndarray:
+    """The coarse cells whose neighbours within n cells in i and j (diagonals included) are all
+    ocean (``ocean_fraction`` 1; beyond the domain's edges is land, except across a periodic x);
+    n = 0: every cell that holds ocean. Near coasts a coarse-grained forcing holds the walls' and
+    boundary currents' terms, which GZ21's training regions left out."""
+    if n <= 0:
+        return ocean_fraction > 0
+    ocean = ocean_fraction >= 1.0 - 1e-9
+    padded = np.pad(ocean, ((n, n), (0, 0)))
+    padded = np.pad(padded, ((0, 0), (n, n)), mode="wrap") if periodic_x else np.pad(padded, ((0, 0), (n, n)))
+    ny, nx = ocean.shape
+    out = ocean.copy()
+    for dj in range(-n, n + 1):
+        for di in range(-n, n + 1):
+            out &= padded[n + dj:n + dj + ny, n + di:n + di + nx]
+    return out
+
+
 class Sampler:
     """One recipe on one fine grid: ``sampler(fields)`` is the sample (x, y) of the run's
     fields at one time, given as the output file holds them (float32, NaN on land, in the order

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .dataset import TrainingData, load
+from .dataset import TrainingData, away_from_land, load
 from .trainer import FitConfig, Scaling, Trainer, batch_order, new_net
 
 SECTIONS = {"data": {"path", "factor"}, "train": {f.name for f in fields(FitConfig)} | {"seed"}, "output": {"dir", "closure"}}
@@ -124,7 +124,8 @@ def _save_atomic(obj, path: Path) -> None:
 
 def fit(config: str | Path, resume: bool = False, progress: bool = True, log=print,
         scaling: Scaling | None = None) -> dict:
-    """Train as ``config`` says; returns {"history": [...], "closure": path, "n_train", "n_val"}.
+    """Train as ``config`` says; returns {"history": [...], "closure": path, "n_train", "n_val",
+    "target_points"} (the finite targets of the training records: cells x channels x records).
     ``scaling``: BBZ24's z-scores given (as an online run that fixed them before its first
     sample), instead of those of the training records."""
     plan = read_config(config)
@@ -141,9 +142,18 @@ def fit(config: str | Path, resume: bool = False, progress: bool = True, log=pri
         torch.set_num_threads(before)
 
 
+def targets_away_from_land(y: np.ndarray, ocean_fraction: np.ndarray, n: int, periodic_x: bool) -> np.ndarray:
+    """Targets (..., Y, X) with those of cells within ``n`` cells of land set to NaN (left out of
+    the loss, as land is); ``y`` itself when n = 0."""
+    if n <= 0:
+        return y
+    return np.where(away_from_land(ocean_fraction, n, periodic_x), y, np.float32(np.nan)).astype(y.dtype)
+
+
 def _fit(cfg: FitConfig, seed: int, data_path: Path, out_dir: Path, closure: Path, resume: bool, progress: bool,
          log, scaling: Scaling | None) -> dict:
     data = load(data_path, cfg.kind)
+    data.y = targets_away_from_land(data.y, data.ocean_fraction, cfg.away_from_land, data.periodic_x)
     ntr = split(data, cfg.val_fraction)
     x, y = torch.from_numpy(data.x), torch.from_numpy(data.y)
     xt, yt, xv, yv = x[:ntr], y[:ntr], x[ntr:], y[ntr:]
@@ -161,8 +171,10 @@ def _fit(cfg: FitConfig, seed: int, data_path: Path, out_dir: Path, closure: Pat
     else:
         loss0, r2_0 = validate(trainer, xv, yv, cfg.batch_size)
         history = [{"epoch": 0, "train_loss": None, "val_loss": loss0, "val_r2": r2_0}]
+    points = int(np.isfinite(data.y[:ntr]).sum())
+    near = f" (cells within {cfg.away_from_land} of land left out)" if cfg.away_from_land else ""
     log(f"fit {cfg.kind}: {data.path}, {ntr} training and {x.shape[0] - ntr} validation records, "
-        f"from epoch {trainer.epoch} to {cfg.epochs}")
+        f"{points} target points{near}, from epoch {trainer.epoch} to {cfg.epochs}")
     for epoch in range(trainer.epoch, cfg.epochs):
         batches = batch_order(ntr, cfg.batch_size, seed, epoch, cfg.shuffle)
         losses = []
@@ -178,4 +190,5 @@ def _fit(cfg: FitConfig, seed: int, data_path: Path, out_dir: Path, closure: Pat
     path = trainer.save_closure(closure)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     log(f"closure file: {path}")
-    return {"history": history, "closure": str(path), "n_train": ntr, "n_val": int(x.shape[0] - ntr)}
+    return {"history": history, "closure": str(path), "n_train": ntr, "n_val": int(x.shape[0] - ntr),
+            "target_points": points}

@@ -51,7 +51,9 @@ class FitConfig:
     (``milestones``: epochs after which lr is multiplied by ``gamma``), ``batch_size``,
     ``epochs``, ``grad_clip`` (max gradient norm; 0: none), ``shuffle`` (the order of the
     training samples in each epoch: ``batch_order``), ``val_fraction`` (the last fraction of the
-    records in time is the validation set), ``threads`` (torch threads of ``fit``)."""
+    records in time is the validation set), ``threads`` (torch threads of ``fit``),
+    ``away_from_land`` (N >= 1: the targets of cells within N cells of any cell holding land are
+    left out of the loss and R2, as GZ21 trained on regions away from land; 0: every wet cell)."""
     kind: str
     loss: str = "mse"
     optimizer: str = "adam"
@@ -65,6 +67,7 @@ class FitConfig:
     shuffle: bool = True
     val_fraction: float = 0.2
     threads: int = 1
+    away_from_land: int = 0
 
     def check(self, where: str = "[train]") -> None:
         """Raise ValueError naming the key of a wrong value."""
@@ -80,6 +83,8 @@ class FitConfig:
         for key in ("batch_size", "epochs", "threads"):
             if not (isinstance(getattr(self, key), int) and getattr(self, key) >= 1):
                 raise ValueError(f"{where} {key} = {getattr(self, key)!r}: expected an integer >= 1")
+        if not (isinstance(self.away_from_land, int) and self.away_from_land >= 0):
+            raise ValueError(f"{where} away_from_land = {self.away_from_land!r}: expected an integer >= 0 (cells)")
         if not all(isinstance(m, int) and m >= 1 for m in self.milestones):
             raise ValueError(f"{where} milestones = {list(self.milestones)!r}: expected epochs (integers >= 1)")
         if self.weight_decay < 0 or self.grad_clip < 0:
