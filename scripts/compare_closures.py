@@ -11,8 +11,9 @@ closure's halo attached (wrapped across x when the domain is periodic, zeros bey
 BBZ24's ``in_domain`` channel 0 there), in float32 as saved (``precision = "fp32-eager"``).
 ``--away-from-land N`` scores only the cells at least N cells (in i and j, diagonals included)
 from any cell that holds land (``closures.train.dataset.away_from_land``: the dataset's
-``ocean_fraction`` below 1; a coarse cell of DINO's side walls is mostly ocean). Ends with one JSON line
-{"r2": {file: R2}, "records": [first, last], "points": n}.
+``ocean_fraction`` below 1; a coarse cell of DINO's side walls is mostly ocean). Ends with one
+JSON line {"r2": {file: R2}, "records": [first, last], "points": n}. A missing or unusable
+dataset or closure file prints one line and exits with status 2.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def r2_of(path: Path, x: np.ndarray, y: np.ndarray, wet: np.ndarray, periodic_x:
     needs_domain = any(f.name == "in_domain" for f in net.spec.inputs)
     tiles = with_halo(x, h, periodic_x, needs_domain)
     if tiles.shape[1] != len(net.spec.inputs):
-        raise SystemExit(f"error: {path}: closure {net.spec.name} takes {len(net.spec.inputs)} input fields, the "
+        raise ValueError(f"{path}: closure {net.spec.name} takes {len(net.spec.inputs)} input fields, the "
                          f"dataset gives {tiles.shape[1]}")
     out = np.zeros((x.shape[0], len(net.spec.outputs), x.shape[2], x.shape[3]), np.float32)
     for i in range(x.shape[0]):
@@ -58,7 +59,7 @@ def r2_of(path: Path, x: np.ndarray, y: np.ndarray, wet: np.ndarray, periodic_x:
     return float(1.0 - se / s2)
 
 
-def main() -> int:
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dataset", type=Path)
     p.add_argument("closures", nargs="+", type=Path)
@@ -66,7 +67,8 @@ def main() -> int:
     p.add_argument("--periodic-x", action="store_true", help="the domain is periodic in x (the fronts)")
     p.add_argument("--away-from-land", type=int, default=0, metavar="N",
                    help="score only cells at least N cells from any cell that holds land")
-    a = p.parse_args()
+    a = p.parse_args(argv)
+    from closures.runtime import ClosureLoadError
     from closures.train.dataset import DatasetError, away_from_land, load
     from closures.train.fit import split
     try:
@@ -80,7 +82,11 @@ def main() -> int:
     where = f", {int(scored.sum())} wet cells at least {a.away_from_land} from land" if a.away_from_land else ""
     r2 = {}
     for path in a.closures:
-        r2[str(path)] = r2_of(path, x, y, scored, a.periodic_x)
+        try:
+            r2[str(path)] = r2_of(path, x, y, scored, a.periodic_x)
+        except (ClosureLoadError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"{path}: R2 {r2[str(path)]:.4f} on records {ntr}-{data.x.shape[0] - 1} of {a.dataset}{where}")
     print(json.dumps({"r2": r2, "records": [ntr, int(data.x.shape[0]) - 1], "points": int(scored.sum()) * len(x)}))
     return 0

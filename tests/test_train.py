@@ -2,6 +2,7 @@
 filter, the loss, training, checkpoints, packaging and the user errors."""
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -348,6 +349,22 @@ def test_fit_leaves_the_targets_near_land_out_when_asked(tmp_path, capsys):
     assert whole["target_points"] == 12 * 12 * 8 and inner["target_points"] == 12 * 10 * 6
     assert main(["fit", str(fit_config(tmp_path, data, 1, name="neg", away_from_land=-1)), "--no-progress"]) == 2
     assert "away_from_land = -1" in one_error_line(capsys)
+
+
+def test_compare_closures_scores_a_trained_net_and_stops_on_a_missing_file(tmp_path, capsys):
+    import sys
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from compare_closures import main as compare
+    data = synthetic_bbz24(tmp_path / "d.nc")
+    res = fit(fit_config(tmp_path, data, 2), progress=False, log=lambda *_: None)
+    assert compare([str(data), res["closure"], "--val-fraction", "0.25"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["records"] == [12, 15] and out["points"] == 4 * 12 * 8 and np.isfinite(out["r2"][res["closure"]])
+    assert compare([str(data), res["closure"], "--away-from-land", "1", "--val-fraction", "0.25"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["points"] == 4 * 10 * 6
+    assert compare([str(data), str(tmp_path / "missing.pt")]) == 2
+    line = one_error_line(capsys)
+    assert "missing.pt" in line and "not found" in line
 
 
 def test_a_gz21_dataset_says_how_much_of_each_coarse_cell_is_ocean(tmp_path):
