@@ -78,28 +78,43 @@ def complete_records(times) -> int:
     return int(bad[0]) if bad.size else int(t.size)
 
 
+def open_output(rundir, needs=(), decode_times: bool = False):
+    """``RUNDIR/output.nc`` as an xarray Dataset of its complete records only (HDF5 locking
+    off, so a run may still be writing it); times decoded to cftime dates if
+    ``decode_times``, else seconds since the start date. Raises :class:`RunReadError` for a
+    missing or unreadable file or a field of ``needs`` (output names) that it lacks."""
+    import xarray as xr
+
+    os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+    path = Path(rundir) / "output.nc"
+    if not path.is_file():
+        raise RunReadError(f"{path}: no such file (is {rundir} a run directory?)")
+    try:
+        ds = xr.open_dataset(path, decode_times=False, mask_and_scale=True)
+    except (OSError, ValueError) as exc:
+        raise RunReadError(f"{path}: cannot be read ({exc})") from None
+    missing = [f for f in needs if f not in ds.variables]
+    if missing:
+        ds.close()
+        raise RunReadError(f"{path} lacks field(s) {', '.join(missing)} (key output.fields)")
+    if "time" in ds.dims:
+        ds = ds.isel(time=slice(0, complete_records(ds["time"].values)))
+    if decode_times:
+        ds = xr.decode_cf(ds, mask_and_scale=False, decode_times=True)
+    return ds
+
+
 def open_runs(rundirs, needs=()) -> RunRecords:
     """The records of ``RUNDIR/output.nc`` for each run directory in ``rundirs`` (in the order
     of a spin-up: later directories win where records overlap in time). Raises
     :class:`RunReadError` for a missing file, a grid other than the first's, other time
     units, or a field of ``needs`` (output names) that a file lacks."""
-    import xarray as xr
-
-    os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
     datasets, rows = [], []          # rows: (end_s, directory order, time_s, start_s, d, k)
     units = None
     for d, rundir in enumerate(rundirs):
         path = Path(rundir) / "output.nc"
-        if not path.is_file():
-            raise RunReadError(f"{path}: no such file (is {rundir} a run directory?)")
-        try:
-            ds = xr.open_dataset(path, decode_times=False, mask_and_scale=True)
-        except (OSError, ValueError) as exc:
-            raise RunReadError(f"{path}: cannot be read ({exc})") from None
+        ds = open_output(rundir, needs)
         datasets.append(ds)
-        missing = [f for f in needs if f not in ds.variables]
-        if missing:
-            raise RunReadError(f"{path} lacks field(s) {', '.join(missing)} (key output.fields)")
         u = ds["time"].attrs.get("units", "")
         if units is None:
             units = u
@@ -110,14 +125,13 @@ def open_runs(rundirs, needs=()) -> RunRecords:
         for name in ("y_t", "y_v", "x_t", "x_u", "depth_t", "depth_w"):
             if datasets[0][name].shape != ds[name].shape or not np.allclose(datasets[0][name], ds[name]):
                 raise RunReadError(f"{path}: its grid ({name}) differs from that of {Path(rundirs[0]) / 'output.nc'}")
-        n = complete_records(ds["time"].values)
-        t = np.asarray(ds["time"].values[:n], dtype=np.float64)
+        t = np.asarray(ds["time"].values, dtype=np.float64)
         if "time_bounds" in ds.variables:
-            b = np.asarray(ds["time_bounds"].values[:n], dtype=np.float64)
+            b = np.asarray(ds["time_bounds"].values, dtype=np.float64)
             start, end = b[:, 0], b[:, 1]
         else:
             start, end = t, t
-        rows += [(end[k], d, t[k], start[k], d, k) for k in range(n)]
+        rows += [(end[k], d, t[k], start[k], d, k) for k in range(t.size)]
     rows.sort(key=lambda r: (round(r[0]), r[1]))
     kept = []
     for r in rows:                                   # one record per end time: the later directory's

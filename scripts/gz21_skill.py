@@ -32,6 +32,7 @@ import numpy as np
 import xarray as xr
 
 from ocean.coarse_grain import CoarseGrainer, cell_edges
+from ocean.run_reader import RunReadError, open_output
 from ocean.skill import area_mean, distance, skill, surface_energies, velocity_at_t
 
 DAY_S = 86400.0
@@ -47,14 +48,10 @@ class UserError(Exception):
 
 
 def open_run(run: Path) -> xr.Dataset:
-    path = run / "output.nc"
-    if not path.is_file():
-        raise UserError(f"{path}: not found (a run directory holds output.nc)")
-    ds = xr.open_dataset(path)
-    for name in ("uos", "vos", "e1t", "e2t", "bathymetry"):
-        if name not in ds:
-            raise UserError(f"{path}: no variable {name!r} (run with output.fields including uos, vos)")
-    return ds
+    try:
+        return open_output(run, needs=("uos", "vos", "e1t", "e2t", "bathymetry"), decode_times=True)
+    except RunReadError as exc:
+        raise UserError(str(exc)) from None
 
 
 def record_days(ds: xr.Dataset) -> np.ndarray:

@@ -44,7 +44,6 @@ depth-space streamfunction in the windows the spin-up series use (20-70 N, 70-20
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -59,7 +58,7 @@ import xarray as xr  # noqa: E402
 from ocean import transports  # noqa: E402
 from ocean.coarse_grain import cell_edges  # noqa: E402
 from ocean.eos import EosParams  # noqa: E402
-from ocean.run_reader import RunReadError, complete_records, open_runs  # noqa: E402
+from ocean.run_reader import RunReadError, open_output, open_runs  # noqa: E402
 from ocean.transports import (MOC_LAT_NH, MOC_LAT_SH, MOC_MIN_DEPTH_M, e1v_of_rows,  # noqa: E402
                               extrema_in_window, moc_density, moc_depth, sigma_on_v)
 
@@ -190,19 +189,14 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
 
     path = Path(a.rundir) / "output.nc"
-    if not path.exists():
-        print(f"error: {path}: no such file (is {a.rundir} a run directory?)", file=sys.stderr)
-        return 2
     if a.moc_records < 1 or a.sigma_bins < 2:
         print("error: --moc-records must be >= 1 and --sigma-bins >= 2", file=sys.stderr)
         return 2
-    os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")      # the run may still be writing
-    raw = xr.open_dataset(path, decode_times=False)
-    missing = [f for f in ("thetao", "uo", "vo", "ubar") if f not in raw.variables]
-    if missing:
-        print(f"error: {path} lacks field(s) {', '.join(missing)} (key output.fields)", file=sys.stderr)
+    try:
+        ds = open_output(a.rundir, needs=("thetao", "uo", "vo", "ubar"), decode_times=True)
+    except RunReadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    ds = xr.decode_cf(raw.isel(time=slice(0, complete_records(raw["time"].values))))   # records with their time
     nt = ds.sizes["time"]
     if not -nt <= a.record < nt:
         print(f"error: --record {a.record} out of range: {path} has {nt} complete records", file=sys.stderr)

@@ -26,6 +26,7 @@ import matplotlib
 import numpy as np
 import xarray as xr
 
+from ocean.run_reader import RunReadError, open_output
 from ocean.skill import area_mean
 from ocean.transports import level_thickness
 
@@ -48,13 +49,10 @@ def record_days(ds: xr.Dataset) -> np.ndarray:
 
 
 def open_run(run: Path, skip_days: float) -> xr.Dataset:
-    path = run / "output.nc"
-    if not path.is_file():
-        raise SystemExit(f"error: {path} not found (a run directory holds output.nc)")
-    ds = xr.open_dataset(path)
-    for name in ("uo", "vo", "ke_surface"):
-        if name not in ds:
-            raise SystemExit(f"error: {path} has no variable {name!r}; run with output.fields including it")
+    try:
+        ds = open_output(run, needs=("uo", "vo", "ke_surface"), decode_times=True)
+    except RunReadError as exc:
+        raise SystemExit(f"error: {exc}") from None
     if skip_days > 0:
         days = record_days(ds)
         ds = ds.isel(time=days > skip_days)
@@ -87,9 +85,8 @@ def ocean_mean(a: np.ndarray, ds: xr.Dataset) -> float:
 
 
 def forcing_snapshot(run: Path, ds: xr.Dataset) -> tuple[np.ndarray, str]:
-    snap = run / "snapshot" / "output.nc"
-    if snap.is_file():
-        s = xr.open_dataset(snap)
+    if (run / "snapshot" / "output.nc").is_file():
+        s = open_output(run / "snapshot", decode_times=True)
         if "gz21_fu" in s:
             return s.gz21_fu.isel(time=-1, depth_t=0).values, f"snapshot, {str(s.time.values[-1])[:10]}"
     if "gz21_fu" not in ds:

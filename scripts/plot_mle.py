@@ -33,6 +33,7 @@ import matplotlib
 import numpy as np
 import xarray as xr
 
+from ocean.run_reader import RunReadError, open_output
 from ocean.skill import area_mean, velocity_at_t
 
 matplotlib.use("Agg")
@@ -44,16 +45,12 @@ class UserError(Exception):
 
 
 def open_run(run: Path, needs: tuple[str, ...]) -> xr.Dataset:
-    path = run / "output.nc"
-    if not path.is_file():
-        raise UserError(f"{path} not found (a run directory holds output.nc)")
-    ds = xr.open_dataset(path)
-    missing = [n for n in needs if n not in ds]
-    if missing:
-        raise UserError(f"{path} has no variable {', '.join(map(repr, missing))}; run with output.fields "
-                        f"including it")
+    try:
+        ds = open_output(run, needs, decode_times=True)
+    except RunReadError as exc:
+        raise UserError(str(exc)) from None
     if ds.sizes.get("time", 0) == 0:
-        raise UserError(f"{path} holds no record yet")
+        raise UserError(f"{run / 'output.nc'} holds no complete record yet")
     return ds
 
 

@@ -441,7 +441,7 @@ def test_plot_mle_maps_two_runs(tmp_path, warm_jit):
         assert plot_mle.main([str(b), str(b), "--out", str(fig)]) == 2
         assert plot_mle.main([str(a), str(b), "--days", "0"]) == 2
     lines = err.getvalue().strip().splitlines()
-    assert len(lines) == 3 and "missing" in lines[0] and "'wb_mle'" in lines[1] and "--days" in lines[2]
+    assert len(lines) == 3 and "missing" in lines[0] and "wb_mle" in lines[1] and "--days" in lines[2]
 
 
 def test_dino_mle_configs_are_dino_plus_mle():

@@ -12,7 +12,7 @@ import pytest
 from ocean.eos import EosParams, rho_insitu
 from ocean.grid import EARTH_RADIUS_M
 from ocean.output import AxisSpec, FieldSpec, NetcdfWriter
-from ocean.run_reader import complete_records, open_runs, read_diagnostics
+from ocean.run_reader import RunReadError, complete_records, open_output, open_runs, read_diagnostics
 from ocean.transports import (SV, bin_by_density, channel_transport, e1v_of_rows, extrema_in_window,
                               level_thickness, moc_density, moc_depth, sigma_on_v)
 
@@ -209,6 +209,20 @@ def test_open_runs_concatenates_directories_and_the_later_one_wins(tmp_path):
     assert np.allclose(u, [0.1, 0.2, 0.9, 1.0])
     assert runs.has("vo") and not runs.has("voce_eiv")
     runs.close()
+
+
+def test_open_output_reads_the_complete_records_with_their_dates(tmp_path):
+    write_run(tmp_path / "a", [(0.1, 5.0), (0.2, 5.0)], incomplete=True)
+    ds = open_output(tmp_path / "a", needs=("uo",), decode_times=True)
+    assert ds.sizes["time"] == 2
+    assert [(t.month, t.day) for t in ds.time_bounds.values[:, 1]] == [(2, 1), (3, 1)]   # 360-day months
+    assert float(ds.uo.isel(time=1, depth_t=0, y_t=0, x_u=0)) == pytest.approx(0.2)
+    ds.close()
+    assert open_output(tmp_path / "a").time.values[0] == pytest.approx(15 * 86400.0)
+    with pytest.raises(RunReadError, match="lacks field.*voce_eiv"):
+        open_output(tmp_path / "a", needs=("voce_eiv",))
+    with pytest.raises(RunReadError, match="no such file"):
+        open_output(tmp_path / "b")
 
 
 def test_read_diagnostics_keeps_the_last_line_of_each_step(tmp_path):
