@@ -305,41 +305,69 @@ def vertical_differences(X, tmask, nhalo, D):
             d[p] = (xa[p] - xb[p]) * m[p] * f
 
 
+@inline_kernel
+def _cross_x(D, k, j, i):
+    # NEMO's zdkt: the four vertical differences around the U point east of T point (k, j, i)
+    return (D[k, j, i + 1] + D[k + 1, j, i]) + (D[k + 1, j, i + 1] + D[k, j, i])
+
+
+@inline_kernel
+def _cross_y(D, k, j, i):
+    # the same around the V point north of T point (k, j, i)
+    return (D[k, j + 1, i] + D[k + 1, j, i]) + (D[k + 1, j + 1, i] + D[k, j, i])
+
+
+@inline_kernel
+def _sum_di(X, um0, um1, um2, um3, k, j, i):
+    # the four i differences around the W point (k, j, i), masked at U points
+    return ((X[k - 1, j, i + 1] - X[k - 1, j, i]) * um0 + (X[k, j, i] - X[k, j, i - 1]) * um1) \
+        + ((X[k - 1, j, i] - X[k - 1, j, i - 1]) * um2 + (X[k, j, i + 1] - X[k, j, i]) * um3)
+
+
+@inline_kernel
+def _sum_dj(X, vm0, vm1, vm2, vm3, k, j, i):
+    # the four j differences around the W point (k, j, i), masked at V points
+    return ((X[k - 1, j + 1, i] - X[k - 1, j, i]) * vm0 + (X[k, j, i] - X[k, j - 1, i]) * vm1) \
+        + ((X[k - 1, j, i] - X[k - 1, j - 1, i]) * vm2 + (X[k, j + 1, i] - X[k, j, i]) * vm3)
+
+
 @kernel
-def add_fluxes(X, D, slopes, st, ah_wslp2, akz, masks, nhalo, flux):
-    """Add the iso-neutral diffusive fluxes of X (X m3/s) to ``flux`` (a
-    ``tracers.TracerFluxes``: the east, north and top faces of the interior cells and the
+def add_fluxes(T, S, DT, DS, slopes, st, ah_wslp2, akz, masks, nhalo, flux_t, flux_s):
+    """Add the iso-neutral diffusive fluxes of T and S (X m3/s) to ``flux_t`` and ``flux_s``
+    (``tracers.TracerFluxes``: the east, north and top faces of the interior cells and the
     east/north faces of the cells west/south of them); signs as in ``tracers``: positive
-    east, north, up (NEMO's fluxes are the opposite)."""
-    nz, nj, ni = X.shape
-    flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
+    east, north, up (NEMO's fluxes are the opposite). ``DT``, ``DS``: the vertical
+    differences of :func:`vertical_differences`. The two tracers go together so that the
+    operator's coefficients are read once (the kernel is bound by memory traffic)."""
+    nz, nj, ni = T.shape
     uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
     bx, cx, by, cy, c3, c4, f33 = st.bx, st.cx, st.by, st.cy, st.c3, st.c4, st.f33
     umask, vmask = masks.umask, masks.vmask
+    fx_t, fy_t, fz_t = flux_t.flux_x, flux_t.flux_y, flux_t.flux_z
+    fx_s, fy_s, fz_s = flux_s.flux_x, flux_s.flux_y, flux_s.flux_z
     for k in prange(nz):
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo - 1, ni - nhalo):
-                flux_x[k, j, i] -= bx[k, j, i] * (X[k, j, i + 1] - X[k, j, i]) + cx[k, j, i] * uslp[k, j, i] \
-                    * ((D[k, j, i + 1] + D[k + 1, j, i]) + (D[k + 1, j, i + 1] + D[k, j, i]))
+                b, c = bx[k, j, i], cx[k, j, i] * uslp[k, j, i]
+                fx_t[k, j, i] -= b * (T[k, j, i + 1] - T[k, j, i]) + c * _cross_x(DT, k, j, i)
+                fx_s[k, j, i] -= b * (S[k, j, i + 1] - S[k, j, i]) + c * _cross_x(DS, k, j, i)
         for j in range(nhalo - 1, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
-                flux_y[k, j, i] -= by[k, j, i] * (X[k, j + 1, i] - X[k, j, i]) + cy[k, j, i] * vslp[k, j, i] \
-                    * ((D[k, j + 1, i] + D[k + 1, j, i]) + (D[k + 1, j + 1, i] + D[k, j, i]))
+                b, c = by[k, j, i], cy[k, j, i] * vslp[k, j, i]
+                fy_t[k, j, i] -= b * (T[k, j + 1, i] - T[k, j, i]) + c * _cross_y(DT, k, j, i)
+                fy_s[k, j, i] -= b * (S[k, j + 1, i] - S[k, j, i]) + c * _cross_y(DS, k, j, i)
         if k == 0:
             continue
         for j in range(nhalo, nj - nhalo):
             for i in range(nhalo, ni - nhalo):
-                di0 = (X[k - 1, j, i + 1] - X[k - 1, j, i]) * umask[k - 1, j, i]
-                di1 = (X[k, j, i] - X[k, j, i - 1]) * umask[k, j, i - 1]
-                di2 = (X[k - 1, j, i] - X[k - 1, j, i - 1]) * umask[k - 1, j, i - 1]
-                di3 = (X[k, j, i + 1] - X[k, j, i]) * umask[k, j, i]
-                dj0 = (X[k - 1, j + 1, i] - X[k - 1, j, i]) * vmask[k - 1, j, i]
-                dj1 = (X[k, j, i] - X[k, j - 1, i]) * vmask[k, j - 1, i]
-                dj2 = (X[k - 1, j, i] - X[k - 1, j - 1, i]) * vmask[k - 1, j - 1, i]
-                dj3 = (X[k, j + 1, i] - X[k, j, i]) * vmask[k, j, i]
-                flux_z[k, j, i] -= c3[k, j, i] * wslpi[k, j, i] * ((di0 + di1) + (di2 + di3)) \
-                    + c4[k, j, i] * wslpj[k, j, i] * ((dj0 + dj1) + (dj2 + dj3)) \
-                    + f33[k, j, i] * (ah_wslp2[k, j, i] - akz[k, j, i]) * (X[k - 1, j, i] - X[k, j, i])
+                um0, um1, um2, um3 = umask[k - 1, j, i], umask[k, j, i - 1], umask[k - 1, j, i - 1], umask[k, j, i]
+                vm0, vm1, vm2, vm3 = vmask[k - 1, j, i], vmask[k, j - 1, i], vmask[k - 1, j - 1, i], vmask[k, j, i]
+                ci, cj = c3[k, j, i] * wslpi[k, j, i], c4[k, j, i] * wslpj[k, j, i]
+                c33 = f33[k, j, i] * (ah_wslp2[k, j, i] - akz[k, j, i])
+                fz_t[k, j, i] -= ci * _sum_di(T, um0, um1, um2, um3, k, j, i) \
+                    + cj * _sum_dj(T, vm0, vm1, vm2, vm3, k, j, i) + c33 * (T[k - 1, j, i] - T[k, j, i])
+                fz_s[k, j, i] -= ci * _sum_di(S, um0, um1, um2, um3, k, j, i) \
+                    + cj * _sum_dj(S, vm0, vm1, vm2, vm3, k, j, i) + c33 * (S[k - 1, j, i] - S[k, j, i])
 
 
 class IsoNeutral:
@@ -363,7 +391,7 @@ class IsoNeutral:
         self.raw = np.zeros((4,) + s3)
         self.slopes = np.zeros((4,) + s3)
         self.ah_wslp2, self.akz, self.avt_iso = np.zeros(s3), np.zeros(s3), np.zeros(s3)
-        self.D = np.zeros((grid.nz + 1,) + s2)
+        self.DT, self.DS = np.zeros((grid.nz + 1,) + s2), np.zeros((grid.nz + 1,) + s2)
         self.zero_u, self.zero_v = np.zeros(s2), np.zeros(s2)    # K_h of the level operator, off
 
     def update(self, rhd: np.ndarray, bn2: np.ndarray, avt: np.ndarray) -> np.ndarray:
@@ -381,8 +409,11 @@ class IsoNeutral:
                         self.avt_iso)
         return self.avt_iso
 
-    def add_fluxes(self, X: np.ndarray, flux) -> None:
-        """Add the iso-neutral diffusive fluxes of tracer X to ``flux`` (``tracers.TracerFluxes``)."""
+    def add_fluxes(self, T: np.ndarray, S: np.ndarray, flux_t, flux_s) -> None:
+        """Add the iso-neutral diffusive fluxes of T and S to ``flux_t`` and ``flux_s``
+        (``tracers.TracerFluxes``)."""
         g = self.grid
-        vertical_differences(X, g.tmask, g.nhalo, self.D)
-        add_fluxes(X, self.D, self.slopes, self.static, self.ah_wslp2, self.akz, g.masks, g.nhalo, flux)
+        vertical_differences(T, g.tmask, g.nhalo, self.DT)
+        vertical_differences(S, g.tmask, g.nhalo, self.DS)
+        add_fluxes(T, S, self.DT, self.DS, self.slopes, self.static, self.ah_wslp2, self.akz, g.masks, g.nhalo,
+                   flux_t, flux_s)

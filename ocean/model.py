@@ -144,7 +144,7 @@ class Model:
                                    kz_conv=tr.convection_diffusivity_m2_s, cd=mo.bottom_drag_cd,
                                    ke0=mo.bottom_drag_ke0_m2_s2, rho0=self.rho0, dt=self.dt,
                                    scheme=vm.scheme, params=vm, halo=self.halo)
-        self.flux = tracers.TracerFluxes(z3(), z3(), z3())
+        self.flux_t, self.flux_s = tracers.TracerFluxes(z3(), z3(), z3()), tracers.TracerFluxes(z3(), z3(), z3())
         self.Ta, self.Sa = z3(), z3()
         self.mld = z2()
         self.ke_surface = z2()
@@ -347,12 +347,13 @@ class Model:
         momentum.vertical_velocity(self.div, g.e3t, nhalo, 0, self.wadv)
         f = self.forcing
         f.sources(s.T, s.S)
-        for X, Xa, src, pen in ((s.T, self.Ta, f.src_t, f.pen_t), (s.S, self.Sa, f.src_s, f.src_zero)):
-            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, aht_u, aht_v, met, msk, dt, self.advect,
-                           nhalo, self.flux)
-            if iso is not None:
-                iso.add_fluxes(X, self.flux)
-            tracers.update(X, self.flux, src, pen, f.ipen, met, msk, dt, nhalo, Xa)
+        both = ((s.T, self.Ta, f.src_t, f.pen_t, self.flux_t), (s.S, self.Sa, f.src_s, f.src_zero, self.flux_s))
+        for X, _, _, _, flux in both:
+            tracers.fluxes(X, self.uadv, self.vadv, self.wadv, aht_u, aht_v, met, msk, dt, self.advect, nhalo, flux)
+        if iso is not None:
+            iso.add_fluxes(s.T, s.S, self.flux_t, self.flux_s)
+        for X, Xa, src, pen, flux in both:
+            tracers.update(X, flux, src, pen, f.ipen, met, msk, dt, nhalo, Xa)
         for c in self.slotted:                       # slot: tracer tendency (after the resolved fluxes)
             c.tracer_tendency(self.Ta, self.Sa, dt)
         self.vmix.tracers(self.Ta, self.Sa, avt)

@@ -54,16 +54,16 @@ def _tendency(m, X, level: bool):
     """dX/dt (X/s) of the lateral operator alone: iso-neutral (explicit part plus the implicit
     correction) or the level Laplacian with the same K."""
     g, nhalo = m.grid, m.grid.nhalo
-    for a in m.flux:
+    for a in m.flux_t:
         a.fill(0.0)
     zero2 = np.zeros(g.shape2)
     w0 = np.zeros(g.shape3)
     if level:
-        tracers.fluxes(X, w0, w0, w0, m.aht_u, m.aht_v, g.metrics, g.masks, m.dt, False, nhalo, m.flux)
+        tracers.fluxes(X, w0, w0, w0, m.aht_u, m.aht_v, g.metrics, g.masks, m.dt, False, nhalo, m.flux_t)
     else:
-        m.iso.add_fluxes(X, m.flux)
+        m.iso.add_fluxes(X, np.zeros_like(X), m.flux_t, m.flux_s)    # S's fluxes unused
     out = np.zeros(g.shape3)
-    tracers.update(X, m.flux, zero2, zero2, np.zeros(g.nz + 1), g.metrics, g.masks, m.dt, nhalo, out)
+    tracers.update(X, m.flux_t, zero2, zero2, np.zeros(g.nz + 1), g.metrics, g.masks, m.dt, nhalo, out)
     if not level:
         m.vmix.tracers(out, np.zeros(g.shape3), m.iso.avt_iso)
     return (out - X) / m.dt * g.tmask
@@ -154,8 +154,8 @@ def test_gm_lowers_potential_energy_and_conserves_content():
         assert np.abs(_interior(m, m.wadv[0])).max() < 1e-15      # no eddy flux through the surface
         for X, Xa in ((s.T, m.Ta), (s.S, m.Sa)):
             tracers.fluxes(X, m.uadv, m.vadv, m.wadv, m.iso.zero_u, m.iso.zero_v, g.metrics, g.masks, m.dt, True,
-                           nhalo, m.flux)
-            tracers.update(X, m.flux, zero2, zero2, np.zeros(g.nz + 1), g.metrics, g.masks, m.dt, nhalo, Xa)
+                           nhalo, m.flux_t)
+            tracers.update(X, m.flux_t, zero2, zero2, np.zeros(g.nz + 1), g.metrics, g.masks, m.dt, nhalo, Xa)
         m.halo.exchange(m.Ta, m.Sa)
         s.T, m.Ta = m.Ta, s.T
         s.S, m.Sa = m.Sa, s.S
