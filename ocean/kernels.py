@@ -4,6 +4,10 @@
 do not pay the JIT again. ``fastmath`` stays off: reassociation or FMA contraction could
 round the vectorised body of a loop differently from its remainder, and a point would then
 get other bits on another tile size, breaking decomposition invariance.
+
+Write to an array of a NamedTuple argument only through a local name (``fx = flux.flux_x``,
+then ``fx[k, j, i] = ...``): inside a ``prange`` loop numba 0.68 silently drops stores made
+as ``flux.flux_x[k, j, i] = ...`` or ``-=`` (tests/test_kernels_rules.py).
 """
 import numba
 
