@@ -48,36 +48,47 @@ EPS = 1.0e-20
 
 
 @kernel
-def gradients(rhd, bn2, e3w, masks, nlb10, n2_crit, gru, grv, dzr, acc, nmln):
-    """Density differences at U and V points (``gru``, ``grv``), d(rhd)/dz at T points
-    (``dzr``, m-1: -(rhd + 1) N2 / g with N2 the mean of the W points above and below, one
-    if the lower is land), and NEMO's mixed-layer level ``nmln`` (0-based): the W level of
-    the base, the deepest k + 1 down to which sum_{nlb10..k} max(N2, 0) e3w stays below
-    ``n2_crit`` (g rho_c / rho0), at most the bottom; T levels 0..nmln-1 are in the layer."""
-    nz, nj, ni = rhd.shape
-    tmask, umask, vmask, kbot_t = masks.tmask, masks.umask, masks.vmask, masks.kbot_t
-    m1g = -1.0 / GRAV
+def mixed_layer_level(bn2, e3w, kbot_t, nlb10, n2_crit, acc, nmln):
+    """NEMO's mixed-layer level ``nmln`` (0-based): the W level of the base, the deepest
+    k + 1 down to which sum_{nlb10..k} max(N2, 0) e3w stays below ``n2_crit`` (g rho_c /
+    rho0), at most the bottom; T levels 0..nmln-1 are in the layer. ``acc``: work (nj, ni)."""
+    nz, nj, ni = bn2.shape
     for j in prange(nj):
-        jn = min(j + 1, nj - 1)
         for i in range(ni):
             acc[j, i] = 0.0
             nmln[j, i] = nlb10
-        for k in range(nz):
-            kb = min(k + 1, nz - 1)
-            fb = 1.0 if k + 1 < nz else 0.0
-            for i in range(ni - 1):
-                gru[k, j, i] = umask[k, j, i] * (rhd[k, j, i + 1] - rhd[k, j, i])
-                grv[k, j, i] = vmask[k, j, i] * (rhd[k, jn, i] - rhd[k, j, i])
+        for k in range(nlb10, nz):
             for i in range(ni):
-                n2b = bn2[kb, j, i] * fb
-                dzr[k, j, i] = m1g * (rhd[k, j, i] + 1.0) * (bn2[k, j, i] + n2b) * (1.0 - 0.5 * tmask[kb, j, i] * fb)
-            if k >= nlb10:
-                for i in range(ni):
-                    acc[j, i] += max(bn2[k, j, i], 0.0) * e3w[k]
-                    if acc[j, i] < n2_crit:
-                        nmln[j, i] = min(k + 1, kbot_t[j, i])
+                acc[j, i] += max(bn2[k, j, i], 0.0) * e3w[k]
+                if acc[j, i] < n2_crit:
+                    nmln[j, i] = min(k + 1, kbot_t[j, i])
         for i in range(ni):
             nmln[j, i] = max(nmln[j, i], 1)
+
+
+# The density differences and d(rhd)/dz are computed where the slopes use them, not stored:
+# the slope kernels are bound by memory traffic, and these few operations cost less than
+# writing and reading three more arrays.
+@inline_kernel
+def _gru(rhd, umask, k, j, i):
+    # rhd difference at the U point east of T point (k, j, i)
+    return umask[k, j, i] * (rhd[k, j, i + 1] - rhd[k, j, i])
+
+
+@inline_kernel
+def _grv(rhd, vmask, k, j, i):
+    return vmask[k, j, i] * (rhd[k, j + 1, i] - rhd[k, j, i])
+
+
+@inline_kernel
+def _dzr(rhd, bn2, tmask, k, j, i):
+    # d(rhd)/dz (m-1) at a T point: -(rhd + 1) N2 / g with N2 the mean of the W points above
+    # and below (the one above alone if the lower is land or the bottom of the grid)
+    nz = rhd.shape[0]
+    kb = min(k + 1, nz - 1)
+    fb = 1.0 if k + 1 < nz else 0.0
+    n2b = bn2[kb, j, i] * fb
+    return (-1.0 / GRAV) * (rhd[k, j, i] + 1.0) * (bn2[k, j, i] + n2b) * (1.0 - 0.5 * tmask[kb, j, i] * fb)
 
 
 @inline_kernel
@@ -87,33 +98,37 @@ def _bounded(za, zb, r_slpmax, e3):
 
 
 @inline_kernel
-def _slope_u(gru, dzr, e1u, r_slpmax, e3, k, j, i):
-    return _bounded(gru[k, j, i] / e1u[j, i], 0.5 * (dzr[k, j, i] + dzr[k, j, i + 1]), r_slpmax, e3)
+def _slope_u(rhd, bn2, masks, e1u, r_slpmax, e3, k, j, i):
+    dz = 0.5 * (_dzr(rhd, bn2, masks.tmask, k, j, i) + _dzr(rhd, bn2, masks.tmask, k, j, i + 1))
+    return _bounded(_gru(rhd, masks.umask, k, j, i) / e1u[j, i], dz, r_slpmax, e3)
 
 
 @inline_kernel
-def _slope_v(grv, dzr, e2v, r_slpmax, e3, k, j, i):
-    return _bounded(grv[k, j, i] / e2v[j, i], 0.5 * (dzr[k, j, i] + dzr[k, j + 1, i]), r_slpmax, e3)
+def _slope_v(rhd, bn2, masks, e2v, r_slpmax, e3, k, j, i):
+    dz = 0.5 * (_dzr(rhd, bn2, masks.tmask, k, j, i) + _dzr(rhd, bn2, masks.tmask, k, j + 1, i))
+    return _bounded(_grv(rhd, masks.vmask, k, j, i) / e2v[j, i], dz, r_slpmax, e3)
 
 
 @inline_kernel
-def _slope_wi(gru, bn2, rhd, umask, tmask, e1t, r_slpmax, e3w, k, j, i):
+def _slope_wi(bn2, rhd, umask, tmask, e1t, r_slpmax, e3w, k, j, i):
     zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
     zc = max(umask[k, j, i - 1] + umask[k, j, i] + umask[k - 1, j, i - 1] + umask[k - 1, j, i], EPS) * e1t[j, i]
-    za = ((gru[k, j, i - 1] + gru[k, j, i]) + (gru[k - 1, j, i - 1] + gru[k - 1, j, i])) / zc * tmask[k, j, i]
+    za = ((_gru(rhd, umask, k, j, i - 1) + _gru(rhd, umask, k, j, i))
+          + (_gru(rhd, umask, k - 1, j, i - 1) + _gru(rhd, umask, k - 1, j, i))) / zc * tmask[k, j, i]
     return _bounded(za, zbw, r_slpmax, e3w)
 
 
 @inline_kernel
-def _slope_wj(grv, bn2, rhd, vmask, tmask, e2t, r_slpmax, e3w, k, j, i):
+def _slope_wj(bn2, rhd, vmask, tmask, e2t, r_slpmax, e3w, k, j, i):
     zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
     zc = max(vmask[k, j - 1, i] + vmask[k, j, i] + vmask[k - 1, j - 1, i] + vmask[k - 1, j, i], EPS) * e2t[j, i]
-    za = ((grv[k, j - 1, i] + grv[k, j, i]) + (grv[k - 1, j - 1, i] + grv[k - 1, j, i])) / zc * tmask[k, j, i]
+    za = ((_grv(rhd, vmask, k, j - 1, i) + _grv(rhd, vmask, k, j, i))
+          + (_grv(rhd, vmask, k - 1, j - 1, i) + _grv(rhd, vmask, k - 1, j, i))) / zc * tmask[k, j, i]
     return _bounded(za, zbw, r_slpmax, e3w)
 
 
 @kernel
-def mixed_layer_slopes(rhd, bn2, gru, grv, dzr, nmln, metrics, masks, r_slpmax, hml):
+def mixed_layer_slopes(rhd, bn2, nmln, metrics, masks, r_slpmax, hml):
     """Slopes just below the mixed layer divided by its depth (m-1), ``hml`` (4, nj, ni):
     at U, V points (level max(nmln) of the two T columns, depth at least 5 m) and at W
     points (i and j slopes at W level nmln + 1, depth at least 10 m)."""
@@ -127,21 +142,21 @@ def mixed_layer_slopes(rhd, bn2, gru, grv, dzr, nmln, metrics, masks, r_slpmax, 
             ku, kv = max(m, me), max(m, mn)
             su, sv, swi, swj = 0.0, 0.0, 0.0, 0.0
             if ku < nz:
-                su = _slope_u(gru, dzr, metrics.e1u, r_slpmax, e3t[ku], ku, j, i) * umask[ku, j, i] \
+                su = _slope_u(rhd, bn2, masks, metrics.e1u, r_slpmax, e3t[ku], ku, j, i) * umask[ku, j, i] \
                     / max(gdept[m - 1], gdept[me - 1], HML_MIN_U_M)
             if kv < nz:
-                sv = _slope_v(grv, dzr, metrics.e2v, r_slpmax, e3t[kv], kv, j, i) * vmask[kv, j, i] \
+                sv = _slope_v(rhd, bn2, masks, metrics.e2v, r_slpmax, e3t[kv], kv, j, i) * vmask[kv, j, i] \
                     / max(gdept[m - 1], gdept[mn - 1], HML_MIN_U_M)
             kw = m + 1
             if kw < nz:
                 r = tmask[kw, j, i] / max(gdepw[m], HML_MIN_W_M)
-                swi = _slope_wi(gru, bn2, rhd, umask, tmask, metrics.e1t, r_slpmax, e3w[kw], kw, j, i) * r
-                swj = _slope_wj(grv, bn2, rhd, vmask, tmask, metrics.e2t, r_slpmax, e3w[kw], kw, j, i) * r
+                swi = _slope_wi(bn2, rhd, umask, tmask, metrics.e1t, r_slpmax, e3w[kw], kw, j, i) * r
+                swj = _slope_wj(bn2, rhd, vmask, tmask, metrics.e2t, r_slpmax, e3w[kw], kw, j, i) * r
             hml[0, j, i], hml[1, j, i], hml[2, j, i], hml[3, j, i] = su, sv, swi, swj
 
 
 @kernel
-def raw_slopes(rhd, bn2, gru, grv, dzr, nmln, hml, metrics, masks, r_slpmax, raw):
+def raw_slopes(rhd, bn2, nmln, hml, metrics, masks, r_slpmax, raw):
     """Bounded slopes with the mixed-layer flattening, before the filter: ``raw`` (4, nz,
     nj, ni) holds the U, V slopes of T levels and the i, j slopes at W points (levels >= 1)."""
     nz, nj, ni = rhd.shape
@@ -159,22 +174,22 @@ def raw_slopes(rhd, bn2, gru, grv, dzr, nmln, hml, metrics, masks, r_slpmax, raw
                     if k < max(m, nmln[j, i + 1]):       # in the mixed layer: linear to 0 at the top
                         s = depu * hml[0, j, i]
                     else:
-                        s = _slope_u(gru, dzr, e1u, r_slpmax, e3, k, j, i)
+                        s = _slope_u(rhd, bn2, masks, e1u, r_slpmax, e3, k, j, i)
                 raw[0, k, j, i] = s
                 s = 0.0
                 if vmask[k, j, i] != 0.0:
                     if k < max(m, nmln[j + 1, i]):
                         s = depu * hml[1, j, i]
                     else:
-                        s = _slope_v(grv, dzr, e2v, r_slpmax, e3, k, j, i)
+                        s = _slope_v(rhd, bn2, masks, e2v, r_slpmax, e3, k, j, i)
                 raw[1, k, j, i] = s
                 si, sj = 0.0, 0.0
                 if tmask[k, j, i] != 0.0:
                     if k <= m:
                         si, sj = depw * hml[2, j, i], depw * hml[3, j, i]
                     else:
-                        si = _slope_wi(gru, bn2, rhd, umask, tmask, e1t, r_slpmax, e3k, k, j, i)
-                        sj = _slope_wj(grv, bn2, rhd, vmask, tmask, e2t, r_slpmax, e3k, k, j, i)
+                        si = _slope_wi(bn2, rhd, umask, tmask, e1t, r_slpmax, e3k, k, j, i)
+                        sj = _slope_wj(bn2, rhd, vmask, tmask, e2t, r_slpmax, e3k, k, j, i)
                 raw[2, k, j, i] = si
                 raw[3, k, j, i] = sj
 
@@ -386,7 +401,6 @@ class IsoNeutral:
         self.static = static_coefficients(grid, ahu, ahv)
         s3, s2 = grid.shape3, grid.shape2
         self.nmln, self.acc = np.zeros(s2, np.int32), np.zeros(s2)
-        self.gru, self.grv, self.dzr = np.zeros(s3), np.zeros(s3), np.zeros(s3)
         self.hml = np.zeros((4,) + s2)
         self.raw = np.zeros((4,) + s3)
         self.slopes = np.zeros((4,) + s3)
@@ -399,12 +413,9 @@ class IsoNeutral:
         K_33 and the stabilizing correction; returns the diffusivity of the implicit vertical
         solve, ``avt`` plus the correction."""
         g = self.grid
-        gradients(rhd, bn2, g.e3w, g.masks, self.nlb10, self.n2_crit, self.gru, self.grv, self.dzr, self.acc,
-                  self.nmln)
-        mixed_layer_slopes(rhd, bn2, self.gru, self.grv, self.dzr, self.nmln, g.metrics, g.masks, self.r_slpmax,
-                           self.hml)
-        raw_slopes(rhd, bn2, self.gru, self.grv, self.dzr, self.nmln, self.hml, g.metrics, g.masks, self.r_slpmax,
-                   self.raw)
+        mixed_layer_level(bn2, g.e3w, g.kbot_t, self.nlb10, self.n2_crit, self.acc, self.nmln)
+        mixed_layer_slopes(rhd, bn2, self.nmln, g.metrics, g.masks, self.r_slpmax, self.hml)
+        raw_slopes(rhd, bn2, self.nmln, self.hml, g.metrics, g.masks, self.r_slpmax, self.raw)
         filtered_slopes(self.raw, self.static, g.masks, self.dt, g.nhalo, avt, self.slopes, self.ah_wslp2, self.akz,
                         self.avt_iso)
         return self.avt_iso
