@@ -21,7 +21,7 @@ Operator (``tra_ldf_iso``, Laplacian, grid-scaled K = U_d e / 2 at U, V points):
     F_z = -K e1e2t [ slope_i mean_4(d_i T / e1) + slope_j mean_4(d_j T / e2) ]
           -(K_33 - akz) e1e2t d_k T / e3w                                   (top face)
 
-with K_33 = K (slope_i^2 + slope_j^2) (``ah_wslp2``). The stabilizing correction puts
+with K_33 = K (slope_i^2 + slope_j^2) (NEMO's ``ah_wslp2``). The stabilizing correction puts
 the part of the vertical diffusivity that exceeds the explicit limit, ``akz = max(dt (K
 (1/e1^2 + 1/e2^2) + K_33 / e3w^2) - 1/2, 0) e3w^2 / dt``, into the implicit vertical
 solver (added to avt for T and S only), and takes it out of the explicit 33 flux.
@@ -202,12 +202,13 @@ def _shapiro(a, p, ni):
 
 
 @kernel
-def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_iso):
+def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, k33, avt_iso):
     """The 1-2-1 filter of the raw slopes, reduced along walls and the bottom, into
     ``slopes`` (4, nz, nj, ni): uslp, vslp, wslpi, wslpj (valid 2 points inside the halo);
-    on the interior's W points also K_33 = K (wslpi^2 + wslpj^2) (``ah_wslp2``, m2/s), the
-    stabilizing implicit part ``akz = max(dt (K_h + K_33 / e3w^2) - 1/2, 0) e3w^2 / dt``
-    and ``avt_iso = avt + akz`` (``st``: the :class:`Static` coefficients).
+    on the interior's W points also, from K_33 = K (wslpi^2 + wslpj^2) (m2/s) and the
+    stabilizing implicit part ``akz = max(dt (K_h + K_33 / e3w^2) - 1/2, 0) e3w^2 / dt``,
+    the explicit 33 coefficient ``k33 = e1e2t / e3w (K_33 - akz)`` (m3/s) and ``avt_iso =
+    avt + akz`` (``st``: the :class:`Static` coefficients).
 
     The filter runs over each level plane as one flat loop (rows of a tile are a few dozen
     points: as one loop per row it took twice as long) and then puts back the zeros of the
@@ -217,7 +218,7 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_i
     rw, sl = raw.reshape(4, nz, npl), slopes.reshape(4, nz, npl)
     tm, um, vm = masks.tmask.reshape(nz, npl), masks.umask.reshape(nz, npl), masks.vmask.reshape(nz, npl)
     wslpi, wslpj = slopes[2], slopes[3]
-    ahu_w, ahv_w, kh = st.ahu_w, st.ahv_w, st.kh
+    ahu_w, ahv_w, kh, f33 = st.ahu_w, st.ahv_w, st.kh, st.f33
     r_dt = 1.0 / dt
     for k in prange(1, nz):
         e3w2 = st.e3w2[k]
@@ -240,8 +241,7 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, ah_wslp2, akz, avt_i
                 si, sj = wslpi[k, j, i], wslpj[k, j, i]
                 a2 = ahu_w[k, j, i] * si * si + ahv_w[k, j, i] * sj * sj
                 c = max(dt * (kh[k, j, i] + a2 / e3w2) - 0.5, 0.0) * e3w2 * r_dt
-                ah_wslp2[k, j, i] = a2
-                akz[k, j, i] = c
+                k33[k, j, i] = f33[k, j, i] * (a2 - c)
                 avt_iso[k, j, i] = avt[k, j, i] + c
 
 
@@ -347,7 +347,7 @@ def _sum_dj(X, vm0, vm1, vm2, vm3, k, j, i):
 
 
 @kernel
-def add_fluxes(T, S, DT, DS, slopes, st, ah_wslp2, akz, masks, nhalo, flux_t, flux_s):
+def add_fluxes(T, S, DT, DS, slopes, st, k33, masks, nhalo, flux_t, flux_s):
     """Add the iso-neutral diffusive fluxes of T and S (X m3/s) to ``flux_t`` and ``flux_s``
     (``tracers.TracerFluxes``: the east, north and top faces of the interior cells and the
     east/north faces of the cells west/south of them); signs as in ``tracers``: positive
@@ -356,7 +356,7 @@ def add_fluxes(T, S, DT, DS, slopes, st, ah_wslp2, akz, masks, nhalo, flux_t, fl
     operator's coefficients are read once (the kernel is bound by memory traffic)."""
     nz, nj, ni = T.shape
     uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
-    bx, cx, by, cy, c3, c4, f33 = st.bx, st.cx, st.by, st.cy, st.c3, st.c4, st.f33
+    bx, cx, by, cy, c3, c4 = st.bx, st.cx, st.by, st.cy, st.c3, st.c4
     umask, vmask = masks.umask, masks.vmask
     fx_t, fy_t, fz_t = flux_t.flux_x, flux_t.flux_y, flux_t.flux_z
     fx_s, fy_s, fz_s = flux_s.flux_x, flux_s.flux_y, flux_s.flux_z
@@ -378,7 +378,7 @@ def add_fluxes(T, S, DT, DS, slopes, st, ah_wslp2, akz, masks, nhalo, flux_t, fl
                 um0, um1, um2, um3 = umask[k - 1, j, i], umask[k, j, i - 1], umask[k - 1, j, i - 1], umask[k, j, i]
                 vm0, vm1, vm2, vm3 = vmask[k - 1, j, i], vmask[k, j - 1, i], vmask[k - 1, j - 1, i], vmask[k, j, i]
                 ci, cj = c3[k, j, i] * wslpi[k, j, i], c4[k, j, i] * wslpj[k, j, i]
-                c33 = f33[k, j, i] * (ah_wslp2[k, j, i] - akz[k, j, i])
+                c33 = k33[k, j, i]
                 fz_t[k, j, i] -= ci * _sum_di(T, um0, um1, um2, um3, k, j, i) \
                     + cj * _sum_dj(T, vm0, vm1, vm2, vm3, k, j, i) + c33 * (T[k - 1, j, i] - T[k, j, i])
                 fz_s[k, j, i] -= ci * _sum_di(S, um0, um1, um2, um3, k, j, i) \
@@ -389,8 +389,9 @@ class IsoNeutral:
     """The slopes of the neutral surfaces of a tile and the iso-neutral diffusion of T and S.
 
     ``slopes`` (4, nz, nj, ni): uslp, vslp (U, V points of T levels), wslpi, wslpj (W points
-    of T columns); ``nmln`` the mixed-layer base level; ``ah_wslp2``, ``akz`` and
-    ``avt_iso`` (m2/s, W points) for the implicit vertical solve."""
+    of T columns); ``nmln`` the mixed-layer base level; ``k33`` (m3/s, W points) the
+    coefficient of the explicit 33 flux and ``avt_iso`` (m2/s) the diffusivity of the
+    implicit vertical solve."""
 
     def __init__(self, grid, ahu: np.ndarray, ahv: np.ndarray, slope_max: float, dt: float, rho0: float):
         self.grid, self.dt = grid, dt
@@ -404,7 +405,7 @@ class IsoNeutral:
         self.hml = np.zeros((4,) + s2)
         self.raw = np.zeros((4,) + s3)
         self.slopes = np.zeros((4,) + s3)
-        self.ah_wslp2, self.akz, self.avt_iso = np.zeros(s3), np.zeros(s3), np.zeros(s3)
+        self.k33, self.avt_iso = np.zeros(s3), np.zeros(s3)
         self.DT, self.DS = np.zeros((grid.nz + 1,) + s2), np.zeros((grid.nz + 1,) + s2)
         self.zero_u, self.zero_v = np.zeros(s2), np.zeros(s2)    # K_h of the level operator, off
 
@@ -416,7 +417,7 @@ class IsoNeutral:
         mixed_layer_level(bn2, g.e3w, g.kbot_t, self.nlb10, self.n2_crit, self.acc, self.nmln)
         mixed_layer_slopes(rhd, bn2, self.nmln, g.metrics, g.masks, self.r_slpmax, self.hml)
         raw_slopes(rhd, bn2, self.nmln, self.hml, g.metrics, g.masks, self.r_slpmax, self.raw)
-        filtered_slopes(self.raw, self.static, g.masks, self.dt, g.nhalo, avt, self.slopes, self.ah_wslp2, self.akz,
+        filtered_slopes(self.raw, self.static, g.masks, self.dt, g.nhalo, avt, self.slopes, self.k33,
                         self.avt_iso)
         return self.avt_iso
 
@@ -426,5 +427,5 @@ class IsoNeutral:
         g = self.grid
         vertical_differences(T, g.tmask, g.nhalo, self.DT)
         vertical_differences(S, g.tmask, g.nhalo, self.DS)
-        add_fluxes(T, S, self.DT, self.DS, self.slopes, self.static, self.ah_wslp2, self.akz, g.masks, g.nhalo,
+        add_fluxes(T, S, self.DT, self.DS, self.slopes, self.static, self.k33, g.masks, g.nhalo,
                    flux_t, flux_s)
