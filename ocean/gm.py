@@ -33,7 +33,7 @@ from . import fields
 from .closure_slots import EDDY_VELOCITY, Closure
 from .config import ConfigError
 from .grid import OMEGA_S
-from .kernels import kernel, prange
+from .kernels import inline_kernel, kernel, prange
 
 RO_MIN_M, RO_MAX_M = 2.0e3, 40.0e3      # bounds of the Rossby radius (NEMO ldf_eiv)
 HW_MIN_M = 5.0                           # added to the depth in the mean of N2 slope^2
@@ -44,26 +44,78 @@ TROPICS_LAT_DEG = 20.0                   # the coefficient decreases to 0 equato
 @kernel
 def treguier_coefficient(bn2, slopes, e3w, tmask, fcor_t, r1_f20, aei0, zn, zah, zhw, aeiw):
     """The Treguier et al. (1997) coefficient (m2/s) at T points, ``aeiw`` (nj, ni), on the
-    points where the slopes exist (2 inside the halo); ``zn``, ``zah``, ``zhw`` work rows."""
+    points where the slopes exist (2 inside the halo); ``zn``, ``zah``, ``zhw`` work (nj, ni).
+
+    The depth sums go over blocks of whole rows, each level plane of a block as one flat loop
+    (a tile's rows are a few dozen points, too short a loop to vectorise well); the loop also
+    passes through the columns at the sides, whose sums are not used."""
     nz, nj, ni = bn2.shape
-    for j in prange(2, nj - 2):
-        for i in range(2, ni - 2):
-            zn[j, i], zah[j, i], zhw[j, i] = 0.0, 0.0, HW_MIN_M
+    npl = nj * ni
+    N2, SI, SJ, TM = bn2.reshape(nz, npl), slopes[2].reshape(nz, npl), slopes[3].reshape(nz, npl), \
+        tmask.reshape(nz, npl)
+    ZN, ZAH, ZHW = zn.reshape(npl), zah.reshape(npl), zhw.reshape(npl)
+    rows = max(1, 256 // ni)
+    nblk = (nj - 4 + rows - 1) // rows
+    for b in prange(nblk):
+        ja = 2 + b * rows
+        jb = min(ja + rows, nj - 2)
+        q0, q1 = ja * ni + 2, (jb - 1) * ni + ni - 2
+        for p in range(q0, q1):
+            ZN[p], ZAH[p], ZHW[p] = 0.0, 0.0, HW_MIN_M
         for k in range(nz):
             e3 = e3w[k]
+            n2k, sik, sjk, tk = N2[k], SI[k], SJ[k], TM[k]
+            for p in range(q0, q1):
+                n2 = max(n2k[p], 0.0)
+                ZN[p] += math.sqrt(n2) * e3
+                ze3w = e3 * tk[p]
+                si, sj = sik[p], sjk[p]
+                ZAH[p] += n2 * (si * si + sj * sj) * ze3w
+                ZHW[p] += ze3w
+        for j in range(ja, jb):
             for i in range(2, ni - 2):
-                n2 = max(bn2[k, j, i], 0.0)
-                zn[j, i] += math.sqrt(n2) * e3
-                ze3w = e3 * tmask[k, j, i]
-                si, sj = slopes[2, k, j, i], slopes[3, k, j, i]
-                zah[j, i] += n2 * (si * si + sj * sj) * ze3w
-                zhw[j, i] += ze3w
-        for i in range(2, ni - 2):
-            f = fcor_t[j, i]
-            zfw = max(abs(f), F_MIN)
-            ro = max(RO_MIN_M, min(0.4 * zn[j, i] / zfw, RO_MAX_M))
-            a = ro * ro * math.sqrt(zah[j, i] / zhw[j, i]) * tmask[0, j, i]
-            aeiw[j, i] = min(min(1.0, abs(f) * r1_f20) * a, aei0)
+                f = fcor_t[j, i]
+                zfw = max(abs(f), F_MIN)
+                ro = max(RO_MIN_M, min(0.4 * zn[j, i] / zfw, RO_MAX_M))
+                a = ro * ro * math.sqrt(zah[j, i] / zhw[j, i]) * tmask[0, j, i]
+                aeiw[j, i] = min(min(1.0, abs(f) * r1_f20) * a, aei0)
+
+
+@inline_kernel
+def _psi_u(slopes, aeiw, umask, e2u, k, j, i):
+    # psi_u (m3/s) at the W level k of the U column east of T point (j, i); 0 at the surface,
+    # below the bottom and under the grid
+    if k < 1 or k >= umask.shape[0]:
+        return 0.0
+    au = 0.5 * (aeiw[j, i] + aeiw[j, i + 1]) * umask[0, j, i]
+    return -0.25 * e2u[j, i] * (slopes[2, k, j, i] + slopes[2, k, j, i + 1]) \
+        * (au * umask[k - 1, j, i] + au * umask[k, j, i]) * umask[k, j, i]
+
+
+@inline_kernel
+def _psi_v(slopes, aeiw, vmask, e1v, k, j, i):
+    if k < 1 or k >= vmask.shape[0]:
+        return 0.0
+    av = 0.5 * (aeiw[j, i] + aeiw[j + 1, i]) * vmask[0, j, i]
+    return -0.25 * e1v[j, i] * (slopes[3, k, j, i] + slopes[3, k, j + 1, i]) \
+        * (av * vmask[k - 1, j, i] + av * vmask[k, j, i]) * vmask[k, j, i]
+
+
+@kernel
+def add_velocities(slopes, aeiw, metrics, masks, nhalo, uslot, vslot):
+    """Add u*, v* (m/s) of the interior to ``uslot``, ``vslot``, the streamfunction computed
+    on the way (the step needs only the velocities; :func:`streamfunction` and
+    :func:`velocities` store the diagnostics when they are asked for)."""
+    nz, nj, ni = uslot.shape
+    umask, vmask = masks.umask, masks.vmask
+    e2u, e1v, e3t = metrics.e2u, metrics.e1v, metrics.e3t
+    for k in prange(nz):
+        for j in range(nhalo, nj - nhalo):
+            for i in range(nhalo, ni - nhalo):
+                uslot[k, j, i] += (_psi_u(slopes, aeiw, umask, e2u, k + 1, j, i)
+                                   - _psi_u(slopes, aeiw, umask, e2u, k, j, i)) / (e2u[j, i] * e3t[k])
+                vslot[k, j, i] += (_psi_v(slopes, aeiw, vmask, e1v, k + 1, j, i)
+                                   - _psi_v(slopes, aeiw, vmask, e1v, k, j, i)) / (e1v[j, i] * e3t[k])
 
 
 @kernel
@@ -76,22 +128,13 @@ def streamfunction(slopes, aeiw, metrics, masks, nhalo, psi_u, psi_v):
     for k in prange(nz):
         for j in range(nhalo - 1, nj - nhalo):
             for i in range(nhalo - 1, ni - nhalo):
-                pu, pv = 0.0, 0.0
-                if k >= 1:
-                    au = 0.5 * (aeiw[j, i] + aeiw[j, i + 1]) * umask[0, j, i]
-                    av = 0.5 * (aeiw[j, i] + aeiw[j + 1, i]) * vmask[0, j, i]
-                    pu = -0.25 * e2u[j, i] * (slopes[2, k, j, i] + slopes[2, k, j, i + 1]) \
-                        * (au * umask[k - 1, j, i] + au * umask[k, j, i]) * umask[k, j, i]
-                    pv = -0.25 * e1v[j, i] * (slopes[3, k, j, i] + slopes[3, k, j + 1, i]) \
-                        * (av * vmask[k - 1, j, i] + av * vmask[k, j, i]) * vmask[k, j, i]
-                psi_u[k, j, i] = pu
-                psi_v[k, j, i] = pv
+                psi_u[k, j, i] = _psi_u(slopes, aeiw, umask, e2u, k, j, i)
+                psi_v[k, j, i] = _psi_v(slopes, aeiw, vmask, e1v, k, j, i)
 
 
 @kernel
-def velocities(psi_u, psi_v, metrics, masks, nhalo, ueiv, veiv, weiv, uslot, vslot):
-    """u*, v* (m/s, U/V points), w* (m/s, W points) of the interior from the
-    streamfunction; u*, v* also added to the slot's ``uslot``, ``vslot``."""
+def velocities(psi_u, psi_v, metrics, masks, nhalo, ueiv, veiv, weiv):
+    """u*, v* (m/s, U/V points), w* (m/s, W points) of the interior from the streamfunction."""
     nz, nj, ni = psi_u.shape
     e2u, e1v, e1e2t, e3t = metrics.e2u, metrics.e1v, metrics.e1e2t, metrics.e3t
     tmask = masks.tmask
@@ -100,12 +143,8 @@ def velocities(psi_u, psi_v, metrics, masks, nhalo, ueiv, veiv, weiv, uslot, vsl
             for i in range(nhalo, ni - nhalo):
                 pu_b = psi_u[k + 1, j, i] if k + 1 < nz else 0.0
                 pv_b = psi_v[k + 1, j, i] if k + 1 < nz else 0.0
-                u = (pu_b - psi_u[k, j, i]) / (e2u[j, i] * e3t[k])
-                v = (pv_b - psi_v[k, j, i]) / (e1v[j, i] * e3t[k])
-                ueiv[k, j, i] = u
-                veiv[k, j, i] = v
-                uslot[k, j, i] += u
-                vslot[k, j, i] += v
+                ueiv[k, j, i] = (pu_b - psi_u[k, j, i]) / (e2u[j, i] * e3t[k])
+                veiv[k, j, i] = (pv_b - psi_v[k, j, i]) / (e1v[j, i] * e3t[k])
                 weiv[k, j, i] = (psi_v[k, j, i] - psi_v[k, j - 1, i] + psi_u[k, j, i] - psi_u[k, j, i - 1]) \
                     / e1e2t[j, i] * tmask[k, j, i]
 
@@ -127,20 +166,31 @@ class GentMcWilliams(Closure):
         self.work = tuple(np.zeros(grid.shape2) for _ in range(3))
         self.psi_u, self.psi_v = np.zeros(s3), np.zeros(s3)
         self.ueiv, self.veiv, self.weiv = np.zeros(s3), np.zeros(s3), np.zeros(s3)
+        self._diagnosed = True              # the diagnostics hold the last step's (none yet: zeros)
 
     def eddy_velocity(self, ueiv: np.ndarray, veiv: np.ndarray) -> None:
         g = self.grid
         treguier_coefficient(self.bn2, self.iso.slopes, g.e3w, g.tmask, g.fcor_t, self.r1_f20, self.aei0, *self.work,
                              self.aeiw)
-        streamfunction(self.iso.slopes, self.aeiw, g.metrics, g.masks, g.nhalo, self.psi_u, self.psi_v)
-        velocities(self.psi_u, self.psi_v, g.metrics, g.masks, g.nhalo, self.ueiv, self.veiv, self.weiv, ueiv, veiv)
+        add_velocities(self.iso.slopes, self.aeiw, g.metrics, g.masks, g.nhalo, ueiv, veiv)
+        self._diagnosed = False
+
+    def diagnostics(self) -> "GentMcWilliams":
+        """Itself, with the streamfunction ``psi_u``, ``psi_v`` and the velocities ``ueiv``,
+        ``veiv``, ``weiv`` of the last step filled in (computed on the first call after a step)."""
+        if not self._diagnosed:
+            g = self.grid
+            streamfunction(self.iso.slopes, self.aeiw, g.metrics, g.masks, g.nhalo, self.psi_u, self.psi_v)
+            velocities(self.psi_u, self.psi_v, g.metrics, g.masks, g.nhalo, self.ueiv, self.veiv, self.weiv)
+            self._diagnosed = True
+        return self
 
 
 def _gm(m):
     if m.gm is None:
         raise ConfigError("the GM diagnostics (psiu_eiv, psiv_eiv, uoce_eiv, voce_eiv, woce_eiv) need "
                           "tracers.gm = true")
-    return m.gm
+    return m.gm.diagnostics()
 
 
 _OWN = "ocean.gm"
