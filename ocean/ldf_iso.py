@@ -320,30 +320,35 @@ def vertical_differences(X, tmask, nhalo, D):
             d[p] = (xa[p] - xb[p]) * m[p] * f
 
 
+# The flux kernels index with unsigned integers (``U1`` = 1): with signed ones numba adds a
+# negative-index wraparound to every access and LLVM does not vectorise the loops.
+U1 = np.uint64(1)
+
+
 @inline_kernel
 def _cross_x(D, k, j, i):
     # NEMO's zdkt: the four vertical differences around the U point east of T point (k, j, i)
-    return (D[k, j, i + 1] + D[k + 1, j, i]) + (D[k + 1, j, i + 1] + D[k, j, i])
+    return (D[k, j, i + U1] + D[k + U1, j, i]) + (D[k + U1, j, i + U1] + D[k, j, i])
 
 
 @inline_kernel
 def _cross_y(D, k, j, i):
     # the same around the V point north of T point (k, j, i)
-    return (D[k, j + 1, i] + D[k + 1, j, i]) + (D[k + 1, j + 1, i] + D[k, j, i])
+    return (D[k, j + U1, i] + D[k + U1, j, i]) + (D[k + U1, j + U1, i] + D[k, j, i])
 
 
 @inline_kernel
 def _sum_di(X, um0, um1, um2, um3, k, j, i):
     # the four i differences around the W point (k, j, i), masked at U points
-    return ((X[k - 1, j, i + 1] - X[k - 1, j, i]) * um0 + (X[k, j, i] - X[k, j, i - 1]) * um1) \
-        + ((X[k - 1, j, i] - X[k - 1, j, i - 1]) * um2 + (X[k, j, i + 1] - X[k, j, i]) * um3)
+    return ((X[k - U1, j, i + U1] - X[k - U1, j, i]) * um0 + (X[k, j, i] - X[k, j, i - U1]) * um1) \
+        + ((X[k - U1, j, i] - X[k - U1, j, i - U1]) * um2 + (X[k, j, i + U1] - X[k, j, i]) * um3)
 
 
 @inline_kernel
 def _sum_dj(X, vm0, vm1, vm2, vm3, k, j, i):
     # the four j differences around the W point (k, j, i), masked at V points
-    return ((X[k - 1, j + 1, i] - X[k - 1, j, i]) * vm0 + (X[k, j, i] - X[k, j - 1, i]) * vm1) \
-        + ((X[k - 1, j, i] - X[k - 1, j - 1, i]) * vm2 + (X[k, j + 1, i] - X[k, j, i]) * vm3)
+    return ((X[k - U1, j + U1, i] - X[k - U1, j, i]) * vm0 + (X[k, j, i] - X[k, j - U1, i]) * vm1) \
+        + ((X[k - U1, j, i] - X[k - U1, j - U1, i]) * vm2 + (X[k, j + U1, i] - X[k, j, i]) * vm3)
 
 
 @kernel
@@ -353,36 +358,40 @@ def add_fluxes(T, S, DT, DS, slopes, st, k33, masks, nhalo, flux_t, flux_s):
     east/north faces of the cells west/south of them); signs as in ``tracers``: positive
     east, north, up (NEMO's fluxes are the opposite). ``DT``, ``DS``: the vertical
     differences of :func:`vertical_differences`. The two tracers go together so that the
-    operator's coefficients are read once (the kernel is bound by memory traffic)."""
+    operator's coefficients are read once."""
     nz, nj, ni = T.shape
     uslp, vslp, wslpi, wslpj = slopes[0], slopes[1], slopes[2], slopes[3]
     bx, cx, by, cy, c3, c4 = st.bx, st.cx, st.by, st.cy, st.c3, st.c4
     umask, vmask = masks.umask, masks.vmask
     fx_t, fy_t, fz_t = flux_t.flux_x, flux_t.flux_y, flux_t.flux_z
     fx_s, fy_s, fz_s = flux_s.flux_x, flux_s.flux_y, flux_s.flux_z
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo - 1, ni - nhalo):
+    h, h1, je, ie = np.uint64(nhalo), np.uint64(nhalo - 1), np.uint64(nj - nhalo), np.uint64(ni - nhalo)
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(h, je):
+            for i in range(h1, ie):
                 b, c = bx[k, j, i], cx[k, j, i] * uslp[k, j, i]
-                fx_t[k, j, i] -= b * (T[k, j, i + 1] - T[k, j, i]) + c * _cross_x(DT, k, j, i)
-                fx_s[k, j, i] -= b * (S[k, j, i + 1] - S[k, j, i]) + c * _cross_x(DS, k, j, i)
-        for j in range(nhalo - 1, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
+                fx_t[k, j, i] -= b * (T[k, j, i + U1] - T[k, j, i]) + c * _cross_x(DT, k, j, i)
+                fx_s[k, j, i] -= b * (S[k, j, i + U1] - S[k, j, i]) + c * _cross_x(DS, k, j, i)
+        for j in range(h1, je):
+            for i in range(h, ie):
                 b, c = by[k, j, i], cy[k, j, i] * vslp[k, j, i]
-                fy_t[k, j, i] -= b * (T[k, j + 1, i] - T[k, j, i]) + c * _cross_y(DT, k, j, i)
-                fy_s[k, j, i] -= b * (S[k, j + 1, i] - S[k, j, i]) + c * _cross_y(DS, k, j, i)
-        if k == 0:
+                fy_t[k, j, i] -= b * (T[k, j + U1, i] - T[k, j, i]) + c * _cross_y(DT, k, j, i)
+                fy_s[k, j, i] -= b * (S[k, j + U1, i] - S[k, j, i]) + c * _cross_y(DS, k, j, i)
+        if kk == 0:
             continue
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
-                um0, um1, um2, um3 = umask[k - 1, j, i], umask[k, j, i - 1], umask[k - 1, j, i - 1], umask[k, j, i]
-                vm0, vm1, vm2, vm3 = vmask[k - 1, j, i], vmask[k, j - 1, i], vmask[k - 1, j - 1, i], vmask[k, j, i]
+        for j in range(h, je):
+            for i in range(h, ie):
+                um0, um1 = umask[k - U1, j, i], umask[k, j, i - U1]
+                um2, um3 = umask[k - U1, j, i - U1], umask[k, j, i]
+                vm0, vm1 = vmask[k - U1, j, i], vmask[k, j - U1, i]
+                vm2, vm3 = vmask[k - U1, j - U1, i], vmask[k, j, i]
                 ci, cj = c3[k, j, i] * wslpi[k, j, i], c4[k, j, i] * wslpj[k, j, i]
                 c33 = k33[k, j, i]
                 fz_t[k, j, i] -= ci * _sum_di(T, um0, um1, um2, um3, k, j, i) \
-                    + cj * _sum_dj(T, vm0, vm1, vm2, vm3, k, j, i) + c33 * (T[k - 1, j, i] - T[k, j, i])
+                    + cj * _sum_dj(T, vm0, vm1, vm2, vm3, k, j, i) + c33 * (T[k - U1, j, i] - T[k, j, i])
                 fz_s[k, j, i] -= ci * _sum_di(S, um0, um1, um2, um3, k, j, i) \
-                    + cj * _sum_dj(S, vm0, vm1, vm2, vm3, k, j, i) + c33 * (S[k - 1, j, i] - S[k, j, i])
+                    + cj * _sum_dj(S, vm0, vm1, vm2, vm3, k, j, i) + c33 * (S[k - U1, j, i] - S[k, j, i])
 
 
 class IsoNeutral:
