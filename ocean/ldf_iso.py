@@ -45,6 +45,9 @@ MLD_REF_DEPTH_M = 10.0        # the N2 integral starts at the first W level belo
 HML_MIN_U_M = 5.0             # minimum mixed-layer depth at U/V points (m), NEMO r1_hmlu
 HML_MIN_W_M = 10.0            # minimum mixed-layer depth at W points (m), NEMO r1_hmlw
 EPS = 1.0e-20
+# The kernels' inner loops index with unsigned integers (``U1`` = 1): with signed ones numba
+# adds a negative-index wraparound to every access, and LLVM then does not vectorise them.
+U1 = np.uint64(1)
 
 
 @kernel
@@ -72,21 +75,21 @@ def mixed_layer_level(bn2, e3w, kbot_t, nlb10, n2_crit, acc, nmln):
 @inline_kernel
 def _gru(rhd, umask, k, j, i):
     # rhd difference at the U point east of T point (k, j, i)
-    return umask[k, j, i] * (rhd[k, j, i + 1] - rhd[k, j, i])
+    return umask[k, j, i] * (rhd[k, j, i + U1] - rhd[k, j, i])
 
 
 @inline_kernel
 def _grv(rhd, vmask, k, j, i):
-    return vmask[k, j, i] * (rhd[k, j + 1, i] - rhd[k, j, i])
+    return vmask[k, j, i] * (rhd[k, j + U1, i] - rhd[k, j, i])
 
 
 @inline_kernel
 def _dzr(rhd, bn2, tmask, k, j, i):
     # d(rhd)/dz (m-1) at a T point: -(rhd + 1) N2 / g with N2 the mean of the W points above
     # and below (the one above alone if the lower is land or the bottom of the grid)
-    nz = rhd.shape[0]
-    kb = min(k + 1, nz - 1)
-    fb = 1.0 if k + 1 < nz else 0.0
+    nz = np.uint64(rhd.shape[0])
+    kb = min(k + U1, nz - U1)
+    fb = 1.0 if k + U1 < nz else 0.0
     n2b = bn2[kb, j, i] * fb
     return (-1.0 / GRAV) * (rhd[k, j, i] + 1.0) * (bn2[k, j, i] + n2b) * (1.0 - 0.5 * tmask[kb, j, i] * fb)
 
@@ -99,31 +102,31 @@ def _bounded(za, zb, r_slpmax, e3):
 
 @inline_kernel
 def _slope_u(rhd, bn2, masks, e1u, r_slpmax, e3, k, j, i):
-    dz = 0.5 * (_dzr(rhd, bn2, masks.tmask, k, j, i) + _dzr(rhd, bn2, masks.tmask, k, j, i + 1))
+    dz = 0.5 * (_dzr(rhd, bn2, masks.tmask, k, j, i) + _dzr(rhd, bn2, masks.tmask, k, j, i + U1))
     return _bounded(_gru(rhd, masks.umask, k, j, i) / e1u[j, i], dz, r_slpmax, e3)
 
 
 @inline_kernel
 def _slope_v(rhd, bn2, masks, e2v, r_slpmax, e3, k, j, i):
-    dz = 0.5 * (_dzr(rhd, bn2, masks.tmask, k, j, i) + _dzr(rhd, bn2, masks.tmask, k, j + 1, i))
+    dz = 0.5 * (_dzr(rhd, bn2, masks.tmask, k, j, i) + _dzr(rhd, bn2, masks.tmask, k, j + U1, i))
     return _bounded(_grv(rhd, masks.vmask, k, j, i) / e2v[j, i], dz, r_slpmax, e3)
 
 
 @inline_kernel
 def _slope_wi(bn2, rhd, umask, tmask, e1t, r_slpmax, e3w, k, j, i):
-    zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
-    zc = max(umask[k, j, i - 1] + umask[k, j, i] + umask[k - 1, j, i - 1] + umask[k - 1, j, i], EPS) * e1t[j, i]
-    za = ((_gru(rhd, umask, k, j, i - 1) + _gru(rhd, umask, k, j, i))
-          + (_gru(rhd, umask, k - 1, j, i - 1) + _gru(rhd, umask, k - 1, j, i))) / zc * tmask[k, j, i]
+    zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - U1, j, i] + 2.0)
+    zc = max(umask[k, j, i - U1] + umask[k, j, i] + umask[k - U1, j, i - U1] + umask[k - U1, j, i], EPS) * e1t[j, i]
+    za = ((_gru(rhd, umask, k, j, i - U1) + _gru(rhd, umask, k, j, i))
+          + (_gru(rhd, umask, k - U1, j, i - U1) + _gru(rhd, umask, k - U1, j, i))) / zc * tmask[k, j, i]
     return _bounded(za, zbw, r_slpmax, e3w)
 
 
 @inline_kernel
 def _slope_wj(bn2, rhd, vmask, tmask, e2t, r_slpmax, e3w, k, j, i):
-    zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - 1, j, i] + 2.0)
-    zc = max(vmask[k, j - 1, i] + vmask[k, j, i] + vmask[k - 1, j - 1, i] + vmask[k - 1, j, i], EPS) * e2t[j, i]
-    za = ((_grv(rhd, vmask, k, j - 1, i) + _grv(rhd, vmask, k, j, i))
-          + (_grv(rhd, vmask, k - 1, j - 1, i) + _grv(rhd, vmask, k - 1, j, i))) / zc * tmask[k, j, i]
+    zbw = -0.5 / GRAV * bn2[k, j, i] * (rhd[k, j, i] + rhd[k - U1, j, i] + 2.0)
+    zc = max(vmask[k, j - U1, i] + vmask[k, j, i] + vmask[k - U1, j - U1, i] + vmask[k - U1, j, i], EPS) * e2t[j, i]
+    za = ((_grv(rhd, vmask, k, j - U1, i) + _grv(rhd, vmask, k, j, i))
+          + (_grv(rhd, vmask, k - U1, j - U1, i) + _grv(rhd, vmask, k - U1, j, i))) / zc * tmask[k, j, i]
     return _bounded(za, zbw, r_slpmax, e3w)
 
 
@@ -135,11 +138,12 @@ def mixed_layer_slopes(rhd, bn2, nmln, metrics, masks, r_slpmax, hml):
     nz, nj, ni = rhd.shape
     tmask, umask, vmask = masks.tmask, masks.umask, masks.vmask
     gdept, gdepw, e3t, e3w = metrics.gdept, metrics.gdepw, metrics.e3t, metrics.e3w
-    for j in prange(1, nj - 1):
-        for i in range(1, ni - 1):
+    for jj in prange(1, nj - 1):
+        j = np.uint64(jj)
+        for i in range(U1, np.uint64(ni - 1)):
             m = nmln[j, i]
-            me, mn = nmln[j, i + 1], nmln[j + 1, i]
-            ku, kv = max(m, me), max(m, mn)
+            me, mn = nmln[j, i + U1], nmln[j + U1, i]
+            ku, kv = np.uint64(max(m, me)), np.uint64(max(m, mn))
             su, sv, swi, swj = 0.0, 0.0, 0.0, 0.0
             if ku < nz:
                 su = _slope_u(rhd, bn2, masks, metrics.e1u, r_slpmax, e3t[ku], ku, j, i) * umask[ku, j, i] \
@@ -147,7 +151,7 @@ def mixed_layer_slopes(rhd, bn2, nmln, metrics, masks, r_slpmax, hml):
             if kv < nz:
                 sv = _slope_v(rhd, bn2, masks, metrics.e2v, r_slpmax, e3t[kv], kv, j, i) * vmask[kv, j, i] \
                     / max(gdept[m - 1], gdept[mn - 1], HML_MIN_U_M)
-            kw = m + 1
+            kw = np.uint64(m + 1)
             if kw < nz:
                 r = tmask[kw, j, i] / max(gdepw[m], HML_MIN_W_M)
                 swi = _slope_wi(bn2, rhd, umask, tmask, metrics.e1t, r_slpmax, e3w[kw], kw, j, i) * r
@@ -164,28 +168,29 @@ def raw_slopes(rhd, bn2, nmln, hml, metrics, masks, r_slpmax, raw):
     gdept, gdepw, e3t, e3w = metrics.gdept, metrics.gdepw, metrics.e3t, metrics.e3w
     e1u, e2v, e1t, e2t = metrics.e1u, metrics.e2v, metrics.e1t, metrics.e2t
     dep0 = 0.5 * e3t[0]
-    for k in prange(1, nz):
+    for kk in prange(1, nz):
+        k = np.uint64(kk)
         depu, depw, e3, e3k = gdept[k] - dep0, gdepw[k], e3t[k], e3w[k]
-        for j in range(1, nj - 1):
-            for i in range(1, ni - 1):
+        for j in range(U1, np.uint64(nj - 1)):
+            for i in range(U1, np.uint64(ni - 1)):
                 m = nmln[j, i]
                 s = 0.0
                 if umask[k, j, i] != 0.0:
-                    if k < max(m, nmln[j, i + 1]):       # in the mixed layer: linear to 0 at the top
+                    if kk < max(m, nmln[j, i + U1]):       # in the mixed layer: linear to 0 at the top
                         s = depu * hml[0, j, i]
                     else:
                         s = _slope_u(rhd, bn2, masks, e1u, r_slpmax, e3, k, j, i)
                 raw[0, k, j, i] = s
                 s = 0.0
                 if vmask[k, j, i] != 0.0:
-                    if k < max(m, nmln[j + 1, i]):
+                    if kk < max(m, nmln[j + U1, i]):
                         s = depu * hml[1, j, i]
                     else:
                         s = _slope_v(rhd, bn2, masks, e2v, r_slpmax, e3, k, j, i)
                 raw[1, k, j, i] = s
                 si, sj = 0.0, 0.0
                 if tmask[k, j, i] != 0.0:
-                    if k <= m:
+                    if kk <= m:
                         si, sj = depw * hml[2, j, i], depw * hml[3, j, i]
                     else:
                         si = _slope_wi(bn2, rhd, umask, tmask, e1t, r_slpmax, e3k, k, j, i)
@@ -195,10 +200,10 @@ def raw_slopes(rhd, bn2, nmln, hml, metrics, masks, r_slpmax, raw):
 
 
 @inline_kernel
-def _shapiro(a, p, ni):
-    # the 1-2-1 filter at flat index p = j ni + i of a level plane
-    return (1.0 / 16.0) * (((a[p - ni - 1] + a[p - ni + 1]) + (a[p + ni - 1] + a[p + ni + 1]))
-                           + 2.0 * ((a[p - ni] + a[p - 1]) + (a[p + 1] + a[p + ni])) + 4.0 * a[p])
+def _shapiro(a, p, w):
+    # the 1-2-1 filter at flat index p = j w + i of a level plane (p, w unsigned)
+    return (1.0 / 16.0) * (((a[p - w - U1] + a[p - w + U1]) + (a[p + w - U1] + a[p + w + U1]))
+                           + 2.0 * ((a[p - w] + a[p - U1]) + (a[p + U1] + a[p + w])) + 4.0 * a[p])
 
 
 @kernel
@@ -220,6 +225,9 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, k33, avt_iso):
     wslpi, wslpj = slopes[2], slopes[3]
     ahu_w, ahv_w, kh, f33 = st.ahu_w, st.ahv_w, st.kh, st.f33
     r_dt = 1.0 / dt
+    w = np.uint64(ni)
+    pa, pb = np.uint64(2 * ni + 2), np.uint64((nj - 2) * ni - 2)
+    h, je, ie = np.uint64(nhalo), np.uint64(nj - nhalo), np.uint64(ni - nhalo)
     for k in prange(1, nz):
         e3w2 = st.e3w2[k]
         fb = 1.0 if k + 1 < nz else 0.0
@@ -227,17 +235,17 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, k33, avt_iso):
         r0, r1, r2, r3 = rw[0, k], rw[1, k], rw[2, k], rw[3, k]
         s0, s1, s2, s3 = sl[0, k], sl[1, k], sl[2, k], sl[3, k]
         u0, u1, v0, v1, t0 = um[k], um[kb], vm[k], vm[kb], tm[k]
-        for p in range(2 * ni + 2, (nj - 2) * ni - 2):
-            s0[p] = _shapiro(r0, p, ni) * ((u0[p + ni] + u0[p - ni]) * 0.5) * ((u0[p] + u1[p] * fb) * 0.5)
-            s1[p] = _shapiro(r1, p, ni) * ((v0[p + 1] + v0[p - 1]) * 0.5) * ((v0[p] + v1[p] * fb) * 0.5)
-            cw = t0[p] * (u0[p] + u0[p - 1]) * (v0[p] + v0[p - ni]) * 0.25
-            s2[p] = _shapiro(r2, p, ni) * cw
-            s3[p] = _shapiro(r3, p, ni) * cw
+        for p in range(pa, pb):
+            s0[p] = _shapiro(r0, p, w) * ((u0[p + w] + u0[p - w]) * 0.5) * ((u0[p] + u1[p] * fb) * 0.5)
+            s1[p] = _shapiro(r1, p, w) * ((v0[p + U1] + v0[p - U1]) * 0.5) * ((v0[p] + v1[p] * fb) * 0.5)
+            cw = t0[p] * (u0[p] + u0[p - U1]) * (v0[p] + v0[p - w]) * 0.25
+            s2[p] = _shapiro(r2, p, w) * cw
+            s3[p] = _shapiro(r3, p, w) * cw
         for j in range(2, nj - 2):
             for i in (0, 1, ni - 2, ni - 1):
                 s0[j * ni + i], s1[j * ni + i], s2[j * ni + i], s3[j * ni + i] = 0.0, 0.0, 0.0, 0.0
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
+        for j in range(h, je):
+            for i in range(h, ie):
                 si, sj = wslpi[k, j, i], wslpj[k, j, i]
                 a2 = ahu_w[k, j, i] * si * si + ahv_w[k, j, i] * sj * sj
                 c = max(dt * (kh[k, j, i] + a2 / e3w2) - 0.5, 0.0) * e3w2 * r_dt
@@ -311,18 +319,13 @@ def vertical_differences(X, tmask, nhalo, D):
     nz, nj, ni = X.shape
     npl = nj * ni
     Xf, mf, Df = X.reshape(nz, npl), tmask.reshape(nz, npl), D.reshape(nz + 1, npl)
-    p0, p1 = (nhalo - 1) * ni + nhalo - 1, (nj - nhalo) * ni + ni - nhalo + 1
+    p0, p1 = np.uint64((nhalo - 1) * ni + nhalo - 1), np.uint64((nj - nhalo) * ni + ni - nhalo + 1)
     for k in prange(nz + 1):
         kk = min(max(np.int64(k), 1), nz - 1)      # np.int64: prange's index is unsigned
         f = 1.0 if k < nz else 0.0
         xa, xb, m, d = Xf[kk - 1], Xf[kk], mf[kk], Df[k]
         for p in range(p0, p1):
             d[p] = (xa[p] - xb[p]) * m[p] * f
-
-
-# The flux kernels index with unsigned integers (``U1`` = 1): with signed ones numba adds a
-# negative-index wraparound to every access and LLVM does not vectorise the loops.
-U1 = np.uint64(1)
 
 
 @inline_kernel
