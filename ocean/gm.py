@@ -39,6 +39,7 @@ RO_MIN_M, RO_MAX_M = 2.0e3, 40.0e3      # bounds of the Rossby radius (NEMO ldf_
 HW_MIN_M = 5.0                           # added to the depth in the mean of N2 slope^2
 F_MIN = 1.0e-10                          # s-1
 TROPICS_LAT_DEG = 20.0                   # the coefficient decreases to 0 equatorward of it
+U1 = np.uint64(1)
 
 
 @kernel
@@ -85,20 +86,21 @@ def treguier_coefficient(bn2, slopes, e3w, tmask, fcor_t, r1_f20, aei0, zn, zah,
 def _psi_u(slopes, aeiw, umask, e2u, k, j, i):
     # psi_u (m3/s) at the W level k of the U column east of T point (j, i); 0 at the surface,
     # below the bottom and under the grid
-    if k < 1 or k >= umask.shape[0]:
+    # (k, j, i unsigned: numba then adds no negative-index wraparound and the loops vectorise)
+    if k < U1 or k >= umask.shape[0]:
         return 0.0
-    au = 0.5 * (aeiw[j, i] + aeiw[j, i + 1]) * umask[0, j, i]
-    return -0.25 * e2u[j, i] * (slopes[2, k, j, i] + slopes[2, k, j, i + 1]) \
-        * (au * umask[k - 1, j, i] + au * umask[k, j, i]) * umask[k, j, i]
+    au = 0.5 * (aeiw[j, i] + aeiw[j, i + U1]) * umask[0, j, i]
+    return -0.25 * e2u[j, i] * (slopes[2, k, j, i] + slopes[2, k, j, i + U1]) \
+        * (au * umask[k - U1, j, i] + au * umask[k, j, i]) * umask[k, j, i]
 
 
 @inline_kernel
 def _psi_v(slopes, aeiw, vmask, e1v, k, j, i):
-    if k < 1 or k >= vmask.shape[0]:
+    if k < U1 or k >= vmask.shape[0]:
         return 0.0
-    av = 0.5 * (aeiw[j, i] + aeiw[j + 1, i]) * vmask[0, j, i]
-    return -0.25 * e1v[j, i] * (slopes[3, k, j, i] + slopes[3, k, j + 1, i]) \
-        * (av * vmask[k - 1, j, i] + av * vmask[k, j, i]) * vmask[k, j, i]
+    av = 0.5 * (aeiw[j, i] + aeiw[j + U1, i]) * vmask[0, j, i]
+    return -0.25 * e1v[j, i] * (slopes[3, k, j, i] + slopes[3, k, j + U1, i]) \
+        * (av * vmask[k - U1, j, i] + av * vmask[k, j, i]) * vmask[k, j, i]
 
 
 @kernel
@@ -109,12 +111,14 @@ def add_velocities(slopes, aeiw, metrics, masks, nhalo, uslot, vslot):
     nz, nj, ni = uslot.shape
     umask, vmask = masks.umask, masks.vmask
     e2u, e1v, e3t = metrics.e2u, metrics.e1v, metrics.e3t
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
-                uslot[k, j, i] += (_psi_u(slopes, aeiw, umask, e2u, k + 1, j, i)
+    h, je, ie = np.uint64(nhalo), np.uint64(nj - nhalo), np.uint64(ni - nhalo)
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(h, je):
+            for i in range(h, ie):
+                uslot[k, j, i] += (_psi_u(slopes, aeiw, umask, e2u, k + U1, j, i)
                                    - _psi_u(slopes, aeiw, umask, e2u, k, j, i)) / (e2u[j, i] * e3t[k])
-                vslot[k, j, i] += (_psi_v(slopes, aeiw, vmask, e1v, k + 1, j, i)
+                vslot[k, j, i] += (_psi_v(slopes, aeiw, vmask, e1v, k + U1, j, i)
                                    - _psi_v(slopes, aeiw, vmask, e1v, k, j, i)) / (e1v[j, i] * e3t[k])
 
 
@@ -125,9 +129,11 @@ def streamfunction(slopes, aeiw, metrics, masks, nhalo, psi_u, psi_v):
     nz, nj, ni = psi_u.shape
     umask, vmask = masks.umask, masks.vmask
     e2u, e1v = metrics.e2u, metrics.e1v
-    for k in prange(nz):
-        for j in range(nhalo - 1, nj - nhalo):
-            for i in range(nhalo - 1, ni - nhalo):
+    h1, je, ie = np.uint64(nhalo - 1), np.uint64(nj - nhalo), np.uint64(ni - nhalo)
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(h1, je):
+            for i in range(h1, ie):
                 psi_u[k, j, i] = _psi_u(slopes, aeiw, umask, e2u, k, j, i)
                 psi_v[k, j, i] = _psi_v(slopes, aeiw, vmask, e1v, k, j, i)
 
