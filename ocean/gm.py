@@ -33,13 +33,12 @@ from . import fields
 from .closure_slots import EDDY_VELOCITY, Closure
 from .config import ConfigError
 from .grid import OMEGA_S
-from .kernels import inline_kernel, kernel, prange
+from .kernels import U1, inline_kernel, kernel, prange
 
 RO_MIN_M, RO_MAX_M = 2.0e3, 40.0e3      # bounds of the Rossby radius (NEMO ldf_eiv)
 HW_MIN_M = 5.0                           # added to the depth in the mean of N2 slope^2
 F_MIN = 1.0e-10                          # s-1
 TROPICS_LAT_DEG = 20.0                   # the coefficient decreases to 0 equatorward of it
-U1 = np.uint64(1)
 
 
 @kernel

@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .eos import GRAV
-from .kernels import inline_kernel, kernel, prange
+from .kernels import U1, inline_kernel, kernel, prange
 
 SLOPE_E3_BOUND_M = 7.0e3      # |slope| <= e3 / 7000 m (NEMO ldfslp, hard-coded)
 RHO_C_MLD = 0.01              # kg m-3: mixed-layer criterion of NEMO's nmln (rn_rho_c_mld)
@@ -45,9 +45,6 @@ MLD_REF_DEPTH_M = 10.0        # the N2 integral starts at the first W level belo
 HML_MIN_U_M = 5.0             # minimum mixed-layer depth at U/V points (m), NEMO r1_hmlu
 HML_MIN_W_M = 10.0            # minimum mixed-layer depth at W points (m), NEMO r1_hmlw
 EPS = 1.0e-20
-# The kernels' inner loops index with unsigned integers (``U1`` = 1): with signed ones numba
-# adds a negative-index wraparound to every access, and LLVM then does not vectorise them.
-U1 = np.uint64(1)
 
 
 @kernel

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kernels import kernel, prange, serial_kernel
+from .kernels import U1, kernel, prange, serial_kernel
 
 
 class TracerFluxes(NamedTuple):
@@ -104,20 +104,22 @@ def update(T, flux, src, pen, ipen, metrics, masks, dt, nhalo, Tn):
     nz, nj, ni = T.shape
     flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
     kbot_t, e1e2t, e3t, tmask = masks.kbot_t, metrics.e1e2t, metrics.e3t, masks.tmask
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
+    h, je, ie = np.uint64(nhalo), np.uint64(nj - nhalo), np.uint64(ni - nhalo)
+    for kk in prange(nz):
+        k = np.uint64(kk)          # unsigned indices: no wraparound, so the loops vectorise
+        for j in range(h, je):
+            for i in range(h, ie):
                 kb = kbot_t[j, i]
-                if k >= kb:
+                if kk >= kb:
                     Tn[k, j, i] = 0.0
                     continue
                 ftop = flux_z[k, j, i]
-                fbot = flux_z[k + 1, j, i] if k + 1 < nz else 0.0
-                conv = (flux_x[k, j, i - 1] - flux_x[k, j, i] + flux_y[k, j - 1, i] - flux_y[k, j, i] + fbot - ftop)
+                fbot = flux_z[k + U1, j, i] if kk + 1 < nz else 0.0
+                conv = (flux_x[k, j, i - U1] - flux_x[k, j, i] + flux_y[k, j - U1, i] - flux_y[k, j, i] + fbot - ftop)
                 tend = conv / (e1e2t[j, i] * e3t[k])
-                if k == 0:
+                if kk == 0:
                     tend += src[j, i] / e3t[0]
-                absorbed = ipen[k] - ipen[k + 1] if k < kb - 1 else ipen[k]
+                absorbed = ipen[k] - ipen[k + U1] if kk < kb - 1 else ipen[k]
                 tend += pen[j, i] * absorbed / e3t[k]
                 Tn[k, j, i] = (T[k, j, i] + dt * tend) * tmask[k, j, i]
 
