@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kernels import U1, kernel, prange, serial_kernel
+from .kernels import U1, inline_kernel, kernel, prange
 
 
 class TracerFluxes(NamedTuple):
@@ -30,12 +30,11 @@ class TracerFluxes(NamedTuple):
     flux_z: np.ndarray
 
 
-@serial_kernel
+@inline_kernel
 def _limited(tup, d_up, d_c, courant):
-    # van Leer-limited Lax-Wendroff correction to the upwind value
-    s = 0.0
-    if d_up * d_c > 0.0:
-        s = 2.0 * d_up * d_c / (d_up + d_c)
+    # van Leer-limited Lax-Wendroff correction to the upwind value (a select, not a branch:
+    # the loops vectorise; where d_up d_c <= 0 the quotient is not used)
+    s = 2.0 * d_up * d_c / (d_up + d_c) if d_up * d_c > 0.0 else 0.0
     return tup + 0.5 * (1.0 - abs(courant)) * s
 
 
@@ -44,55 +43,61 @@ def fluxes(T, uadv, vadv, wadv, ahu, ahv, metrics, masks, dt, advect, nhalo, flu
     """Advective + diffusive fluxes (T m3/s) through the east (``flux.flux_x``), north
     (``flux_y``) and top (``flux_z``) faces of the interior cells and of the cells just
     west/south of them (``flux``: a :class:`TracerFluxes`); advective velocities in m/s,
-    lateral diffusivities ``ahu``, ``ahv`` (m2/s) at U/V points, ``dt`` in s."""
+    lateral diffusivities ``ahu``, ``ahv`` (m2/s) at U/V points, ``dt`` in s.
+
+    Both upwind choices are computed and one selected (indices unsigned, the level offsets
+    clamped into the grid where they are not used): branch-free, the loops vectorise."""
     nz, nj, ni = T.shape
     e1u, e2u, e1v, e2v, e1e2t = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e1e2t
     e3t, e3w, umask, vmask, tmask = metrics.e3t, metrics.e3w, masks.umask, masks.vmask, masks.tmask
     flux_x, flux_y, flux_z = flux.flux_x, flux.flux_y, flux.flux_z
     adv = 1.0 if advect else 0.0
-    for k in prange(nz):
-        for j in range(nhalo - 1, nj - nhalo):
-            for i in range(nhalo - 1, ni - nhalo):
+    h1, je, ie = np.uint64(nhalo - 1), np.uint64(nj - nhalo), np.uint64(ni - nhalo)
+    U2 = np.uint64(2)
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        kp1 = np.uint64(min(kk + 1, nz - 1))          # k + 1, k - 1, k - 2 where they exist
+        km1 = np.uint64(max(kk - 1, 0))
+        km2 = np.uint64(max(kk - 2, 0))
+        below = 1.0 if kk + 1 < nz else 0.0
+        above2 = 1.0 if kk >= 2 else 0.0
+        for j in range(h1, je):
+            for i in range(h1, ie):
                 area_x = e2u[j, i] * e3t[k]
                 area_y = e1v[j, i] * e3t[k]
                 # x faces
                 ux = uadv[k, j, i]
-                fl = 0.0
-                if ux != 0.0 and adv != 0.0:
-                    if ux > 0.0:
-                        fl = _limited(T[k, j, i], (T[k, j, i] - T[k, j, i - 1]) * umask[k, j, i - 1],
-                                      (T[k, j, i + 1] - T[k, j, i]), ux * dt / e1u[j, i])
-                    else:
-                        fl = _limited(T[k, j, i + 1], (T[k, j, i + 1] - T[k, j, i + 2]) * umask[k, j, i + 1],
-                                      (T[k, j, i] - T[k, j, i + 1]), ux * dt / e1u[j, i])
+                cu = ux * dt / e1u[j, i]
+                fp = _limited(T[k, j, i], (T[k, j, i] - T[k, j, i - U1]) * umask[k, j, i - U1],
+                              (T[k, j, i + U1] - T[k, j, i]), cu)
+                fm = _limited(T[k, j, i + U1], (T[k, j, i + U1] - T[k, j, i + U2]) * umask[k, j, i + U1],
+                              (T[k, j, i] - T[k, j, i + U1]), cu)
+                fl = (fp if ux > 0.0 else fm) if (ux != 0.0 and adv != 0.0) else 0.0
                 flux_x[k, j, i] = (area_x * ux * fl
-                               - ahu[j, i] * area_x / e1u[j, i] * (T[k, j, i + 1] - T[k, j, i])) * umask[k, j, i]
+                                   - ahu[j, i] * area_x / e1u[j, i] * (T[k, j, i + U1] - T[k, j, i])) * umask[k, j, i]
                 vy = vadv[k, j, i]
-                fl = 0.0
-                if vy != 0.0 and adv != 0.0:
-                    if vy > 0.0:
-                        fl = _limited(T[k, j, i], (T[k, j, i] - T[k, j - 1, i]) * vmask[k, j - 1, i],
-                                      (T[k, j + 1, i] - T[k, j, i]), vy * dt / e2v[j, i])
-                    else:
-                        fl = _limited(T[k, j + 1, i], (T[k, j + 1, i] - T[k, j + 2, i]) * vmask[k, j + 1, i],
-                                      (T[k, j, i] - T[k, j + 1, i]), vy * dt / e2v[j, i])
+                cv = vy * dt / e2v[j, i]
+                fp = _limited(T[k, j, i], (T[k, j, i] - T[k, j - U1, i]) * vmask[k, j - U1, i],
+                              (T[k, j + U1, i] - T[k, j, i]), cv)
+                fm = _limited(T[k, j + U1, i], (T[k, j + U1, i] - T[k, j + U2, i]) * vmask[k, j + U1, i],
+                              (T[k, j, i] - T[k, j + U1, i]), cv)
+                fl = (fp if vy > 0.0 else fm) if (vy != 0.0 and adv != 0.0) else 0.0
                 flux_y[k, j, i] = (area_y * vy * fl
-                               - ahv[j, i] * area_y / e2v[j, i] * (T[k, j + 1, i] - T[k, j, i])) * vmask[k, j, i]
+                                   - ahv[j, i] * area_y / e2v[j, i] * (T[k, j + U1, i] - T[k, j, i])) * vmask[k, j, i]
                 # top face of level k (w positive up); at k = 0 the linear free surface flux
                 wz = wadv[k, j, i] * adv
-                if k == 0:
-                    flux_z[k, j, i] = e1e2t[j, i] * wz * T[0, j, i] * tmask[0, j, i]
+                c = wz * dt / e3w[k]
+                # up: from level k (below) into k-1; down: from level k-1 (above) into k
+                d_up = (T[k, j, i] - T[kp1, j, i]) * tmask[kp1, j, i] if below != 0.0 else 0.0
+                fp = _limited(T[k, j, i], d_up, T[km1, j, i] - T[k, j, i], c)
+                d_up = (T[km1, j, i] - T[km2, j, i]) if above2 != 0.0 else 0.0
+                fm = _limited(T[km1, j, i], d_up, T[k, j, i] - T[km1, j, i], c)
+                fz = e1e2t[j, i] * wz * (fp if wz > 0.0 else fm) * tmask[k, j, i]
+                if kk == 0:
+                    fz = e1e2t[j, i] * wz * T[0, j, i] * tmask[0, j, i]
                 elif wz == 0.0:
-                    flux_z[k, j, i] = 0.0
-                else:
-                    c = wz * dt / e3w[k]
-                    if wz > 0.0:   # from level k (below) upward into k-1
-                        d_up = (T[k, j, i] - T[k + 1, j, i]) * tmask[k + 1, j, i] if k + 1 < nz else 0.0
-                        fl = _limited(T[k, j, i], d_up, T[k - 1, j, i] - T[k, j, i], c)
-                    else:          # from level k-1 (above) downward into k
-                        d_up = (T[k - 1, j, i] - T[k - 2, j, i]) if k >= 2 else 0.0
-                        fl = _limited(T[k - 1, j, i], d_up, T[k, j, i] - T[k - 1, j, i], c)
-                    flux_z[k, j, i] = e1e2t[j, i] * wz * fl * tmask[k, j, i]
+                    fz = 0.0
+                flux_z[k, j, i] = fz
 
 
 @kernel
