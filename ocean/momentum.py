@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import inline_kernel, kernel, prange
+from .kernels import U1, inline_kernel, kernel, prange
 
 R1_12 = 1.0 / 12.0
 R1_48 = 1.0 / 48.0
@@ -40,13 +40,15 @@ def divergence_curl(u, v, metrics, masks, div, rot):
     nz, nj, ni = u.shape
     e1u, e2u, e1v, e2v, e1f, e2f = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, metrics.e1f, metrics.e2f
     e1e2t, tmask, fmask = metrics.e1e2t, masks.tmask, masks.fmask
-    for k in prange(nz):
-        for j in range(1, nj - 1):
-            for i in range(1, ni - 1):
-                div[k, j, i] = (e2u[j, i] * u[k, j, i] - e2u[j, i - 1] * u[k, j, i - 1]
-                                + e1v[j, i] * v[k, j, i] - e1v[j - 1, i] * v[k, j - 1, i]) / e1e2t[j, i] * tmask[k, j, i]
-                rot[k, j, i] = (e2v[j, i + 1] * v[k, j, i + 1] - e2v[j, i] * v[k, j, i]
-                                - e1u[j + 1, i] * u[k, j + 1, i] + e1u[j, i] * u[k, j, i]) * fmask[k, j, i] / (e1f[j, i] * e2f[j, i])
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(np.uint64(1), np.uint64(nj - 1)):
+            for i in range(np.uint64(1), np.uint64(ni - 1)):
+                div[k, j, i] = (e2u[j, i] * u[k, j, i] - e2u[j, i - U1] * u[k, j, i - U1]
+                                + e1v[j, i] * v[k, j, i] - e1v[j - U1, i] * v[k, j - U1, i]) / e1e2t[j, i] * tmask[k, j, i]
+            for i in range(np.uint64(1), np.uint64(ni - 1)):       # a loop of its own: fewer arrays, vectorised
+                rot[k, j, i] = (e2v[j, i + U1] * v[k, j, i + U1] - e2v[j, i] * v[k, j, i]
+                                - e1u[j + U1, i] * u[k, j + U1, i] + e1u[j, i] * u[k, j, i]) * fmask[k, j, i] / (e1f[j, i] * e2f[j, i])
 
 
 @kernel
@@ -188,11 +190,12 @@ def pressure_gradient(ph, metrics, masks, nhalo, gu, gv):
     """Write the hydrostatic pressure gradient -(1/rho0) grad p_h (m/s2) into gu, gv."""
     nz, nj, ni = ph.shape
     e1u, e2v, umask, vmask = metrics.e1u, metrics.e2v, masks.umask, masks.vmask
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
-                gu[k, j, i] = -(ph[k, j, i + 1] - ph[k, j, i]) / e1u[j, i] * umask[k, j, i]
-                gv[k, j, i] = -(ph[k, j + 1, i] - ph[k, j, i]) / e2v[j, i] * vmask[k, j, i]
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(np.uint64(nhalo), np.uint64(nj - nhalo)):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
+                gu[k, j, i] = -(ph[k, j, i + U1] - ph[k, j, i]) / e1u[j, i] * umask[k, j, i]
+                gv[k, j, i] = -(ph[k, j + U1, i] - ph[k, j, i]) / e2v[j, i] * vmask[k, j, i]
 
 
 @kernel
@@ -203,13 +206,14 @@ def laplacian_viscosity(div, rot, ahm_t, ahm_f, metrics, masks, nhalo, m, sign, 
     gives free slip, fmask = 2 no slip (NEMO rn_shlat)."""
     nz, nj, ni = div.shape
     e1u, e2u, e1v, e2v, umask, vmask = metrics.e1u, metrics.e2u, metrics.e1v, metrics.e2v, masks.umask, masks.vmask
-    for k in prange(nz):
-        for j in range(nhalo - m, nj - nhalo + m):
-            for i in range(nhalo - m, ni - nhalo + m):
-                du = (-(ahm_f[j, i] * rot[k, j, i] - ahm_f[j - 1, i] * rot[k, j - 1, i]) / e2u[j, i]
-                      + (ahm_t[j, i + 1] * div[k, j, i + 1] - ahm_t[j, i] * div[k, j, i]) / e1u[j, i])
-                dv = ((ahm_f[j, i] * rot[k, j, i] - ahm_f[j, i - 1] * rot[k, j, i - 1]) / e1v[j, i]
-                      + (ahm_t[j + 1, i] * div[k, j + 1, i] - ahm_t[j, i] * div[k, j, i]) / e2v[j, i])
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(np.uint64(nhalo - m), np.uint64(nj - nhalo + m)):
+            for i in range(np.uint64(nhalo - m), np.uint64(ni - nhalo + m)):
+                du = (-(ahm_f[j, i] * rot[k, j, i] - ahm_f[j - U1, i] * rot[k, j - U1, i]) / e2u[j, i]
+                      + (ahm_t[j, i + U1] * div[k, j, i + U1] - ahm_t[j, i] * div[k, j, i]) / e1u[j, i])
+                dv = ((ahm_f[j, i] * rot[k, j, i] - ahm_f[j, i - U1] * rot[k, j, i - U1]) / e1v[j, i]
+                      + (ahm_t[j + U1, i] * div[k, j + U1, i] - ahm_t[j, i] * div[k, j, i]) / e2v[j, i])
                 gu[k, j, i] += sign * du * umask[k, j, i]
                 gv[k, j, i] += sign * dv * vmask[k, j, i]
 
@@ -219,13 +223,15 @@ def ab3_update(u, v, gu, gv, gu_hist, gv_hist, slot_n, slot_n1, slot_n2, c0, c1,
     """Adams-Bashforth-3 (c0, c1, c2 = 23/12, -16/12, 5/12 once three tendencies exist):
     store gu, gv in history slot ``slot_n`` and write ua = u + dt*AB3(g) (m/s)."""
     nz, nj, ni = u.shape
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(np.uint64(nhalo), np.uint64(nj - nhalo)):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
                 gu_hist[slot_n, k, j, i] = gu[k, j, i]
-                gv_hist[slot_n, k, j, i] = gv[k, j, i]
                 ua[k, j, i] = u[k, j, i] + dt * (c0 * gu[k, j, i] + c1 * gu_hist[slot_n1, k, j, i]
                                                  + c2 * gu_hist[slot_n2, k, j, i])
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):   # u and v apart: fewer arrays, vectorised
+                gv_hist[slot_n, k, j, i] = gv[k, j, i]
                 va[k, j, i] = v[k, j, i] + dt * (c0 * gv[k, j, i] + c1 * gv_hist[slot_n1, k, j, i]
                                                  + c2 * gv_hist[slot_n2, k, j, i])
 
@@ -234,8 +240,9 @@ def ab3_update(u, v, gu, gv, gu_hist, gv_hist, slot_n, slot_n1, slot_n2, c0, c1,
 def add_tendency(ua, va, gu, gv, dt, nhalo):
     """ua += dt*gu, va += dt*gv on the interior."""
     nz, nj, ni = ua.shape
-    for k in prange(nz):
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(np.uint64(nhalo), np.uint64(nj - nhalo)):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
                 ua[k, j, i] += dt * gu[k, j, i]
                 va[k, j, i] += dt * gv[k, j, i]
