@@ -212,9 +212,10 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, k33, avt_iso):
     the explicit 33 coefficient ``k33 = e1e2t / e3w (K_33 - akz)`` (m3/s) and ``avt_iso =
     avt + akz`` (``st``: the :class:`Static` coefficients).
 
-    The filter runs over each level plane as one flat loop (rows of a tile are a few dozen
-    points: as one loop per row it took twice as long) and then puts back the zeros of the
-    two columns at each side it passed through."""
+    The filter runs over each level plane as flat loops (rows of a tile are a few dozen
+    points: as one loop per row it took twice as long), one per slope (with the four in one
+    loop, too many arrays for LLVM to vectorise it: 4.2 against 3.0 ms a call), and then puts
+    back the zeros of the two columns at each side it passed through."""
     nz, nj, ni = raw.shape[1:]
     npl = nj * ni
     rw, sl = raw.reshape(4, nz, npl), slopes.reshape(4, nz, npl)
@@ -232,12 +233,14 @@ def filtered_slopes(raw, st, masks, dt, nhalo, avt, slopes, k33, avt_iso):
         r0, r1, r2, r3 = rw[0, k], rw[1, k], rw[2, k], rw[3, k]
         s0, s1, s2, s3 = sl[0, k], sl[1, k], sl[2, k], sl[3, k]
         u0, u1, v0, v1, t0 = um[k], um[kb], vm[k], vm[kb], tm[k]
-        for p in range(pa, pb):
+        for p in range(pa, pb):         # one loop per slope: few arrays a loop, which LLVM vectorises
             s0[p] = _shapiro(r0, p, w) * ((u0[p + w] + u0[p - w]) * 0.5) * ((u0[p] + u1[p] * fb) * 0.5)
+        for p in range(pa, pb):
             s1[p] = _shapiro(r1, p, w) * ((v0[p + U1] + v0[p - U1]) * 0.5) * ((v0[p] + v1[p] * fb) * 0.5)
-            cw = t0[p] * (u0[p] + u0[p - U1]) * (v0[p] + v0[p - w]) * 0.25
-            s2[p] = _shapiro(r2, p, w) * cw
-            s3[p] = _shapiro(r3, p, w) * cw
+        for p in range(pa, pb):
+            s2[p] = _shapiro(r2, p, w) * (t0[p] * (u0[p] + u0[p - U1]) * (v0[p] + v0[p - w]) * 0.25)
+        for p in range(pa, pb):
+            s3[p] = _shapiro(r3, p, w) * (t0[p] * (u0[p] + u0[p - U1]) * (v0[p] + v0[p - w]) * 0.25)
         for j in range(2, nj - 2):
             for i in (0, 1, ni - 2, ni - 1):
                 s0[j * ni + i], s1[j * ni + i], s2[j * ni + i], s3[j * ni + i] = 0.0, 0.0, 0.0, 0.0
