@@ -74,12 +74,12 @@ def ke_hollingsworth(u, v, k, j, i):
     u's two meridional neighbours, so that d(KE)/dx sees the same cross-stream averages
     as the EEN vorticity term and the two cancel for grid-scale modes as they do in the
     continuous equations. The stencil reaches rows j-1 and j+1 of u and columns i-1, i+1 of v."""
-    zu = ((u[k, j, i - 1] * u[k, j, i - 1] + u[k, j, i] * u[k, j, i]) * 8.0
-          + ((u[k, j - 1, i - 1] + u[k, j + 1, i - 1]) * (u[k, j - 1, i - 1] + u[k, j + 1, i - 1])
-             + (u[k, j - 1, i] + u[k, j + 1, i]) * (u[k, j - 1, i] + u[k, j + 1, i])))
-    zv = ((v[k, j - 1, i] * v[k, j - 1, i] + v[k, j, i] * v[k, j, i]) * 8.0
-          + ((v[k, j - 1, i - 1] + v[k, j - 1, i + 1]) * (v[k, j - 1, i - 1] + v[k, j - 1, i + 1])
-             + (v[k, j, i - 1] + v[k, j, i + 1]) * (v[k, j, i - 1] + v[k, j, i + 1])))
+    zu = ((u[k, j, i - U1] * u[k, j, i - U1] + u[k, j, i] * u[k, j, i]) * 8.0
+          + ((u[k, j - U1, i - U1] + u[k, j + U1, i - U1]) * (u[k, j - U1, i - U1] + u[k, j + U1, i - U1])
+             + (u[k, j - U1, i] + u[k, j + U1, i]) * (u[k, j - U1, i] + u[k, j + U1, i])))
+    zv = ((v[k, j - U1, i] * v[k, j - U1, i] + v[k, j, i] * v[k, j, i]) * 8.0
+          + ((v[k, j - U1, i - U1] + v[k, j - U1, i + U1]) * (v[k, j - U1, i - U1] + v[k, j - U1, i + U1])
+             + (v[k, j, i - U1] + v[k, j, i + U1]) * (v[k, j, i - U1] + v[k, j, i + U1])))
     return R1_48 * (zv + zu)
 
 
@@ -118,55 +118,56 @@ def advective_tendency(u, v, w, rot, fcor_f, qfac, metrics, masks, coriolis, keg
     e1e2t, e1e2u, e1e2v = metrics.e1e2t, metrics.e1e2u, metrics.e1e2v
     umask, vmask = masks.umask, masks.vmask
     fc = 1.0 if coriolis else 0.0
-    for k in prange(nz):
-        for j in range(nhalo - 1, nj - nhalo + 1):
-            for i in range(nhalo - 1, ni - nhalo + 1):
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(np.uint64(nhalo - 1), np.uint64(nj - nhalo + 1)):
+            for i in range(np.uint64(nhalo - 1), np.uint64(ni - nhalo + 1)):
                 q[k, j, i] = (rot[k, j, i] + fc * fcor_f[j, i]) * qfac[k, j, i]
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
+        for j in range(np.uint64(nhalo), np.uint64(nj - nhalo)):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
                 # EEN triads at T points (NEMO dynvor, nn_een_e3f = 1 with uniform e3)
-                tne_c = q[k, j, i - 1] + q[k, j, i] + q[k, j - 1, i]
-                tse_c = q[k, j, i] + q[k, j - 1, i] + q[k, j - 1, i - 1]
-                tnw_e = q[k, j - 1, i] + q[k, j, i] + q[k, j, i + 1]
-                tsw_e = q[k, j - 1, i + 1] + q[k, j - 1, i] + q[k, j, i]
+                tne_c = q[k, j, i - U1] + q[k, j, i] + q[k, j - U1, i]
+                tse_c = q[k, j, i] + q[k, j - U1, i] + q[k, j - U1, i - U1]
+                tnw_e = q[k, j - U1, i] + q[k, j, i] + q[k, j, i + U1]
+                tsw_e = q[k, j - U1, i + U1] + q[k, j - U1, i] + q[k, j, i]
                 zwy_c = e1v[j, i] * v[k, j, i]
-                zwy_e = e1v[j, i + 1] * v[k, j, i + 1]
-                zwy_sc = e1v[j - 1, i] * v[k, j - 1, i]
-                zwy_se = e1v[j - 1, i + 1] * v[k, j - 1, i + 1]
+                zwy_e = e1v[j, i + U1] * v[k, j, i + U1]
+                zwy_sc = e1v[j - U1, i] * v[k, j - U1, i]
+                zwy_se = e1v[j - U1, i + U1] * v[k, j - U1, i + U1]
                 zua = R1_12 / e1u[j, i] * (tne_c * zwy_c + tnw_e * zwy_e + tse_c * zwy_sc + tsw_e * zwy_se)
 
-                tnw_c = q[k, j - 1, i - 1] + q[k, j, i - 1] + q[k, j, i]
-                tsw_n = q[k, j, i] + q[k, j, i - 1] + q[k, j + 1, i - 1]
-                tse_n = q[k, j + 1, i] + q[k, j, i] + q[k, j, i - 1]
+                tnw_c = q[k, j - U1, i - U1] + q[k, j, i - U1] + q[k, j, i]
+                tsw_n = q[k, j, i] + q[k, j, i - U1] + q[k, j + U1, i - U1]
+                tse_n = q[k, j + U1, i] + q[k, j, i] + q[k, j, i - U1]
                 zwx_c = e2u[j, i] * u[k, j, i]
-                zwx_w = e2u[j, i - 1] * u[k, j, i - 1]
-                zwx_n = e2u[j + 1, i] * u[k, j + 1, i]
-                zwx_nw = e2u[j + 1, i - 1] * u[k, j + 1, i - 1]
+                zwx_w = e2u[j, i - U1] * u[k, j, i - U1]
+                zwx_n = e2u[j + U1, i] * u[k, j + U1, i]
+                zwx_nw = e2u[j + U1, i - U1] * u[k, j + U1, i - U1]
                 zva = -R1_12 / e2v[j, i] * (tsw_n * zwx_nw + tse_n * zwx_n + tnw_c * zwx_w + tne_c * zwx_c)
 
                 # kinetic energy at T points (m2/s2) and its gradient
                 if keg_hw:
                     ke_c = ke_hollingsworth(u, v, k, j, i)
-                    ke_e = ke_hollingsworth(u, v, k, j, i + 1)
-                    ke_n = ke_hollingsworth(u, v, k, j + 1, i)
+                    ke_e = ke_hollingsworth(u, v, k, j, i + U1)
+                    ke_n = ke_hollingsworth(u, v, k, j + U1, i)
                 else:
-                    ke_c = 0.25 * (u[k, j, i - 1] ** 2 + u[k, j, i] ** 2 + v[k, j - 1, i] ** 2 + v[k, j, i] ** 2)
-                    ke_e = 0.25 * (u[k, j, i] ** 2 + u[k, j, i + 1] ** 2 + v[k, j - 1, i + 1] ** 2 + v[k, j, i + 1] ** 2)
-                    ke_n = 0.25 * (u[k, j + 1, i - 1] ** 2 + u[k, j + 1, i] ** 2 + v[k, j, i] ** 2 + v[k, j + 1, i] ** 2)
+                    ke_c = 0.25 * (u[k, j, i - U1] ** 2 + u[k, j, i] ** 2 + v[k, j - U1, i] ** 2 + v[k, j, i] ** 2)
+                    ke_e = 0.25 * (u[k, j, i] ** 2 + u[k, j, i + U1] ** 2 + v[k, j - U1, i + U1] ** 2 + v[k, j, i + U1] ** 2)
+                    ke_n = 0.25 * (u[k, j + U1, i - U1] ** 2 + u[k, j + U1, i] ** 2 + v[k, j, i] ** 2 + v[k, j + U1, i] ** 2)
                 zua -= (ke_e - ke_c) / e1u[j, i]
                 zva -= (ke_n - ke_c) / e2v[j, i]
 
                 # vertical advection -w du/dz, NEMO dynzad form (zero flux at top and bottom)
-                if k > 0:
-                    wu = 0.25 * (e1e2t[j, i] * w[k, j, i] + e1e2t[j, i + 1] * w[k, j, i + 1])
-                    wv = 0.25 * (e1e2t[j, i] * w[k, j, i] + e1e2t[j + 1, i] * w[k, j + 1, i])
-                    zua -= wu * (u[k - 1, j, i] - u[k, j, i]) / (e1e2u[j, i] * e3t[k])
-                    zva -= wv * (v[k - 1, j, i] - v[k, j, i]) / (e1e2v[j, i] * e3t[k])
-                if k < nz - 1:
-                    wu = 0.25 * (e1e2t[j, i] * w[k + 1, j, i] + e1e2t[j, i + 1] * w[k + 1, j, i + 1])
-                    wv = 0.25 * (e1e2t[j, i] * w[k + 1, j, i] + e1e2t[j + 1, i] * w[k + 1, j + 1, i])
-                    zua -= wu * (u[k, j, i] - u[k + 1, j, i]) / (e1e2u[j, i] * e3t[k])
-                    zva -= wv * (v[k, j, i] - v[k + 1, j, i]) / (e1e2v[j, i] * e3t[k])
+                if kk > 0:
+                    wu = 0.25 * (e1e2t[j, i] * w[k, j, i] + e1e2t[j, i + U1] * w[k, j, i + U1])
+                    wv = 0.25 * (e1e2t[j, i] * w[k, j, i] + e1e2t[j + U1, i] * w[k, j + U1, i])
+                    zua -= wu * (u[k - U1, j, i] - u[k, j, i]) / (e1e2u[j, i] * e3t[k])
+                    zva -= wv * (v[k - U1, j, i] - v[k, j, i]) / (e1e2v[j, i] * e3t[k])
+                if kk < nz - 1:
+                    wu = 0.25 * (e1e2t[j, i] * w[k + U1, j, i] + e1e2t[j, i + U1] * w[k + U1, j, i + U1])
+                    wv = 0.25 * (e1e2t[j, i] * w[k + U1, j, i] + e1e2t[j + U1, i] * w[k + U1, j + U1, i])
+                    zua -= wu * (u[k, j, i] - u[k + U1, j, i]) / (e1e2u[j, i] * e3t[k])
+                    zva -= wv * (v[k, j, i] - v[k + U1, j, i]) / (e1e2v[j, i] * e3t[k])
                 gu[k, j, i] = zua * umask[k, j, i]
                 gv[k, j, i] = zva * vmask[k, j, i]
 
