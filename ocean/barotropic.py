@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kernels import kernel, prange, serial_kernel
+from .kernels import U1, kernel, prange, serial_kernel
 
 
 def filter_weights(m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,19 +62,20 @@ def depth_mean_forcing(ua, va, u, v, ubar, vbar, metrics, masks, fcor_u, fcor_v,
     e3t, umask, vmask = metrics.e3t, masks.umask, masks.vmask
     r1_hu, r1_hv, hu, hv = metrics.r1_hu, metrics.r1_hv, metrics.hu, metrics.hv
     fc = 1.0 if coriolis else 0.0
-    for j in prange(nhalo, nj - nhalo):
-        for i in range(nhalo, ni - nhalo):
+    for jj in prange(nhalo, nj - nhalo):
+        j = np.uint64(jj)
+        for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
             bt_force_u[j, i] = 0.0
             bt_force_v[j, i] = 0.0
         for k in range(nz):
-            for i in range(nhalo, ni - nhalo):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
                 bt_force_u[j, i] += e3t[k] * (ua[k, j, i] - u[k, j, i]) * umask[k, j, i]
                 bt_force_v[j, i] += e3t[k] * (va[k, j, i] - v[k, j, i]) * vmask[k, j, i]
-        for i in range(nhalo, ni - nhalo):
-            vav = 0.25 * (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
-                          + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
-            uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
-                          + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
+        for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
+            vav = 0.25 * (hv[j, i] * vbar[j, i] + hv[j, i + U1] * vbar[j, i + U1]
+                          + hv[j - U1, i] * vbar[j - U1, i] + hv[j - U1, i + U1] * vbar[j - U1, i + U1])
+            uav = 0.25 * (hu[j, i] * ubar[j, i] + hu[j, i - U1] * ubar[j, i - U1]
+                          + hu[j + U1, i] * ubar[j + U1, i] + hu[j + U1, i - U1] * ubar[j + U1, i - U1])
             bt_force_u[j, i] = ((bt_force_u[j, i] * r1_hu[j, i] / dt - fc * fcor_u[j, i] * vav * r1_hu[j, i])
                                 * umask[0, j, i])
             bt_force_v[j, i] = ((bt_force_v[j, i] * r1_hv[j, i] / dt + fc * fcor_v[j, i] * uav * r1_hv[j, i])
@@ -143,32 +144,32 @@ def substep(state, bt_force_u, bt_force_v, coefs, dte, a_next, c_now, nhalo, fil
         for i in range(ni):
             utr[j, i] += c_now * hu[j, i] * ubar[j, i]
             vtr[j, i] += c_now * hv[j, i] * vbar[j, i]
-    for j in range(nhalo - 2, nj - nhalo + 2):
-        for i in range(nhalo - 2, ni - nhalo + 2):
-            div = (wu[j, i] * ubar[j, i] - wu[j, i - 1] * ubar[j, i - 1]
-                   + wv[j, i] * vbar[j, i] - wv[j - 1, i] * vbar[j - 1, i])
+    for j in range(np.uint64(nhalo - 2), np.uint64(nj - nhalo + 2)):
+        for i in range(np.uint64(nhalo - 2), np.uint64(ni - nhalo + 2)):
+            div = (wu[j, i] * ubar[j, i] - wu[j, i - U1] * ubar[j, i - U1]
+                   + wv[j, i] * vbar[j, i] - wv[j - U1, i] * vbar[j - U1, i])
             ssh[j, i] = ssh[j, i] - dte * div * rarea[j, i]
-    for j in range(nhalo - 1, nj - nhalo + 1):
-        for i in range(nhalo - 1, ni - nhalo + 1):
-            vsum = (hv[j, i] * vbar[j, i] + hv[j, i + 1] * vbar[j, i + 1]
-                    + hv[j - 1, i] * vbar[j - 1, i] + hv[j - 1, i + 1] * vbar[j - 1, i + 1])
-            ubar[j, i] = (ubar[j, i] + dte * (-gx[j, i] * (ssh[j, i + 1] - ssh[j, i])
+    for j in range(np.uint64(nhalo - 1), np.uint64(nj - nhalo + 1)):
+        for i in range(np.uint64(nhalo - 1), np.uint64(ni - nhalo + 1)):
+            vsum = (hv[j, i] * vbar[j, i] + hv[j, i + U1] * vbar[j, i + U1]
+                    + hv[j - U1, i] * vbar[j - U1, i] + hv[j - U1, i + U1] * vbar[j - U1, i + U1])
+            ubar[j, i] = (ubar[j, i] + dte * (-gx[j, i] * (ssh[j, i + U1] - ssh[j, i])
                                               + cu[j, i] * vsum + bt_force_u[j, i])) * umask[j, i]
-    for j in range(nhalo, nj - nhalo):
-        for i in range(nhalo, ni - nhalo):
-            usum = (hu[j, i] * ubar[j, i] + hu[j, i - 1] * ubar[j, i - 1]
-                    + hu[j + 1, i] * ubar[j + 1, i] + hu[j + 1, i - 1] * ubar[j + 1, i - 1])
-            vbar[j, i] = (vbar[j, i] + dte * (-gy[j, i] * (ssh[j + 1, i] - ssh[j, i])
+    for j in range(np.uint64(nhalo), np.uint64(nj - nhalo)):
+        for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
+            usum = (hu[j, i] * ubar[j, i] + hu[j, i - U1] * ubar[j, i - U1]
+                    + hu[j + U1, i] * ubar[j + U1, i] + hu[j + U1, i - U1] * ubar[j + U1, i - U1])
+            vbar[j, i] = (vbar[j, i] + dte * (-gy[j, i] * (ssh[j + U1, i] - ssh[j, i])
                                               - cv[j, i] * usum + bt_force_v[j, i])) * vmask[j, i]
     if a_next != 0.0:
-        for j in range(nhalo - 2, nj - nhalo + 2):
-            for i in range(nhalo - 2, ni - nhalo + 2):
+        for j in range(np.uint64(nhalo - 2), np.uint64(nj - nhalo + 2)):
+            for i in range(np.uint64(nhalo - 2), np.uint64(ni - nhalo + 2)):
                 ssh_f[j, i] += a_next * ssh[j, i]
-        for j in range(nhalo - 1, nj - nhalo + 1):
-            for i in range(nhalo - 1, ni - nhalo + 1):
+        for j in range(np.uint64(nhalo - 1), np.uint64(nj - nhalo + 1)):
+            for i in range(np.uint64(nhalo - 1), np.uint64(ni - nhalo + 1)):
                 ubar_f[j, i] += a_next * ubar[j, i]
-        for j in range(nhalo, nj - nhalo):
-            for i in range(nhalo, ni - nhalo):
+        for j in range(np.uint64(nhalo), np.uint64(nj - nhalo)):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
                 vbar_f[j, i] += a_next * vbar[j, i]
 
 
@@ -178,19 +179,20 @@ def replace_depth_mean(ua, va, ubar_new, vbar_new, metrics, masks, nhalo, su, sv
     su, sv are 2-D work arrays."""
     nz, nj, ni = ua.shape
     e3t, umask, vmask, r1_hu, r1_hv = metrics.e3t, masks.umask, masks.vmask, metrics.r1_hu, metrics.r1_hv
-    for j in prange(nhalo, nj - nhalo):
-        for i in range(nhalo, ni - nhalo):
+    for jj in prange(nhalo, nj - nhalo):
+        j = np.uint64(jj)
+        for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
             su[j, i] = 0.0
             sv[j, i] = 0.0
         for k in range(nz):
-            for i in range(nhalo, ni - nhalo):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
                 su[j, i] += e3t[k] * ua[k, j, i] * umask[k, j, i]
                 sv[j, i] += e3t[k] * va[k, j, i] * vmask[k, j, i]
-        for i in range(nhalo, ni - nhalo):
+        for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
             su[j, i] = ubar_new[j, i] - su[j, i] * r1_hu[j, i]
             sv[j, i] = vbar_new[j, i] - sv[j, i] * r1_hv[j, i]
         for k in range(nz):
-            for i in range(nhalo, ni - nhalo):
+            for i in range(np.uint64(nhalo), np.uint64(ni - nhalo)):
                 ua[k, j, i] = (ua[k, j, i] + su[j, i]) * umask[k, j, i]
                 va[k, j, i] = (va[k, j, i] + sv[j, i]) * vmask[k, j, i]
 
@@ -204,7 +206,8 @@ def advective_velocity(u_old, v_old, u_new, v_new, ubar_old, vbar_old, ubar_new,
     valid halos); utr, vtr (m2/s) the filtered transports."""
     nz, nj, ni = u_old.shape
     r1_hu, r1_hv, umask, vmask = metrics.r1_hu, metrics.r1_hv, masks.umask, masks.vmask
-    for k in prange(nz):
+    for kk in prange(nz):
+        k = np.uint64(kk)
         for j in range(nj):
             for i in range(ni):
                 if centred:
