@@ -54,6 +54,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from .kernels import U1
+
 GRAV = 9.80665  # m s-2, NEMO phycst.F90 ``grav``
 T0_REF = 10.0  # degC, NEMO rn_T0
 S0_REF = 35.0  # psu, NEMO rn_S0
@@ -156,8 +158,8 @@ def rhd_kernel(T, S, depth_t, tmask, a0, b0, lambda1, lambda2, nu, mu1, mu2, rho
     r1_rho0 = 1.0 / rho0
     for k in range(nz):
         z = depth_t[k]
-        for j in range(ny):
-            for i in range(nx):
+        for j in range(np.uint64(ny)):
+            for i in range(np.uint64(nx)):
                 if tmask[k, j, i] != 0:
                     out[k, j, i] = _rho_anomaly(T[k, j, i], S[k, j, i], z, a0, b0,
                                                 lambda1, lambda2, nu, mu1, mu2) * r1_rho0
@@ -176,21 +178,18 @@ def bn2_kernel(T, S, depth_t, depth_w, e3w, tmask,
     """
     nz, ny, nx = T.shape
     r1_rho0 = 1.0 / rho0
-    for j in range(ny):
-        for i in range(nx):
+    for j in range(np.uint64(ny)):
+        for i in range(np.uint64(nx)):
             out[0, j, i] = 0.0
-    for k in range(1, nz):
-        zrw = (depth_w[k] - depth_t[k]) / (depth_t[k - 1] - depth_t[k])
-        zu = depth_t[k - 1]
+    for k in range(np.uint64(1), np.uint64(nz)):
+        zrw = (depth_w[k] - depth_t[k]) / (depth_t[k - U1] - depth_t[k])
+        zu = depth_t[k - U1]
         zl = depth_t[k]
         g_e3w = GRAV / e3w[k]
-        for j in range(ny):
-            for i in range(nx):
-                if tmask[k, j, i] == 0 or tmask[k - 1, j, i] == 0:
-                    out[k, j, i] = 0.0
-                    continue
-                tu = T[k - 1, j, i] - T0_REF
-                su = S[k - 1, j, i] - S0_REF
+        for j in range(np.uint64(ny)):
+            for i in range(np.uint64(nx)):
+                tu = T[k - U1, j, i] - T0_REF
+                su = S[k - U1, j, i] - S0_REF
                 tl = T[k, j, i] - T0_REF
                 sl = S[k, j, i] - S0_REF
                 alp_u = (a0 * (1.0 + lambda1 * tu + mu1 * zu) + nu * su) * r1_rho0
@@ -199,5 +198,6 @@ def bn2_kernel(T, S, depth_t, depth_w, e3w, tmask,
                 bet_l = (b0 * (1.0 - lambda2 * sl - mu2 * zl) - nu * tl) * r1_rho0
                 zaw = alp_l * (1.0 - zrw) + alp_u * zrw
                 zbw = bet_l * (1.0 - zrw) + bet_u * zrw
-                out[k, j, i] = g_e3w * (zaw * (T[k - 1, j, i] - T[k, j, i])
-                                        - zbw * (S[k - 1, j, i] - S[k, j, i]))
+                n2 = g_e3w * (zaw * (T[k - U1, j, i] - T[k, j, i]) - zbw * (S[k - U1, j, i] - S[k, j, i]))
+                # a select, not a branch: the loop vectorises
+                out[k, j, i] = 0.0 if (tmask[k, j, i] == 0 or tmask[k - U1, j, i] == 0) else n2

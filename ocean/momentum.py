@@ -56,12 +56,14 @@ def vertical_velocity(div, e3t, nhalo, m, w):
     """w (m/s, positive up) at the top of each level from continuity, w = 0 at the sea
     floor, on the interior plus ``m`` halo points; w[0] is the linear free surface's dssh/dt."""
     nz, nj, ni = div.shape
-    for j in prange(nhalo - m, nj - nhalo + m):
-        for i in range(nhalo - m, ni - nhalo + m):
+    for jj in prange(nhalo - m, nj - nhalo + m):
+        j = np.uint64(jj)
+        for i in range(np.uint64(nhalo - m), np.uint64(ni - nhalo + m)):
             w[nz - 1, j, i] = -e3t[nz - 1] * div[nz - 1, j, i]
-        for k in range(nz - 2, -1, -1):
-            for i in range(nhalo - m, ni - nhalo + m):
-                w[k, j, i] = w[k + 1, j, i] - e3t[k] * div[k, j, i]
+        for kk in range(nz - 2, -1, -1):
+            k = np.uint64(kk)
+            for i in range(np.uint64(nhalo - m), np.uint64(ni - nhalo + m)):
+                w[k, j, i] = w[k + U1, j, i] - e3t[k] * div[k, j, i]
 
 
 @inline_kernel
