@@ -59,19 +59,19 @@ def treguier_coefficient(bn2, slopes, e3w, tmask, fcor_t, r1_f20, aei0, zn, zah,
     for b in prange(nblk):
         ja = 2 + b * rows
         jb = min(ja + rows, nj - 2)
-        q0, q1 = ja * ni + 2, (jb - 1) * ni + ni - 2
+        q0, q1 = np.uint64(ja * ni + 2), np.uint64((jb - 1) * ni + ni - 2)
         for p in range(q0, q1):
             ZN[p], ZAH[p], ZHW[p] = 0.0, 0.0, HW_MIN_M
         for k in range(nz):
             e3 = e3w[k]
             n2k, sik, sjk, tk = N2[k], SI[k], SJ[k], TM[k]
+            for p in range(q0, q1):      # one loop per sum: few arrays a loop, which LLVM vectorises
+                ZN[p] += math.sqrt(max(n2k[p], 0.0)) * e3
             for p in range(q0, q1):
-                n2 = max(n2k[p], 0.0)
-                ZN[p] += math.sqrt(n2) * e3
-                ze3w = e3 * tk[p]
                 si, sj = sik[p], sjk[p]
-                ZAH[p] += n2 * (si * si + sj * sj) * ze3w
-                ZHW[p] += ze3w
+                ZAH[p] += max(n2k[p], 0.0) * (si * si + sj * sj) * (e3 * tk[p])
+            for p in range(q0, q1):
+                ZHW[p] += e3 * tk[p]
         for j in range(ja, jb):
             for i in range(2, ni - 2):
                 f = fcor_t[j, i]
