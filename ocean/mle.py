@@ -36,7 +36,7 @@ from .eos import GRAV, _rho_anomaly
 from .closure_slots import EDDY_VELOCITY, Closure
 from .fields import Field
 from .grid import OMEGA_S
-from .kernels import inline_kernel, kernel, prange
+from .kernels import U1, inline_kernel, kernel, prange
 
 MLE_ZREF_M = 10.0            # reference depth of the MLE mixed-layer criterion (m)
 DS_MAX_M = 111e3             # NEMO's cap on the grid scale Delta s (m)
@@ -132,24 +132,32 @@ def mle_transport(psim_u, psim_v, hu, hv, metrics, masks, nhalo, psi_u, psi_v, u
     land), and u* = (psi_k - psi_k+1) / e3t_k, v* likewise, added to ``ueiv``, ``veiv`` (m s-1)."""
     nz, nj, ni = ueiv.shape
     gdepw, e3t, umask, vmask = metrics.gdepw, metrics.e3t, masks.umask, masks.vmask
-    for j in prange(nhalo, nj - nhalo):
-        for i in range(nhalo, ni - nhalo):
-            r_hu = 1.0 / max(hu[j, i], 1e-10)
-            r_hv = 1.0 / max(hv[j, i], 1e-10)
+    h, ie = np.uint64(nhalo), np.uint64(ni - nhalo)
+    top = np.uint64(nz - 1)
+    for jj in prange(nhalo, nj - nhalo):     # level planes of a row, i innermost: the loops vectorise
+        j = np.uint64(jj)
+        for i in range(h, ie):
             psi_u[0, j, i] = 0.0
             psi_v[0, j, i] = 0.0
-            for k in range(1, nz):
-                c = 1.0 - 2.0 * gdepw[k] * r_hu
+        for kk in range(1, nz):
+            k = np.uint64(kk)
+            for i in range(h, ie):
+                c = 1.0 - 2.0 * gdepw[k] * (1.0 / max(hu[j, i], 1e-10))
                 c = c * c
                 psi_u[k, j, i] = psim_u[j, i] * max(0.0, (1.0 - c) * (1.0 + R5_21 * c)) * umask[k, j, i]
-                c = 1.0 - 2.0 * gdepw[k] * r_hv
+            for i in range(h, ie):
+                c = 1.0 - 2.0 * gdepw[k] * (1.0 / max(hv[j, i], 1e-10))
                 c = c * c
                 psi_v[k, j, i] = psim_v[j, i] * max(0.0, (1.0 - c) * (1.0 + R5_21 * c)) * vmask[k, j, i]
-            for k in range(nz - 1):
-                ueiv[k, j, i] += (psi_u[k, j, i] - psi_u[k + 1, j, i]) / e3t[k]
-                veiv[k, j, i] += (psi_v[k, j, i] - psi_v[k + 1, j, i]) / e3t[k]
-            ueiv[nz - 1, j, i] += psi_u[nz - 1, j, i] / e3t[nz - 1]
-            veiv[nz - 1, j, i] += psi_v[nz - 1, j, i] / e3t[nz - 1]
+        for kk in range(nz - 1):
+            k = np.uint64(kk)
+            for i in range(h, ie):
+                ueiv[k, j, i] += (psi_u[k, j, i] - psi_u[k + U1, j, i]) / e3t[k]
+            for i in range(h, ie):
+                veiv[k, j, i] += (psi_v[k, j, i] - psi_v[k + U1, j, i]) / e3t[k]
+        for i in range(h, ie):
+            ueiv[top, j, i] += psi_u[top, j, i] / e3t[top]
+            veiv[top, j, i] += psi_v[top, j, i] / e3t[top]
 
 
 @kernel
