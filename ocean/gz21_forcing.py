@@ -46,7 +46,7 @@ from .config import ConfigError
 from .ebt_mode import ebt_profile, ebt_work
 from .fields import Field
 from .halo import Halo
-from .kernels import inline_kernel, kernel, prange
+from .kernels import U1, inline_kernel, kernel, prange
 from .random_fields import normal_pair
 
 SQG_F_MIN_LAT_DEG = 5.0           # |f| of the SQG decay scale is at least f at this latitude
@@ -163,20 +163,23 @@ def _forcing(res, eps, prof, umask, vmask, nhalo, ring, levels_form, per_level, 
     mean_x, mean_y, spread_x, spread_y; with ``ring`` 1 they are at T points and averaged to
     U (i, i+1) and V (j, j+1); with 0 at U and V points. ``draw``: 0 none, 1 precision, 2 sqrt."""
     nz, nyh, nxh = fu.shape
-    for k in prange(nz):
-        kr = k * levels_form                  # level of the result (levels form) or 0 (profile)
-        ke = k * per_level                    # level of the noise: its own or 0 (shared)
-        for j in range(nhalo, nyh - nhalo):
-            jr = j - nhalo + ring
-            for i in range(nhalo, nxh - nhalo):
-                ir = i - nhalo + ring
+    h, je, ie = np.uint64(nhalo), np.uint64(nyh - nhalo), np.uint64(nxh - nhalo)
+    rg = np.uint64(ring)
+    for kk in prange(nz):                     # unsigned indices: no wraparound, the loops vectorise
+        k = np.uint64(kk)
+        kr = np.uint64(kk * levels_form)      # level of the result (levels form) or 0 (profile)
+        ke = np.uint64(kk * per_level)        # level of the noise: its own or 0 (shared)
+        for j in range(h, je):
+            jr = j - h + rg
+            for i in range(h, ie):
+                ir = i - h + rg
                 su = _draw(res[kr, 0, jr, ir], res[kr, 2, jr, ir], eps[ke, 0, jr, ir], draw, smax) * prof[k, j, i]
                 sv = _draw(res[kr, 1, jr, ir], res[kr, 3, jr, ir], eps[ke, 1, jr, ir], draw, smax) * prof[k, j, i]
                 if ring == 1:
-                    su = 0.5 * (su + _draw(res[kr, 0, jr, ir + 1], res[kr, 2, jr, ir + 1], eps[ke, 0, jr, ir + 1],
-                                           draw, smax) * prof[k, j, i + 1])
-                    sv = 0.5 * (sv + _draw(res[kr, 1, jr + 1, ir], res[kr, 3, jr + 1, ir], eps[ke, 1, jr + 1, ir],
-                                           draw, smax) * prof[k, j + 1, i])
+                    su = 0.5 * (su + _draw(res[kr, 0, jr, ir + U1], res[kr, 2, jr, ir + U1], eps[ke, 0, jr, ir + U1],
+                                           draw, smax) * prof[k, j, i + U1])
+                    sv = 0.5 * (sv + _draw(res[kr, 1, jr + U1, ir], res[kr, 3, jr + U1, ir], eps[ke, 1, jr + U1, ir],
+                                           draw, smax) * prof[k, j + U1, i])
                 fu[k, j, i] = amplitude * su * umask[k, j, i]
                 fv[k, j, i] = amplitude * sv * vmask[k, j, i]
 
@@ -184,9 +187,10 @@ def _forcing(res, eps, prof, umask, vmask, nhalo, ring, levels_form, per_level, 
 @kernel
 def _add(fu, fv, nhalo, gu, gv):
     nz, nyh, nxh = fu.shape
-    for k in prange(nz):
-        for j in range(nhalo, nyh - nhalo):
-            for i in range(nhalo, nxh - nhalo):
+    for kk in prange(nz):
+        k = np.uint64(kk)
+        for j in range(np.uint64(nhalo), np.uint64(nyh - nhalo)):
+            for i in range(np.uint64(nhalo), np.uint64(nxh - nhalo)):
                 gu[k, j, i] += fu[k, j, i]
                 gv[k, j, i] += fv[k, j, i]
 
