@@ -46,9 +46,10 @@ def treguier_coefficient(bn2, slopes, e3w, tmask, fcor_t, r1_f20, aei0, zn, zah,
     """The Treguier et al. (1997) coefficient (m2/s) at T points, ``aeiw`` (nj, ni), on the
     points where the slopes exist (2 inside the halo); ``zn``, ``zah``, ``zhw`` work (nj, ni).
 
-    The depth sums go over blocks of whole rows, each level plane of a block as one flat loop
-    (a tile's rows are a few dozen points, too short a loop to vectorise well); the loop also
-    passes through the columns at the sides, whose sums are not used."""
+    The depth sums go over blocks of whole rows, each level plane of a block as flat loops,
+    one per sum (a tile's rows are a few dozen points, too short a loop to vectorise well, and
+    a loop with all three sums has too many arrays for LLVM); the loops also pass through the
+    columns at the sides, whose sums are not used."""
     nz, nj, ni = bn2.shape
     npl = nj * ni
     N2, SI, SJ, TM = bn2.reshape(nz, npl), slopes[2].reshape(nz, npl), slopes[3].reshape(nz, npl), \
