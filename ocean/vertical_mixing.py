@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import fields
-from .kernels import inline_kernel, kernel, prange
+from .kernels import U1, inline_kernel, kernel, prange
 from .zdf_evd import evd_coefficients
 from .zdf_tke import TKE
 
@@ -97,61 +97,88 @@ class Boundary(NamedTuple):
 
 
 @inline_kernel
-def _eliminate(x, coef, with_top, flux_top, rho0, mask, with_drag, drag, kbot, e3t, e3w, dt, k, j, i, cp):
-    """Forward elimination of level k of column (j, i) (the terms of :class:`Boundary`):
-    updates x[k] and cp[k]; returns the sub-diagonal a and the pivot, for a field that
-    shares the operator."""
-    nz = x.shape[0]
-    a = -dt * coef[k, j, i] / (e3w[k] * e3t[k]) if k > 0 else 0.0
-    c = -dt * coef[k + 1, j, i] / (e3w[k + 1] * e3t[k]) if k < nz - 1 else 0.0
-    b = 1.0 - a - c
-    if with_drag and k == kbot[j, i] - 1:
-        b += drag[j, i] / e3t[k]
-    if k == 0:
-        rhs = x[0, j, i]
-        if with_top:
-            rhs = x[0, j, i] + dt * flux_top[j, i] / (rho0 * e3t[0]) * mask[0, j, i]
-        denom = b
-        x[0, j, i] = rhs / denom
+def _factor_row(coef, with_drag, drag, kbot, e3t, e3w, dt, k, j, i0, i1, cp, aw, dw):
+    """The forward-elimination factors of level k of row j (columns i0 <= i < i1): the
+    sub-diagonal into ``aw[j]``, the pivot into ``dw[j]`` and super-diagonal / pivot into
+    ``cp[k, j]``; the bottom drag (:class:`Boundary`) on the diagonal of level kbot - 1."""
+    nz = coef.shape[0]
+    top, bottom = k == 0, k == nz - 1
+    ku = np.uint64(k)
+    ka = ku if top else ku - U1           # the level above (unused at the top)
+    kc = ku if bottom else ku + U1        # the W point below (unused at the bottom)
+    ra = e3w[k] * e3t[k]
+    rc = 1.0 if bottom else e3w[k + 1] * e3t[k]
+    e3 = e3t[k]
+    for i in range(i0, i1):
+        a = 0.0 if top else -dt * coef[ku, j, i] / ra
+        c = 0.0 if bottom else -dt * coef[kc, j, i] / rc
+        b = 1.0 - a - c
+        if with_drag:
+            b_drag = b + drag[j, i] / e3
+            b = b_drag if kbot[j, i] == k + 1 else b
+        denom = b if top else b - a * cp[ka, j, i]
+        cp[ku, j, i] = c / denom
+        aw[j, i] = a
+        dw[j, i] = denom
+
+
+@inline_kernel
+def _eliminate_row(x, with_top, flux_top, rho0, mask, e3t, dt, k, j, i0, i1, aw, dw):
+    """Forward elimination of level k of row j of field x with the factors of
+    :func:`_factor_row` (and the surface flux of :class:`Boundary` at k = 0)."""
+    ku = np.uint64(k)
+    if k > 0:
+        for i in range(i0, i1):
+            x[ku, j, i] = (x[ku, j, i] - aw[j, i] * x[ku - U1, j, i]) / dw[j, i]
+    elif with_top:
+        s = rho0 * e3t[0]
+        for i in range(i0, i1):
+            x[0, j, i] = (x[0, j, i] + dt * flux_top[j, i] / s * mask[0, j, i]) / dw[j, i]
     else:
-        denom = b - a * cp[k - 1, j, i]
-        x[k, j, i] = (x[k, j, i] - a * x[k - 1, j, i]) / denom
-    cp[k, j, i] = c / denom
-    return a, denom
+        for i in range(i0, i1):
+            x[0, j, i] = x[0, j, i] / dw[j, i]
+
+
+@inline_kernel
+def _back_substitute(x, cp, j, i0, i1):
+    nz = x.shape[0]
+    for kk in range(nz - 2, -1, -1):
+        k = np.uint64(kk)
+        for i in range(i0, i1):
+            x[k, j, i] -= cp[k, j, i] * x[k + U1, j, i]
 
 
 @kernel
-def solve_implicit(x, y, coef_x, coef_y, bc_x, bc_y, shared, e3t, e3w, dt, nhalo, cp_x, cp_y):
+def solve_implicit(x, y, coef_x, coef_y, bc_x, bc_y, shared, e3t, e3w, dt, nhalo, cp, aw, dw):
     """Backward-Euler d/dz(coef d/dz) on two fields ``x`` and ``y`` in place (interior
-    columns) in one sweep: momentum (u with ``coef_x``, ``bc_x``; v with ``coef_y``,
-    ``bc_y``) or tracers (T and S). ``coef`` (m2/s) at W points, 0 at k = 0 and across land
-    (see the module docstring); ``bc``: each field's :class:`Boundary`. With ``shared``, y
-    has x's operator and boundary terms (``coef_y``, ``bc_y`` unused): the elimination
-    factors are computed once and applied to both. ``cp_x``, ``cp_y`` (shaped like x) are
-    work arrays (``cp_y`` unused when shared)."""
+    columns): momentum (u with ``coef_x``, ``bc_x``; v with ``coef_y``, ``bc_y``) or tracers
+    (T and S). ``coef`` (m2/s) at W points, 0 at k = 0 and across land (see the module
+    docstring); ``bc``: each field's :class:`Boundary`. With ``shared``, y has x's operator
+    and boundary terms (``coef_y``, ``bc_y`` unused): the elimination factors are computed
+    once and applied to both. Work arrays: ``cp`` shaped like x, ``aw``, ``dw`` like a level.
+
+    Each row of columns goes level by level as loops along i, the factors in a loop of
+    their own and each field in another: few arrays a loop, which LLVM vectorises (the
+    divisions too, which are exact: the same bits as one column at a time)."""
     nz, nj, ni = x.shape
     top_x, flux_x, rho0_x, mask_x, drag_on_x, drag_x, kbot_x = bc_x
     top_y, flux_y, rho0_y, mask_y, drag_on_y, drag_y, kbot_y = bc_y
-    for j in prange(nhalo, nj - nhalo):
+    i0, i1 = np.uint64(nhalo), np.uint64(ni - nhalo)
+    for jj in prange(nhalo, nj - nhalo):
+        j = np.uint64(jj)
         for k in range(nz):
-            for i in range(nhalo, ni - nhalo):
-                a, denom = _eliminate(x, coef_x, top_x, flux_x, rho0_x, mask_x, drag_on_x, drag_x, kbot_x,
-                                      e3t, e3w, dt, k, j, i, cp_x)
-                if not shared:
-                    _eliminate(y, coef_y, top_y, flux_y, rho0_y, mask_y, drag_on_y, drag_y, kbot_y,
-                               e3t, e3w, dt, k, j, i, cp_y)
-                elif k == 0:
-                    rhs = y[0, j, i]
-                    if top_x:
-                        rhs = y[0, j, i] + dt * flux_x[j, i] / (rho0_x * e3t[0]) * mask_x[0, j, i]
-                    y[0, j, i] = rhs / denom
-                else:
-                    y[k, j, i] = (y[k, j, i] - a * y[k - 1, j, i]) / denom
-        cp = cp_x if shared else cp_y
-        for k in range(nz - 2, -1, -1):
-            for i in range(nhalo, ni - nhalo):
-                x[k, j, i] -= cp_x[k, j, i] * x[k + 1, j, i]
-                y[k, j, i] -= cp[k, j, i] * y[k + 1, j, i]
+            _factor_row(coef_x, drag_on_x, drag_x, kbot_x, e3t, e3w, dt, k, j, i0, i1, cp, aw, dw)
+            _eliminate_row(x, top_x, flux_x, rho0_x, mask_x, e3t, dt, k, j, i0, i1, aw, dw)
+            if shared:
+                _eliminate_row(y, top_x, flux_x, rho0_x, mask_x, e3t, dt, k, j, i0, i1, aw, dw)
+        _back_substitute(x, cp, j, i0, i1)
+        if shared:
+            _back_substitute(y, cp, j, i0, i1)
+        else:
+            for k in range(nz):
+                _factor_row(coef_y, drag_on_y, drag_y, kbot_y, e3t, e3w, dt, k, j, i0, i1, cp, aw, dw)
+                _eliminate_row(y, top_y, flux_y, rho0_y, mask_y, e3t, dt, k, j, i0, i1, aw, dw)
+            _back_substitute(y, cp, j, i0, i1)
 
 
 def wet_face_coefficient(value: float, mask: np.ndarray) -> np.ndarray:
@@ -186,7 +213,8 @@ class VerticalMixing:
         self.avm_v = wet_face_coefficient(avm, grid.vmask)
         self.avt = np.zeros(grid.shape3)
         self.drag_u, self.drag_v = np.zeros(grid.shape2), np.zeros(grid.shape2)
-        self.cp_x, self.cp_y = np.zeros(grid.shape3), np.zeros(grid.shape3)      # Thomas sweep work arrays
+        self.cp = np.zeros(grid.shape3)                                   # Thomas sweep work arrays
+        self.aw, self.dw = np.zeros(grid.shape2), np.zeros(grid.shape2)
         self._no_flux = np.zeros(grid.shape2)
         self.bc_tracers = Boundary(False, self._no_flux, rho0, grid.tmask, False, self._no_flux, grid.kbot_t)
         self.tke = self.avm = None
@@ -228,7 +256,7 @@ class VerticalMixing:
         bc_u = Boundary(True, taux, self.rho0, g.umask, True, self.drag_u, g.kbot_u)
         bc_v = Boundary(True, tauy, self.rho0, g.vmask, True, self.drag_v, g.kbot_v)
         solve_implicit(ua, va, self.avm_u, self.avm_v, bc_u, bc_v, False, g.e3t, g.e3w, self.dt, g.nhalo,
-                       self.cp_x, self.cp_y)
+                       self.cp, self.aw, self.dw)
 
     def tracers(self, T: np.ndarray, S: np.ndarray, avt: np.ndarray | None = None) -> None:
         """Implicit vertical diffusion (``avt``, or the given diffusivity: avt plus the
@@ -236,7 +264,7 @@ class VerticalMixing:
         g = self.grid
         avt = self.avt if avt is None else avt
         solve_implicit(T, S, avt, avt, self.bc_tracers, self.bc_tracers, True, g.e3t, g.e3w, self.dt,
-                       g.nhalo, self.cp_x, self.cp_y)
+                       g.nhalo, self.cp, self.aw, self.dw)
 
 
 def _declare_fields() -> None:

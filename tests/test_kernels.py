@@ -14,6 +14,11 @@ from conftest import BOX, cfg_from
 RNG = np.random.default_rng(20240611)
 
 
+
+def _solver_work(x):
+    """The work arrays of :func:`solve_implicit` for a field shaped like x."""
+    return np.zeros_like(x), np.zeros_like(x[0]), np.zeros_like(x[0])
+
 def _column_setup(nz=16, nj=7, ni=9, nhalo=3, dz=25.0):
     """Uniform levels (e3t = e3w = dz) in every column, all wet."""
     e3t = np.full(nz, dz)
@@ -40,7 +45,7 @@ def test_implicit_solve_decays_a_cosine_mode_by_the_backward_euler_factor():
         x = x0.copy()
         y = -2.0 * x0
         bc = Boundary(False, zero2, 1000.0, mask, False, zero2, kbot)
-        solve_implicit(x, y, coef, coef, bc, bc, True, e3t, e3w, dt, nhalo, np.zeros_like(x), np.zeros_like(x))
+        solve_implicit(x, y, coef, coef, bc, bc, True, e3t, e3w, dt, nhalo, *_solver_work(x))
         lam = 4.0 / dz ** 2 * math.sin(math.pi * m / (2 * nz)) ** 2
         expected = x0 / (1.0 + dt * K * lam)
         inner = (slice(None), slice(nhalo, nj - nhalo), slice(nhalo, ni - nhalo))
@@ -68,10 +73,9 @@ def test_implicit_solve_takes_the_surface_flux_and_the_bottom_drag():
     coef_y = coef[::-1].copy()
     bc = Boundary(True, tau, rho0, mask, True, drag, kbot)
     bc_y = Boundary(False, tau, rho0, mask, False, drag, kbot)
-    solve_implicit(x, y, coef, coef_y, bc, bc_y, False, e3t, e3w, dt, nhalo, np.zeros_like(x), np.zeros_like(x))
+    solve_implicit(x, y, coef, coef_y, bc, bc_y, False, e3t, e3w, dt, nhalo, *_solver_work(x))
     y_alone, none = x0[::-1].copy(), x0[::-1].copy()
-    solve_implicit(y_alone, none, coef_y, coef_y, bc_y, bc_y, True, e3t, e3w, dt, nhalo, np.zeros_like(x),
-                   np.zeros_like(x))
+    solve_implicit(y_alone, none, coef_y, coef_y, bc_y, bc_y, True, e3t, e3w, dt, nhalo, *_solver_work(x))
     assert np.array_equal(y, y_alone)
     j, i = np.s_[nhalo:nj - nhalo], np.s_[nhalo:ni - nhalo]
     xb = np.take_along_axis(x, (kbot - 1)[None], 0)[0]
