@@ -13,17 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import inline_kernel, kernel, prange
+from .kernels import U1, kernel, prange
 
 UNSTABLE_N2 = -1.0e-12      # s-2, NEMO's threshold
-
-
-@inline_kernel
-def _viscosity(avm_k, bn2, kbot, evd, evd_m, kk, k, j, i):
-    """The viscosity of T column (j, i) at W level k (``kk`` the same level, signed)."""
-    if evd_m and bn2[k, j, i] <= UNSTABLE_N2 and kk < kbot[j, i]:
-        return evd
-    return avm_k[k, j, i]
 
 
 @kernel
@@ -31,28 +23,35 @@ def evd_coefficients(bn2, avm_k, avt_k, kbot, kbot_u, kbot_v, evd, evd_m, nhalo,
     """Fill ``avt``, ``avm`` (W points of T columns), ``avm_u``, ``avm_v`` (W points of U, V
     columns), all m2 s-1, interior points, 0 at k = 0: EVD (``evd``; ``evd_m`` True: on
     momentum too) where N2 ``bn2`` (s-2) <= -1e-12, else the closure's ``avt_k``, ``avm_k``
-    (masked; ``avm_k`` and ``bn2`` are read one point east and north, in the halo). The
-    masks are the wet levels ``kbot``, ``kbot_u``, ``kbot_v`` of T, U, V columns (2-D)."""
+    (masked). ``avm`` is filled one point east and north into the halo too, from ``avm_k``
+    and ``bn2`` there, for the means at U and V points. The masks are the wet levels
+    ``kbot``, ``kbot_u``, ``kbot_v`` of T, U, V columns (2-D).
+
+    Selects rather than branches, and one loop per output: LLVM vectorises them."""
     nz, nj, ni = bn2.shape
-    evd_on = evd > 0.0
-    evd_mom = evd_on and evd_m
-    one = np.uint64(1)          # unsigned indices: numba adds no negative-index wraparound
+    # the thresholds of N2 (s-2) below which EVD applies: -inf (never) when it is off
+    n2_t = UNSTABLE_N2 if evd > 0.0 else -np.inf
+    n2_m = n2_t if evd_m else -np.inf
     j0, j1, i0, i1 = np.uint64(nhalo), np.uint64(nj - nhalo), np.uint64(nhalo), np.uint64(ni - nhalo)
     for kk in prange(nz):
         k = np.uint64(kk)
+        if kk == 0:
+            for j in range(j0, j1):
+                for i in range(i0, i1):
+                    avt[0, j, i] = 0.0
+                    avm[0, j, i] = 0.0
+                    avm_u[0, j, i] = 0.0
+                    avm_v[0, j, i] = 0.0
+            continue
+        for j in range(j0, j1 + U1):
+            for i in range(i0, i1 + U1):
+                unstable = (bn2[k, j, i] <= n2_m) & (kk < kbot[j, i])
+                avm[k, j, i] = evd if unstable else avm_k[k, j, i]
         for j in range(j0, j1):
             for i in range(i0, i1):
-                if kk == 0:
-                    avt[k, j, i] = 0.0
-                    avm[k, j, i] = 0.0
-                    avm_u[k, j, i] = 0.0
-                    avm_v[k, j, i] = 0.0
-                    continue
-                unstable = evd_on and bn2[k, j, i] <= UNSTABLE_N2 and kk < kbot[j, i]
+                unstable = (bn2[k, j, i] <= n2_t) & (kk < kbot[j, i])
                 avt[k, j, i] = evd if unstable else avt_k[k, j, i]
-                am = _viscosity(avm_k, bn2, kbot, evd, evd_mom, kk, k, j, i)
-                avm[k, j, i] = am
-                avm_u[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, kk, k, j, i + one))
-                                  if kk < kbot_u[j, i] else 0.0)
-                avm_v[k, j, i] = (0.5 * (am + _viscosity(avm_k, bn2, kbot, evd, evd_mom, kk, k, j + one, i))
-                                  if kk < kbot_v[j, i] else 0.0)
+            for i in range(i0, i1):
+                avm_u[k, j, i] = 0.5 * (avm[k, j, i] + avm[k, j, i + U1]) if kk < kbot_u[j, i] else 0.0
+            for i in range(i0, i1):
+                avm_v[k, j, i] = 0.5 * (avm[k, j, i] + avm[k, j + U1, i]) if kk < kbot_v[j, i] else 0.0
