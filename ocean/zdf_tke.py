@@ -47,14 +47,16 @@ RHO_AIR, CD_AIR = 1.22, 1.5e-3   # air density (kg m-3) and drag of the Langmuir
 
 
 @kernel
-def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau, c, flags, nhalo,
+def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau, row, c, flags, nhalo,
              en, avm_k, avt_k, dissl, avm_new, work, ldn, taum, ebot, hlc):
     """One step of the TKE equation and the coefficients that follow (interior columns).
 
     In: u, v (m s-1) of the step start; bn2 (s-2, W points); taux, tauy (N m-2 at U, V
     points); kbot, kbot_u, kbot_v (wet levels of T, U, V columns: the masks, as 2-D arrays
     that stay in cache); e3t, e3w, gdepw (m, 1-D); etau (nz, nj) the nn_etau factor
-    efr exp(-gdepw/htau) (htau depends on latitude, so on j only; 0 when off); ``c`` the constants (see
+    efr exp(-gdepw/htau) (htau depends on latitude, so on j only; 0 when off) and ``row`` (nj
+    ni) the row j of each flat index j ni + i (an integer division per point cost 5% of
+    the kernel); ``c`` the constants (see
     ``TKE.c``); ``flags`` (langmuir, drag) as 0/1 integers. In/out: en (m2 s-2),
     avt_k, dissl (s-1); avm_k (m2 s-1) read, avm_new written (the caller swaps them).
     Work: work, ldn (3-D), taum, ebot, hlc (2-D).
@@ -198,8 +200,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                     x -= WK[k, p] * eb[p]
                     below = WK[k + one, p]
                 eb[p] = x
-                jrow = p // w
-                e = (max(x, emin) + etau[k, jrow] * E[0, p]) if kk < kb2[p] else 0.0
+                e = (max(x, emin) + etau[k, row[p]] * E[0, p]) if kk < kb2[p] else 0.0
                 E[k, p] = e
                 lk = max(lmin, math.sqrt(2.0 * e / max(N2[k, p], RSMALL)))
                 LD[k, p] = lk
@@ -251,6 +252,7 @@ class TKE:
                   p.tke_langmuir_coeff, 0.5 * 0.016 * 0.016 / (RHO_AIR * CD_AIR), float(cd), float(ke0))
         self.flags = (1 if p.tke_langmuir else 0, 1 if cd > 0.0 else 0)
         self.etau = np.zeros((grid.nz, grid.shape2[0]))
+        self.row = np.repeat(np.arange(grid.shape2[0], dtype=np.int64), grid.shape2[1])
         if p.tke_etau:
             lat = grid.lat_t[:, 0]
             if not np.all(grid.lat_t == lat[:, None]):
@@ -276,6 +278,6 @@ class TKE:
         caller's to exchange)."""
         g = self.grid
         tke_step(u, v, bn2, taux, tauy, g.kbot_t, g.kbot_u, g.kbot_v, g.e3t, g.e3w, g.gdepw, self.etau,
-                 self.c, self.flags, g.nhalo, self.en, self.avm_k, self.avt_k, self.dissl, self.avm_new,
+                 self.row, self.c, self.flags, g.nhalo, self.en, self.avm_k, self.avt_k, self.dissl, self.avm_new,
                  self.work, self.ldn, self.taum, self.ebot, self.hlc)
         self.avm_k, self.avm_new = self.avm_new, self.avm_k
