@@ -115,13 +115,22 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 WK[0, p] = 0.0
             for kk in range(1, nz):
                 k = np.uint64(kk)
-                for p in range(q0, q1):
-                    pe = WK[k - one, p] + max(N2[k, p], 0.0) * gdepw[k] * e3w[k]
+                for p in range(q0, q1):     # a select, not a branch: LLVM vectorises it
+                    pa = WK[k - one, p]
+                    pe = pa + max(N2[k, p], 0.0) * gdepw[k] * e3w[k]
                     WK[k, p] = pe
-                    if pe > zcsd * tm[p] and kk < kb2[p] and WK[k - one, p] <= zcsd * tm[p]:
-                        hl[p] = gdepw[k]
+                    thr = zcsd * tm[p]
+                    first = (pe > thr) & (kk < kb2[p]) & (pa <= thr)
+                    hl[p] = gdepw[k] if first else hl[p]
+            hmax = 0.0
+            for p in range(q0, q1):
+                hmax = max(hmax, hl[p])
             for kk in range(1, nz):
                 k = np.uint64(kk)
+                if gdepw[k] >= hmax:        # below the cells of the whole block: no source
+                    for p in range(q0, q1):
+                        WK[k, p] = 0.0
+                    continue
                 for p in range(q0, q1):
                     src = 0.0
                     if gdepw[k] < hl[p]:
