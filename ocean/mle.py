@@ -126,10 +126,11 @@ def fk08_psi(bml, hu, hv, metrics, masks, fcor_u, fcor_v, nn_mle, coef, lf_m, in
 
 
 @kernel
-def mle_transport(psim_u, psim_v, hu, hv, metrics, masks, nhalo, psi_u, psi_v, ueiv, veiv):
+def mle_transport(psim_u, psim_v, hu, hv, metrics, masks, nhalo, r_hu, r_hv, psi_u, psi_v, ueiv, veiv):
     """psi = psi_m mu(z) (m2 s-1) at the W levels of the interior U/V columns (``psi_u``,
     ``psi_v``: level k's top face at index k; 0 at the surface, below the ML base and on
-    land), and u* = (psi_k - psi_k+1) / e3t_k, v* likewise, added to ``ueiv``, ``veiv`` (m s-1)."""
+    land), and u* = (psi_k - psi_k+1) / e3t_k, v* likewise, added to ``ueiv``, ``veiv`` (m s-1).
+    ``r_hu``, ``r_hv`` (nj, ni) work: the inverse ML depths, once per column."""
     nz, nj, ni = ueiv.shape
     gdepw, e3t, umask, vmask = metrics.gdepw, metrics.e3t, masks.umask, masks.vmask
     h, ie = np.uint64(nhalo), np.uint64(ni - nhalo)
@@ -139,14 +140,16 @@ def mle_transport(psim_u, psim_v, hu, hv, metrics, masks, nhalo, psi_u, psi_v, u
         for i in range(h, ie):
             psi_u[0, j, i] = 0.0
             psi_v[0, j, i] = 0.0
+            r_hu[j, i] = 1.0 / max(hu[j, i], 1e-10)
+            r_hv[j, i] = 1.0 / max(hv[j, i], 1e-10)
         for kk in range(1, nz):
             k = np.uint64(kk)
             for i in range(h, ie):
-                c = 1.0 - 2.0 * gdepw[k] * (1.0 / max(hu[j, i], 1e-10))
+                c = 1.0 - 2.0 * gdepw[k] * r_hu[j, i]
                 c = c * c
                 psi_u[k, j, i] = psim_u[j, i] * max(0.0, (1.0 - c) * (1.0 + R5_21 * c)) * umask[k, j, i]
             for i in range(h, ie):
-                c = 1.0 - 2.0 * gdepw[k] * (1.0 / max(hv[j, i], 1e-10))
+                c = 1.0 - 2.0 * gdepw[k] * r_hv[j, i]
                 c = c * c
                 psi_v[k, j, i] = psim_v[j, i] * max(0.0, (1.0 - c) * (1.0 + R5_21 * c)) * vmask[k, j, i]
         for kk in range(nz - 1):
@@ -379,6 +382,7 @@ class MixedLayerEddies(Closure):
         self.psim_u, self.psim_v = z2(), z2()
         self.psi_u, self.psi_v = np.zeros(g.shape3), np.zeros(g.shape3)
         self.wb = z2()
+        self.r_hu, self.r_hv = z2(), z2()          # mle_transport's work
         self.hook = None
         if self.kind == "bbz24":
             self.um, self.vm, self.gbx, self.gby, self.raw_u, self.raw_v = z2(), z2(), z2(), z2(), z2(), z2()
@@ -447,7 +451,7 @@ class MixedLayerEddies(Closure):
             self.set_psi_from_wb()
         else:
             self.compute(m.state.T, m.state.S)
-        mle_transport(self.psim_u, self.psim_v, ml.hu, ml.hv, g.metrics, g.masks, g.nhalo, self.psi_u, self.psi_v,
-                      ueiv, veiv)
+        mle_transport(self.psim_u, self.psim_v, ml.hu, ml.hv, g.metrics, g.masks, g.nhalo, self.r_hu, self.r_hv,
+                      self.psi_u, self.psi_v, ueiv, veiv)
         if self.kind != "bbz24":
             buoyancy_flux(self.psim_u, self.psim_v, ml.bml, g.metrics, g.masks, g.nhalo, self.wb)
