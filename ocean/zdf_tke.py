@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from .eos import GRAV
-from .kernels import kernel, prange
+from .kernels import U1, kernel, prange
 
 KAPPA = 0.4                 # von Karman constant (NEMO vkarmn)
 RSMALL = 1.0e-20            # NEMO rsmall-like floor of N2 in the mixing length (s-2)
@@ -74,7 +74,6 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
     nz, nj, ni = en.shape
     npl = nj * ni
     half_dt = 0.5 * dt
-    one = np.uint64(1)          # unsigned indices: numba adds no negative-index wraparound
     w = np.uint64(ni)           # one row: p - w is the point south, p + w north
     E, AM, AT, DS, AN = (en.reshape(nz, npl), avm_k.reshape(nz, npl), avt_k.reshape(nz, npl),
                          dissl.reshape(nz, npl), avm_new.reshape(nz, npl))
@@ -92,7 +91,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
         q0, q1 = np.uint64(ja * ni + nhalo), np.uint64((jb - 1) * ni + ni - nhalo)
         # surface and sea-floor values, |tau| at T points
         for p in range(q0, q1):
-            tu = 0.5 * (tx[p - one] + tx[p])
+            tu = 0.5 * (tx[p - U1] + tx[p])
             tv = 0.5 * (ty[p - w] + ty[p])
             kb = kb2[p]
             w0 = 1.0 if kb > 0 else 0.0
@@ -102,9 +101,9 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
             ebv = 0.0
             if drag == 1 and kb > 0:
                 kd = kb - 1
-                mu = 1.0 if kd < kbu[p - one] and kd < kbu[p] else 2.0
+                mu = 1.0 if kd < kbu[p - U1] and kd < kbu[p] else 2.0
                 mv = 1.0 if kd < kbv[p - w] and kd < kbv[p] else 2.0
-                ut = mu * (U[kd, p] + U[kd, p - one])
+                ut = mu * (U[kd, p] + U[kd, p - U1])
                 vt = mv * (V[kd, p] + V[kd, p - w])
                 uu = ut * ut + vt * vt
                 ebv = max(0.001875 * cd * math.sqrt(0.25 * uu + ke0) * math.sqrt(uu), emin)
@@ -116,7 +115,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
             for kk in range(1, nz):
                 k = np.uint64(kk)
                 for p in range(q0, q1):     # a select, not a branch: LLVM vectorises it
-                    pa = WK[k - one, p]
+                    pa = WK[k - U1, p]
                     pe = pa + max(N2[k, p], 0.0) * gdepw[k] * e3w[k]
                     WK[k, p] = pe
                     thr = zcsd * tm[p]
@@ -145,23 +144,23 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
         for kk in range(1, nz):
             k = np.uint64(kk)
             c_up = half_dt / (e3t[k] * e3w[k])
-            c_lw = half_dt / (e3t[k - one] * e3w[k])
+            c_lw = half_dt / (e3t[k - U1] * e3w[k])
             r2 = 0.25 / (e3w[k] * e3w[k])
             last = kk == nz - 1
             for p in range(q0, q1):
                 wm = 1.0 if kk < kb2[p] else 0.0
-                uw = 1.0 if k < kbu[p - one] else 0.0
+                uw = 1.0 if k < kbu[p - U1] else 0.0
                 ue = 1.0 if k < kbu[p] else 0.0
                 vs = 1.0 if k < kbv[p - w] else 0.0
                 vn = 1.0 if k < kbv[p] else 0.0
                 # shear production Km |du/dz|^2 at T points (wet U, V points around)
-                du0 = U[k - one, p - one] - U[k, p - one]
-                du1 = U[k - one, p] - U[k, p]
-                dv0 = V[k - one, p - w] - V[k, p - w]
-                dv1 = V[k - one, p] - V[k, p]
+                du0 = U[k - U1, p - U1] - U[k, p - U1]
+                du1 = U[k - U1, p] - U[k, p]
+                dv0 = V[k - U1, p - w] - V[k, p - w]
+                dv1 = V[k - U1, p] - V[k, p]
                 am = AM[k, p]
-                su0 = (AM[k, p - one] + am) * du0 * du0 * uw
-                su1 = (am + AM[k, p + one]) * du1 * du1 * ue
+                su0 = (AM[k, p - U1] + am) * du0 * du0 * uw
+                su1 = (am + AM[k, p + U1]) * du1 * du1 * ue
                 sv0 = (AM[k, p - w] + am) * dv0 * dv0 * vs
                 sv1 = (am + AM[k, p + w]) * dv1 * dv1 * vn
                 sh2 = r2 * ((su0 + su1) * (2.0 - uw * ue) + (sv0 + sv1) * (2.0 - vs * vn))
@@ -182,9 +181,9 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 wm = 1.0 if kk < kb else 0.0
                 tnext = 1.0 if kk + 1 < kb else 0.0
                 am = AM[k, p]
-                am_dn = 0.0 if last else AM[k + one, p]
+                am_dn = 0.0 if last else AM[k + U1, p]
                 up = -c_up * max(am_dn + am, 2.0e-5) * wm
-                lw = -c_lw * max(am + AM[k - one, p], 2.0e-5) * wm
+                lw = -c_lw * max(am + AM[k - U1, p], 2.0e-5) * wm
                 diag = 1.0 - lw - up + 1.5 * dt * ediss * DS[k, p] * wm
                 rhs = E[k, p] - up * eb[p] * (wm - tnext)      # the floor row: e(kbot) known
                 up *= tnext
@@ -193,8 +192,8 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                     inv = 1.0 / diag
                     E[k, p] = rhs * inv
                 else:
-                    inv = 1.0 / (diag - lw * WK[k - one, p])
-                    E[k, p] = (rhs - lw * E[k - one, p]) * inv
+                    inv = 1.0 / (diag - lw * WK[k - U1, p])
+                    E[k, p] = (rhs - lw * E[k - U1, p]) * inv
                 WK[k, p] = up * inv
         # back substitution, floor, penetration (nn_etau = 1) and l_dwn, from the floor up
         # (ldn holds the buoyancy length l, work then l_dwn: lmin at the floor and below;
@@ -207,7 +206,7 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
                 below = lmin
                 if kk < nz - 1:
                     x -= WK[k, p] * eb[p]
-                    below = WK[k + one, p]
+                    below = WK[k + U1, p]
                 eb[p] = x
                 e = (max(x, emin) + etau[k, row[p]] * E[0, p]) if kk < kb2[p] else 0.0
                 E[k, p] = e
@@ -225,10 +224,10 @@ def tke_step(u, v, bn2, taux, tauy, kbot, kbot_u, kbot_v, e3t, e3w, gdepw, etau,
             DS[0, p] = sqe / l0
         for kk in range(1, nz):
             k = np.uint64(kk)
-            e3u = e3t[k - one]
+            e3u = e3t[k - U1]
             for p in range(q0, q1):
                 wm = 1.0 if kk < kb2[p] else 0.0
-                lup = min(LD[k - one, p] + e3u, LD[k, p])
+                lup = min(LD[k - U1, p] + e3u, LD[k, p])
                 LD[k, p] = lup
                 lwn = WK[k, p]
                 sqe = math.sqrt(E[k, p])

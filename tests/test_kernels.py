@@ -14,10 +14,10 @@ from conftest import BOX, cfg_from
 RNG = np.random.default_rng(20240611)
 
 
-
 def _solver_work(x):
     """The work arrays of :func:`solve_implicit` for a field shaped like x."""
     return np.zeros_like(x), np.zeros_like(x[0]), np.zeros_like(x[0])
+
 
 def _column_setup(nz=16, nj=7, ni=9, nhalo=3, dz=25.0):
     """Uniform levels (e3t = e3w = dz) in every column, all wet."""
